@@ -1,0 +1,1 @@
+"""The pipeline stages: ingest → orient → register → extract → recognize → validate → decide."""

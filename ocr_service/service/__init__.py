@@ -1,0 +1,1 @@
+"""The service around the pipeline: store, jobs, API, review UI, export."""

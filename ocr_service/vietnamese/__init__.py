@@ -1,0 +1,1 @@
+"""Vietnamese text normalization, vocabularies, validators and household checks."""
