@@ -1,0 +1,163 @@
+"""Finding, loading and validating template files.
+
+A template is addressed as ``NAME`` (its only or newest version) or ``NAME@VERSION``; it lives in
+``<templates dir>/NAME/VERSION.yaml``. The templates directory is ``$OCR_SERVICE_TEMPLATES`` or
+the ``templates/`` folder beside the package.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from ocr_service.errors import TemplateError
+from ocr_service.forms.model import FieldSpec, Option, Registration, StaticText, Template
+
+_SCHEMA_PATH = Path(__file__).with_name("template.schema.json")
+
+
+def templates_dir() -> Path:
+    env = os.environ.get("OCR_SERVICE_TEMPLATES")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "templates"
+
+
+@functools.cache
+def _schema() -> dict:
+    return json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def available() -> list[str]:
+    """Every template id (``name@version``) in the templates directory, sorted."""
+    root = templates_dir()
+    return sorted(f"{p.parent.name}@{p.stem}" for p in root.glob("*/*.yaml"))
+
+
+def resolve(ref: str | Path) -> Path:
+    """The file behind a template reference: a path, ``NAME`` or ``NAME@VERSION``."""
+    p = Path(ref)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    name, _, version = str(ref).partition("@")
+    folder = templates_dir() / name
+    if version:
+        path = folder / f"{version}.yaml"
+        if path.exists():
+            return path
+    else:
+        versions = sorted(folder.glob("*.yaml"))
+        if versions:
+            return versions[-1]
+    known = ", ".join(available()) or "none"
+    raise TemplateError(f"no template {ref!r} (known: {known})", file=str(folder))
+
+
+@functools.cache
+def load(ref: str) -> Template:
+    """Load and validate a template; errors name the file, the field and the reason."""
+    return load_file(resolve(ref))
+
+
+def load_file(path: Path) -> Template:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TemplateError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"not valid YAML: {exc}", file=str(path)) from exc
+    if not isinstance(data, dict):
+        raise TemplateError("a template is a mapping at the top level", file=str(path))
+    _validate(data, path)
+    return _build(data, path)
+
+
+def _field_name_at(data: dict, error_path) -> str | None:
+    parts = list(error_path)
+    if len(parts) >= 2 and parts[0] == "fields" and isinstance(parts[1], int):
+        try:
+            return data["fields"][parts[1]].get("name") or f"#{parts[1] + 1}"
+        except (IndexError, AttributeError):
+            return f"#{parts[1] + 1}"
+    return None
+
+
+def _validate(data: dict, path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise TemplateError(f"{where}: {err.message}", file=str(path),
+                            field=_field_name_at(data, err.absolute_path))
+    names = set()
+    w, h = data["page"]["width_mm"], data["page"]["height_mm"]
+    for f in data["fields"]:
+        name = f["name"]
+        if name in names:
+            raise TemplateError("field name used twice", file=str(path), field=name)
+        names.add(name)
+        boxes = [f["box_mm"]] + [o["box_mm"] for o in f.get("options", [])]
+        for x, y, bw, bh in boxes:
+            if bw <= 0 or bh <= 0 or x + bw > w + 1e-6 or y + bh > h + 1e-6:
+                raise TemplateError(f"box {[x, y, bw, bh]} is empty or outside the {w}×{h} mm page",
+                                    file=str(path), field=name)
+        if f["kind"] == "choice" and not f.get("options"):
+            raise TemplateError("a choice field needs options", file=str(path), field=name)
+        if f.get("cells") and f["kind"] not in ("digits", "date", "text"):
+            raise TemplateError(f"cells are for digit boxes, not kind {f['kind']}", file=str(path), field=name)
+    for check in data.get("checks", []):
+        for role, fname in check["fields"].items():
+            if fname not in names:
+                raise TemplateError(f"check {check['rule']!r} binds {role!r} to unknown field {fname!r}",
+                                    file=str(path), field=fname)
+    reg = data["registration"]
+    if reg["method"] == "marks" and not reg.get("marks"):
+        raise TemplateError("registration by marks needs at least 3 marks", file=str(path))
+    if reg["method"] == "features" and "reference" not in data and not data.get("static"):
+        raise TemplateError("feature registration needs a reference print or printed text", file=str(path))
+    if "reference" in data and not (path.parent / data["reference"]["pdf"]).exists():
+        raise TemplateError(f"reference PDF {data['reference']['pdf']!r} not found beside the template",
+                            file=str(path))
+
+
+def _box(v) -> tuple[float, float, float, float]:
+    return tuple(float(x) for x in v)  # type: ignore[return-value]
+
+
+def _build(data: dict, path: Path) -> Template:
+    fields = []
+    for f in data["fields"]:
+        fields.append(FieldSpec(
+            name=f["name"], label=f["label"], kind=f["kind"], box_mm=_box(f["box_mm"]),
+            cells=f.get("cells"),
+            options=tuple(Option(o["value"], _box(o["box_mm"]), o.get("label", o["value"]))
+                          for o in f.get("options", [])),
+            required=bool(f.get("required", False)),
+            validators=tuple(f.get("validators", [])),
+            vocabulary=f.get("vocabulary"), export=f.get("export"), sample=f.get("sample"),
+            draw=f.get("draw", "box" if f.get("cells") else "dots"),
+            label_at_mm=tuple(f["label_at_mm"]) if "label_at_mm" in f else None,
+        ))
+    reg = data["registration"]
+    ref = data.get("reference")
+    return Template(
+        name=data["name"], version=data["version"], title=data["title"],
+        width_mm=float(data["page"]["width_mm"]), height_mm=float(data["page"]["height_mm"]),
+        registration=Registration(
+            method=reg["method"], max_residual_px=float(reg.get("max_residual_px", 6.0)),
+            marks=tuple(_box(m) for m in reg.get("marks", [])),
+            qr_box_mm=_box(reg["qr_box_mm"]) if "qr_box_mm" in reg else None),
+        fields=tuple(fields), source=path, font=data.get("font", {}),
+        reference_pdf=(path.parent / ref["pdf"]) if ref else None,
+        reference_page=int(ref.get("page", 1)) if ref else 1,
+        static=tuple(StaticText(s["text"], tuple(s["at_mm"]), s.get("size_pt"), s.get("style", "regular"),
+                                s.get("align", "left")) for s in data.get("static", [])),
+        rules=tuple((_box(r["box_mm"]), float(r.get("width_mm", 0.3))) for r in data.get("rules", [])),
+        checks=tuple(data.get("checks", [])), household=data.get("household", {}),
+        description=data.get("description", ""),
+    )
