@@ -1,0 +1,520 @@
+"""Field validators, addressed by name (templates name them in data).
+
+Every validator has the signature ``fn(raw, ctx=None, **params) -> Finding`` and
+never raises: invalid values are flagged, never dropped. ``ctx`` carries values
+from elsewhere on the sheet, e.g. ``declared_on`` (the declaration date, as text
+or ``datetime.date``), ``reference_date`` (for ages; defaults to declared_on,
+then today), ``province``/``district`` (context for short addresses).
+
+Registry: ``VALIDATORS`` (name -> function); ``get_validator(name)`` also
+resolves ``"vocabulary:<name>"``; ``validate(name, raw, ctx, **params)`` runs one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable, Mapping
+
+from .text import clean, fix_ocr_digits, strip_diacritics, title_case_name
+from .vocab import get_vocabulary, is_same_as_marker, parse_address
+
+__all__ = [
+    "Finding",
+    "ParsedDate",
+    "parse_date",
+    "decode_personal_id",
+    "ID_PROVINCE_CODES",
+    "VALIDATORS",
+    "get_validator",
+    "validate",
+    "validate_date",
+    "validate_id_number",
+    "validate_person_name",
+    "validate_address",
+    "validate_household_book_no",
+    "validate_vocabulary",
+]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a validator concluded about one field value.
+
+    raw: the text given. value: normalized/canonical value, or the cleaned raw.
+    suggestion: a proposed replacement (snapped value, title-cased name ...) or
+    None. score: 0..1 certainty that ``value`` is right from the data's point
+    of view (1.0 exact vocabulary hit, the snap score otherwise; 0 when a check
+    failed). passed: names of checks passed. failed: (check name, reason).
+    flags: markers such as "empty", "year_only", "old_cmnd", "ambiguous",
+    "same_as_previous", "ocr_digit_fix". data: extra results (decoded ID,
+    parsed date, AddressMatch, Snap ...).
+    """
+
+    raw: str
+    value: str
+    suggestion: str | None = None
+    score: float = 1.0
+    passed: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+    flags: frozenset[str] = frozenset()
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed."""
+        return not self.failed
+
+    @property
+    def empty(self) -> bool:
+        return "empty" in self.flags
+
+    @property
+    def year_only(self) -> bool:
+        return "year_only" in self.flags
+
+
+def _empty(raw: str) -> Finding:
+    # Blank is not a failure here: whether the field is required is the caller's call.
+    return Finding(raw, "", None, 1.0, ("empty",), (), frozenset({"empty"}))
+
+
+def _rawstr(raw: object) -> str:
+    return raw if isinstance(raw, str) else clean(raw)
+
+
+# --- dates -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    """A date read from a form; day/month are None when only the year is known."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    @property
+    def year_only(self) -> bool:
+        return self.month is None
+
+    def as_date(self) -> _dt.date | None:
+        """The calendar date (None for year-only or impossible dates)."""
+        if self.month is None or self.day is None:
+            return None
+        try:
+            return _dt.date(self.year, self.month, self.day)
+        except ValueError:
+            return None
+
+    def text(self) -> str:
+        """dd/mm/yyyy, or yyyy for year-only."""
+        if self.year_only:
+            return f"{self.year:04d}"
+        return f"{self.day:02d}/{self.month:02d}/{self.year:04d}"
+
+
+_DATE_DMY = re.compile(r"^(\d{1,2})\s*[/.\-\s]\s*(\d{1,2})\s*[/.\-\s]\s*(\d{2}|\d{4})$")
+_DATE_WORDS = re.compile(r"^ngay\s*(\d{1,2})\s*thang\s*(\d{1,2})\s*nam\s*(\d{4})$")
+_DATE_YEAR = re.compile(r"^(?:nam\s*)?(\d{4})$")
+_DATE_DIGITS8 = re.compile(r"^(\d{2})(\d{2})(\d{4})$")  # a comb of boxes read without separators
+
+
+def _fold(s: str) -> str:
+    """Casefolded, without diacritics, punctuation kept (unlike strip_diacritics)."""
+    d = unicodedata.normalize("NFD", s.casefold().replace("đ", "d"))
+    return "".join(ch for ch in d if not unicodedata.combining(ch))
+
+
+def parse_date(s: object) -> ParsedDate | None:
+    """Parse dd/mm/yyyy, d/m/yyyy (separators / - .), "ngày d tháng m năm yyyy",
+    ddmmyyyy (digit boxes) or a bare year. Two-digit years and impossible
+    dates are returned as read (day/month may be out of range) only when the
+    shape matches; None when the text is not date-shaped."""
+    c = clean(s)
+    if not c or len(c) > 60:
+        return None
+    k = _fold(c).replace(",", " ")
+    k = re.sub("[\u2010-\u2015\u2212]", "-", " ".join(k.split()))
+    for pat in (_DATE_DMY, _DATE_WORDS, _DATE_DIGITS8):
+        m = pat.match(k)
+        if m:
+            d, mo, y = (int(g) for g in m.groups())
+            if len(m.group(3)) == 2:
+                return ParsedDate(-1 - y, mo, d)  # marker: two-digit year
+            return ParsedDate(y, mo, d)
+    m = _DATE_YEAR.match(k)
+    if m:
+        return ParsedDate(int(m.group(1)))
+    return None
+
+
+def _as_date(v: object) -> _dt.date | None:
+    if isinstance(v, _dt.datetime):
+        return v.date()
+    if isinstance(v, _dt.date):
+        return v
+    if isinstance(v, str):
+        p = parse_date(v)
+        return p.as_date() if p else None
+    return None
+
+
+def _years_between(born: ParsedDate, ref: _dt.date) -> float:
+    if born.year_only:
+        return ref.year - born.year
+    d = born.as_date()
+    assert d is not None
+    return ref.year - d.year - ((ref.month, ref.day) < (d.month, d.day))
+
+
+def validate_date(raw: object, ctx: Mapping | None = None, *, min_age: float | None = 0,
+                  max_age: float | None = 120, allow_year_only: bool = True,
+                  not_after: str | None = "declared_on", min_date: str | None = None,
+                  max_date: str | None = None, **_: Any) -> Finding:
+    """A date: dd/mm/yyyy, d/m/yyyy with / - . separators, "ngày .. tháng .. năm",
+    or a year alone (flag ``year_only``). Checks: ``format``, ``real_date``,
+    ``plausible_age`` (min_age..max_age years before the reference date; set
+    both to None to skip, e.g. for the declaration date), ``not_after``
+    (not after ctx[not_after], default the declaration date), ``min_date`` /
+    ``max_date`` (dd/mm/yyyy bounds, e.g. a form version's period).
+    ``value`` is dd/mm/yyyy (or yyyy) when parsed."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    ctx = ctx or {}
+    flags: set[str] = set()
+    passed: list[str] = []
+    failed: list[tuple[str, str]] = []
+    p = parse_date(c)
+    if p is None:
+        fixed = fix_ocr_digits(c)
+        if fixed != c:
+            p = parse_date(fixed)
+            if p is not None:
+                flags.add("ocr_digit_fix")
+    if p is None:
+        return Finding(raw_s, c, None, 0.0, (), (("format", "not a date (dd/mm/yyyy)"),),
+                       frozenset(flags))
+    if p.year < 0:
+        return Finding(raw_s, c, None, 0.0, (), (("format", "two-digit year"),),
+                       frozenset(flags | {"two_digit_year"}))
+    passed.append("format")
+    if p.year_only:
+        flags.add("year_only")
+        if not allow_year_only:
+            failed.append(("format", "year only; a full date is required"))
+    value = p.text()
+    data: dict[str, Any] = {"date": p}
+    if not p.year_only and p.as_date() is None:
+        failed.append(("real_date", f"{value} is not a calendar date"))
+        return Finding(raw_s, c, None, 0.0, tuple(passed), tuple(failed), frozenset(flags), data)
+    if not (1850 <= p.year <= 2200):
+        failed.append(("real_date", f"year {p.year} out of range"))
+        return Finding(raw_s, value, None, 0.0, tuple(passed), tuple(failed),
+                       frozenset(flags), data)
+    passed.append("real_date")
+    declared = _as_date(ctx.get(not_after)) if not_after else None
+    ref = _as_date(ctx.get("reference_date")) or declared or _dt.date.today()
+    if min_age is not None or max_age is not None:
+        age = _years_between(p, ref)
+        lo = min_age if min_age is not None else float("-inf")
+        hi = max_age if max_age is not None else float("inf")
+        if lo <= age <= hi:
+            passed.append("plausible_age")
+        else:
+            failed.append(("plausible_age", f"age {age:g} on {ref:%d/%m/%Y} outside {lo:g}-{hi:g}"))
+    if declared is not None:
+        later = (p.year > declared.year) if p.year_only else (p.as_date() > declared)
+        if later:
+            failed.append(("not_after", f"after the declaration date {declared:%d/%m/%Y}"))
+        else:
+            passed.append("not_after")
+    for name, bound, cmp in (("min_date", min_date, lambda a, b: a >= b),
+                             ("max_date", max_date, lambda a, b: a <= b)):
+        b = _as_date(bound) if bound else None
+        if b is None:
+            continue
+        d = p.as_date() or _dt.date(p.year, 1 if name == "max_date" else 12,
+                                    1 if name == "max_date" else 31)
+        if cmp(d, b):
+            passed.append(name)
+        else:
+            failed.append((name, f"{value} beyond {b:%d/%m/%Y}"))
+    score = 0.0 if failed else (0.9 if "ocr_digit_fix" in flags else 1.0)
+    return Finding(raw_s, value, value if value != c else None, score, tuple(passed),
+                   tuple(failed), frozenset(flags), data)
+
+
+# --- ID numbers --------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _id_codes() -> dict[str, str]:
+    v = get_vocabulary("province")
+    return {str(v.attrs(x)["id_code"]): x for x in v.values if "id_code" in v.attrs(x)}
+
+
+class _IdCodes(Mapping):
+    """Province code (PPP of the personal ID) -> province name, from province.yaml."""
+
+    def __getitem__(self, k: str) -> str:
+        return _id_codes()[k]
+
+    def __iter__(self):
+        return iter(_id_codes())
+
+    def __len__(self) -> int:
+        return len(_id_codes())
+
+
+ID_PROVINCE_CODES: Mapping[str, str] = _IdCodes()
+
+
+def decode_personal_id(s: object) -> tuple[str, str | None, str, int] | None:
+    """Decode a 12-digit personal ID ``PPP G YY NNNNNN``.
+
+    Returns (province_code "036", province name or None when PPP is not a
+    province code (e.g. a birth abroad), sex "Nam"/"Nữ", birth year), or None
+    when ``s`` is not 12 digits (spaces and dots ignored)."""
+    d = re.sub(r"[\s.\-]", "", clean(s))
+    if len(d) != 12 or not d.isascii() or not d.isdigit():
+        return None
+    ppp, g, yy = d[:3], int(d[3]), int(d[4:6])
+    sex = "Nam" if g % 2 == 0 else "Nữ"
+    year = 1900 + 100 * (g // 2) + yy
+    return ppp, _id_codes().get(ppp), sex, year
+
+
+def validate_id_number(raw: object, ctx: Mapping | None = None, *,
+                       allow_cmnd: bool = True, **_: Any) -> Finding:
+    """A 12-digit personal ID (province code in the TT 07/2016 list, century/
+    sex digit, birth year not in the future) or a 9-digit old CMND (format only,
+    flag ``old_cmnd``). Spaces/dots are ignored; letters often misread for
+    digits are fixed (flag ``ocr_digit_fix``). ``data["decoded"]`` holds
+    decode_personal_id's result."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    flags: set[str] = set()
+    d = re.sub(r"[\s.\-]", "", c)
+    if not (d.isascii() and d.isdigit()):
+        fixed = fix_ocr_digits(d)
+        if fixed.isascii() and fixed.isdigit() and len(fixed) in (9, 12):
+            d = fixed
+            flags.add("ocr_digit_fix")
+        else:
+            return Finding(raw_s, c, None, 0.0, (), (("digits", "contains non-digits"),))
+    passed = ["digits"]
+    if len(d) == 9:
+        if not allow_cmnd:
+            return Finding(raw_s, d, None, 0.0, tuple(passed),
+                           (("length", "9-digit CMND not accepted here"),),
+                           frozenset(flags | {"old_cmnd"}))
+        score = 0.9 if flags else 1.0
+        return Finding(raw_s, d, d if d != c else None, score, (*passed, "length"), (),
+                       frozenset(flags | {"old_cmnd"}))
+    if len(d) != 12:
+        return Finding(raw_s, d, None, 0.0, tuple(passed),
+                       (("length", f"{len(d)} digits; expected 12 (or 9 for CMND)"),),
+                       frozenset(flags))
+    passed.append("length")
+    failed: list[tuple[str, str]] = []
+    dec = decode_personal_id(d)
+    assert dec is not None
+    ppp, pname, sex, year = dec
+    if pname is None:
+        failed.append(("province_code", f"{ppp} is not a province code"))
+    else:
+        passed.append("province_code")
+    today = _dt.date.today()
+    ref = _as_date((ctx or {}).get("declared_on")) or today
+    if year > ref.year:
+        failed.append(("birth_year", f"encodes birth year {year}, after {ref.year}"))
+    elif ref.year - year > 130:
+        failed.append(("birth_year", f"encodes birth year {year}, implausibly old"))
+    else:
+        passed.append("birth_year")
+    data = {"decoded": dec, "province_code": ppp, "province": pname, "sex": sex,
+            "birth_year": year}
+    score = 0.0 if failed else (0.9 if flags else 1.0)
+    return Finding(raw_s, d, d if d != c else None, score, tuple(passed), tuple(failed),
+                   frozenset(flags), data)
+
+
+# --- names -------------------------------------------------------------------
+
+_VI_LETTERS = set(
+    "abcdefghijklmnopqrstuvwxyzđ"
+    "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ")
+_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+    r"(uye|uya|uyu|oai|oay|oeo|uoi|uou|ieu|yeu|uay|uai|uoi|[aeiouy]{1,3})"
+    r"(ch|ng|nh|[cmnpt])?$")
+
+
+def validate_person_name(raw: object, ctx: Mapping | None = None, *, min_syllables: int = 2,
+                         max_syllables: int = 6, **_: Any) -> Finding:
+    """A person's name: Vietnamese letters and spaces (apostrophes allowed, as in
+    minority names like H'Hen), min..max syllables (default 2-6). Checks:
+    ``charset``, ``syllables``; flag ``unusual_syllable`` (score 0.8) when a
+    syllable is not Vietnamese-shaped. ``value`` keeps the cleaned text as
+    written; ``suggestion`` is the title-cased form when it differs."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    passed: list[str] = []
+    failed: list[tuple[str, str]] = []
+    flags: set[str] = set()
+    bad = sorted({ch for ch in c.casefold() if ch not in _VI_LETTERS and ch not in " '’ʼ"})
+    if bad:
+        shown = "".join(bad[:10])
+        failed.append(("charset", f"characters not allowed in a name: {shown!r}"))
+    else:
+        passed.append("charset")
+    syllables = c.split(" ")
+    if min_syllables <= len(syllables) <= max_syllables:
+        passed.append("syllables")
+    else:
+        failed.append(("syllables", f"{len(syllables)} syllables; expected "
+                                    f"{min_syllables}-{max_syllables}"))
+    score = 0.0 if failed else 1.0
+    if not failed:
+        odd = [s for s in syllables
+               if not _SYLLABLE.match(strip_diacritics(s, abbreviations=False))]
+        if odd:
+            flags.add("unusual_syllable")
+            score = 0.8
+    tc = title_case_name(c)
+    return Finding(raw_s, c, tc if tc != c and not bad else None, score, tuple(passed),
+                   tuple(failed), frozenset(flags))
+
+
+# --- addresses, household book, vocabularies ----------------------------------
+
+
+def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str | None = None,
+                     require: tuple[str, ...] | list[str] = ("province",), **_: Any) -> Finding:
+    """An address, parsed with vocab.parse_address (ctx "province"/"district"
+    give context). Check ``recognized``: every level in ``require`` (default
+    province) was found. "như trên"/"nt" passes with flag ``same_as_previous``
+    (checks.same_as resolves it). ``suggestion`` is the canonical form;
+    ``data["address"]`` is the AddressMatch."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    ctx = ctx or {}
+    m = parse_address(c, level_hint, province=ctx.get("province") or None,
+                      district=ctx.get("district") or None)
+    if m.same_as_previous:
+        return Finding(raw_s, c, None, 1.0, ("same_as",), (),
+                       frozenset({"same_as_previous"}), {"address": m})
+    missing = [lvl for lvl in require if lvl not in m.matched]
+    if missing:
+        return Finding(raw_s, c, m.formatted() or None, 0.0, (),
+                       (("recognized", "not found: " + ", ".join(missing)),),
+                       frozenset(), {"address": m})
+    sugg = m.formatted()
+    return Finding(raw_s, c, sugg if sugg != c else None, m.score, ("recognized",), (),
+                   frozenset(), {"address": m})
+
+
+_BOOK = re.compile(r"^[0-9A-Z][0-9A-Z/\-]{0,19}$")
+
+
+def validate_household_book_no(raw: object, ctx: Mapping | None = None, **_: Any) -> Finding:
+    """A household book number: digits/letters (with / or -), at least one
+    digit, at most 20 characters; spaces and dots removed, upper-cased."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    v = re.sub(r"[\s.]", "", c).upper()
+    if _BOOK.match(v) and any(ch.isdigit() for ch in v) and v.isascii():
+        return Finding(raw_s, v, v if v != c else None, 1.0, ("format",))
+    return Finding(raw_s, c, None, 0.0, (), (("format", "not a household book number"),))
+
+
+def validate_vocabulary(raw: object, ctx: Mapping | None = None, *, name: str = "",
+                        **_: Any) -> Finding:
+    """Snap to vocabulary ``name``. Check ``vocabulary`` passes when the snap is
+    confident; then ``value`` is the canonical value. Otherwise ``value`` is
+    the cleaned raw, ``suggestion`` the best candidate (if any) and the
+    failure says why (unknown, close runner-up, ambiguous)."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    try:
+        vocab = get_vocabulary(name)
+    except KeyError:
+        return Finding(raw_s, c, None, 0.0, (), (("vocabulary", f"unknown vocabulary {name!r}"),))
+    s = vocab.snap(c)
+    data = {"snap": s}
+    if s.ambiguous:
+        cands = ", ".join(s.candidates) or "several groups"
+        return Finding(raw_s, c, None, 0.0, (), (("vocabulary", f"ambiguous: {cands}"),),
+                       frozenset({"ambiguous"}), data)
+    if s.value is not None and s.confident:
+        return Finding(raw_s, s.value, s.value, s.score, ("vocabulary",), (), frozenset(), data)
+    if s.value is None:
+        reason = f"not in {name}"
+    elif s.runner_up and s.score - s.runner_up[1] < vocab.confident_margin:
+        reason = f"close candidates: {s.value} ({s.score:.2f}), {s.runner_up[0]} ({s.runner_up[1]:.2f})"
+    else:
+        reason = f"weak match: {s.value} ({s.score:.2f})"
+    return Finding(raw_s, c, s.value, s.score, (), (("vocabulary", reason),), frozenset(), data)
+
+
+def validate_same_as_or(raw: object, ctx: Mapping | None = None, *, then: str = "address",
+                        **params: Any) -> Finding:
+    """"như trên"/"nt" passes (flag same_as_previous); anything else goes to
+    validator ``then``."""
+    if is_same_as_marker(raw):
+        raw_s = _rawstr(raw)
+        return Finding(raw_s, clean(raw_s), None, 1.0, ("same_as",), (),
+                       frozenset({"same_as_previous"}))
+    return validate(then, raw, ctx, **params)
+
+
+VALIDATORS: dict[str, Callable[..., Finding]] = {
+    "date": validate_date,
+    "id_number": validate_id_number,
+    "person_name": validate_person_name,
+    "address": validate_address,
+    "household_book_no": validate_household_book_no,
+    "vocabulary": validate_vocabulary,
+    "same_as_or": validate_same_as_or,
+}
+
+
+def get_validator(name: str) -> Callable[..., Finding]:
+    """The validator registered as ``name``; "vocabulary:<v>" binds the
+    vocabulary. KeyError for unknown names."""
+    if name.startswith("vocabulary:"):
+        vname = name.split(":", 1)[1]
+
+        def _v(raw: object, ctx: Mapping | None = None, **params: Any) -> Finding:
+            return validate_vocabulary(raw, ctx, name=vname, **params)
+
+        return _v
+    return VALIDATORS[name]
+
+
+def validate(name: str, raw: object, ctx: Mapping | None = None, **params: Any) -> Finding:
+    """Run validator ``name`` on ``raw``. Never raises for a known validator;
+    an unknown name gives a failed Finding (check "validator")."""
+    try:
+        fn = get_validator(name)
+    except KeyError:
+        raw_s = _rawstr(raw)
+        return Finding(raw_s, clean(raw_s), None, 0.0, (),
+                       (("validator", f"unknown validator {name!r}"),))
+    return fn(raw, ctx, **params)
