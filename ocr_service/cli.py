@@ -1,0 +1,174 @@
+"""The `ocr-service` command line: templates, samples, extract, calibrate.
+
+Progress bars go to stderr and only on a terminal; JSON goes to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+
+from ocr_service.errors import OcrServiceError
+
+app = typer.Typer(help="Digitize Vietnamese paper forms (DC01 and others).", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+templates_app = typer.Typer(help="Inspect and draw form templates.", no_args_is_help=True)
+samples_app = typer.Typer(help="Generate synthetic filled sheets with ground truth.", no_args_is_help=True)
+app.add_typer(templates_app, name="templates")
+app.add_typer(samples_app, name="samples")
+
+
+def fail(exc: OcrServiceError) -> None:
+    typer.echo(f"error: {exc.message}", err=True)
+    raise typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def progress(total: int, label: str, enabled: bool | None = None) -> Iterator:
+    """A progress bar on stderr when it is a terminal; a no-op otherwise."""
+    enabled = sys.stderr.isatty() if enabled is None else enabled
+    if not enabled:
+        yield lambda n=1, **kw: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  TextColumn("{task.fields[note]}"), console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(label, total=total, note="")
+
+        def advance(n: int = 1, note: str = "") -> None:
+            bar.update(task, advance=n, note=note)
+
+        yield advance
+
+
+@templates_app.command("list")
+def templates_list() -> None:
+    """List the available templates."""
+    from ocr_service.forms import loader
+
+    for ref in loader.available():
+        typer.echo(ref)
+
+
+@templates_app.command("show")
+def templates_show(name: str, as_json: bool = typer.Option(False, "--json", help="Print the normalized template as JSON.")) -> None:
+    """Show a template (NAME or NAME@VERSION)."""
+    from ocr_service.forms import loader
+
+    try:
+        t = loader.load(name)
+    except OcrServiceError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps(t.to_json(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{t.id}: {t.title}\npage {t.width_mm:g}×{t.height_mm:g} mm, registration by {t.registration.method}, "
+               f"{len(t.fields)} fields")
+    for f in t.fields:
+        extra = f" cells={f.cells}" if f.cells else ""
+        typer.echo(f"  {f.name:28} {f.kind:9}{'*' if f.required else ' '} {f.label}{extra}")
+
+
+@templates_app.command("render")
+def templates_render(name: str, out: Path = typer.Option(..., "--out", help="Output .png, .tif or .pdf file."),
+                     dpi: int = typer.Option(300, "--dpi"),
+                     serial: str = typer.Option("000000000", "--serial", help="Sheet serial printed in the QR code.")) -> None:
+    """Draw the template's blank form."""
+    from ocr_service.forms import loader, render
+
+    try:
+        t = loader.load(name)
+        render.save_image(render.render_blank(t, dpi, serial=serial), out, dpi)
+    except OcrServiceError as exc:
+        fail(exc)
+    typer.echo(f"wrote {out}", err=True)
+
+
+@samples_app.command("generate")
+def samples_generate(template: str = typer.Option(..., "--template"), n: int = typer.Option(10, "-n"),
+                     seed: int = typer.Option(0, "--seed"), out: Path = typer.Option(..., "--out"),
+                     style: str = typer.Option("mixed", "--style", help="printed, handwriting or mixed"),
+                     formats: str = typer.Option("png,jpg,pdf,tiff", "--formats"),
+                     font: Optional[str] = typer.Option(None, "--font", help="Use only this font family."),
+                     no_rotate: bool = typer.Option(False, "--no-rotate", help="Keep pages upright."),
+                     severity: float = typer.Option(1.0, "--severity", help="Scan degradation, 0 (clean) to 2 (poor).")) -> None:
+    """Fill the blank with synthetic records and simulate scanning; writes images + ground-truth JSON."""
+    from ocr_service.forms import loader, samples
+
+    try:
+        t = loader.load(template)
+    except OcrServiceError as exc:
+        fail(exc)
+    with progress(n, f"generating {t.id}") as advance:
+        samples.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
+                         severity=severity, font_family=font, on_sheet=lambda i: advance())
+    typer.echo(f"wrote {n} sheets to {out}", err=True)
+
+
+def _expand(files: List[Path]) -> list[Path]:
+    from ocr_service.pipeline.ingest import IMAGE_SUFFIXES
+
+    out = []
+    for f in files:
+        if f.is_dir():
+            out.extend(sorted(p for p in f.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | {".pdf"}))
+        else:
+            out.append(f)
+    return out
+
+
+@app.command("extract")
+def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG, PNG, or folders of them."),
+            template: str = typer.Option(..., "--template"),
+            as_json: bool = typer.Option(False, "--json", help="JSON lines, one per page, on stdout."),
+            workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per core)."),
+            thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="Calibrated thresholds file."),
+            engines: str = typer.Option("tesseract", "--engines", help="tesseract, or cascade (Tesseract + neural engines)."),
+            progress_bar: Optional[bool] = typer.Option(None, "--progress/--no-progress")) -> None:
+    """Read sheets statelessly; exit code is non-zero if any file or page failed."""
+    from ocr_service.forms import loader
+    from ocr_service.pipeline import pool
+    from ocr_service.pipeline.decide import Thresholds
+    from ocr_service.pipeline.recognize import RecognitionConfig
+    from ocr_service.pipeline.run import OK, Pipeline
+
+    try:
+        t = loader.load(template)
+        pipeline = Pipeline(t, Thresholds.load(thresholds or default_thresholds_path(t)),
+                            RecognitionConfig.named(engines))
+    except OcrServiceError as exc:
+        fail(exc)
+    paths = _expand(files)
+    failed = 0
+    pages = 0
+    with progress(len(paths), "extracting", progress_bar) as advance:
+        for results in pool.process_files(pipeline, paths, workers or None):
+            for r in results:
+                pages += 1
+                if r.status != OK:
+                    failed += 1
+                    typer.echo(f"{r.file}: page {r.page}: {r.status}: {r.reason}", err=True)
+                if as_json:
+                    typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
+                else:
+                    typer.echo(f"{r.file} p{r.page}: {r.status} residual={r.residual_px and round(r.residual_px, 2)} "
+                               f"review={r.needs_review}/{len(r.fields)}")
+            advance(note=f"{failed} failed" if failed else "")
+    typer.echo(f"{pages} pages, {failed} not read", err=True)
+    raise typer.Exit(1 if failed else 0)
+
+
+def default_thresholds_path(template) -> Path:
+    """Where `calibrate` writes a template's thresholds (beside the template file)."""
+    return template.source.with_name(f"{template.version}.thresholds.json")
+
+
+if __name__ == "__main__":
+    app()

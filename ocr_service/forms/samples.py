@@ -1,0 +1,188 @@
+"""Synthetic filled sheets with ground truth: fill a template's blank with a generated record in
+a printed or handwriting-style font, then simulate scanning it.
+
+All data is synthetic (see :mod:`ocr_service.forms.records`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ocr_service.forms import fonts, scan
+from ocr_service.forms.model import FieldSpec, Template, box_to_px, mm_to_px
+from ocr_service.forms.render import render_blank
+
+FILL_DPI = 300
+FORMATS = ("png", "jpg", "pdf", "tiff")
+
+
+@dataclass(frozen=True)
+class FilledSheet:
+    image: np.ndarray  # the clean filled page at FILL_DPI
+    truth: dict[str, str]  # field name → the value written ('' when left blank)
+    font: str
+    style: str
+    serial: str
+
+
+def record_values(template: Template, record: dict[str, str]) -> dict[str, str]:
+    """The value each template field gets from a generated record (the field's ``sample`` key or its name)."""
+    return {f.name: record.get(f.sample or f.name, "") for f in template.fields}
+
+
+def _text_image(text: str, font: ImageFont.FreeTypeFont, ink: int) -> np.ndarray:
+    left, top, right, bottom = font.getbbox(text, anchor="ls")
+    w, h = right - left + 4, bottom - top + 4
+    img = Image.new("L", (max(1, w), max(1, h)), 255)
+    ImageDraw.Draw(img).text((2 - left, 2 - top), text, font=font, fill=ink, anchor="ls")
+    arr = np.asarray(img, dtype=np.uint8).copy()
+    return arr
+
+
+def _paste_min(page: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+    """Lay ink onto paper: the darker of the two wins, clipped to the page."""
+    h, w = patch.shape
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(page.shape[1], x + w), min(page.shape[0], y + h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    region = page[y0:y1, x0:x1]
+    np.minimum(region, patch[y0 - y:y1 - y, x0 - x:x1 - x], out=region)
+
+
+def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random,
+                handwriting: bool, ink: int) -> None:
+    x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
+    size = int(bh * rng.uniform(0.62, 0.78) * (1.15 if handwriting else 0.95))
+    font = ImageFont.truetype(font_path, size)
+    patch = _text_image(text, font, ink)
+    avail = bw - 2 * round(mm_to_px(1.0, FILL_DPI))
+    if patch.shape[1] > avail:  # people squeeze long values into the line
+        patch = cv2.resize(patch, (avail, patch.shape[0]), interpolation=cv2.INTER_AREA)
+    if handwriting and patch.shape[1] > 20:
+        angle = rng.uniform(-1.2, 1.2)
+        m = cv2.getRotationMatrix2D((patch.shape[1] / 2, patch.shape[0] / 2), angle, 1.0)
+        patch = cv2.warpAffine(patch, m, (patch.shape[1], patch.shape[0]), borderValue=255)
+    slack = max(0, avail - patch.shape[1])
+    px = x + round(mm_to_px(1.0, FILL_DPI)) + int(rng.uniform(0, min(slack, mm_to_px(12, FILL_DPI))))
+    baseline = y + bh - round(mm_to_px(rng.uniform(1.4, 2.2), FILL_DPI))
+    _, top, _, _ = font.getbbox(text, anchor="ls")
+    _paste_min(page, patch, px, baseline + top - 2)
+
+
+def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random, ink: int) -> None:
+    for cell, ch in zip(spec.cell_boxes_mm(), text):
+        x, y, bw, bh = box_to_px(cell, FILL_DPI)
+        font = ImageFont.truetype(font_path, int(bh * rng.uniform(0.6, 0.75)))
+        patch = _text_image(ch, font, ink)
+        if patch.shape[1] > bw - 6 or patch.shape[0] > bh - 6:
+            patch = cv2.resize(patch, (min(patch.shape[1], bw - 6), min(patch.shape[0], bh - 6)),
+                               interpolation=cv2.INTER_AREA)
+        jx, jy = rng.randint(-2, 2), rng.randint(-2, 2)
+        _paste_min(page, patch, x + (bw - patch.shape[1]) // 2 + jx, y + (bh - patch.shape[0]) // 2 + jy)
+
+
+def _write_choice(page: np.ndarray, spec: FieldSpec, value: str, rng: random.Random, ink: int) -> None:
+    for opt in spec.options:
+        if opt.value == value:
+            x, y, bw, bh = box_to_px(opt.box_mm, FILL_DPI)
+            t = max(2, FILL_DPI // 100)
+            cv2.line(page, (x + 3, y + 3), (x + bw - 3, y + bh - 3), ink, t)
+            cv2.line(page, (x + bw - 3, y + 3), (x + 3, y + bh - 3), ink, t)
+
+
+def _write_signature(page: np.ndarray, spec: FieldSpec, rng: random.Random, ink: int) -> None:
+    x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
+    n = rng.randint(3, 6)
+    xs = np.linspace(x + bw * 0.25, x + bw * 0.75, n * 12)
+    phase = rng.uniform(0, 6.28)
+    ys = y + bh * 0.5 + bh * 0.28 * np.sin(np.linspace(0, n * 3.14, n * 12) + phase) * np.linspace(1, 0.4, n * 12)
+    pts = np.column_stack([xs, ys]).astype(np.int32)
+    cv2.polylines(page, [pts], False, ink, max(2, FILL_DPI // 120), lineType=cv2.LINE_AA)
+
+
+def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, font: fonts.FontInfo,
+               serial: str) -> FilledSheet:
+    """The blank filled with ``values`` in ``font`` (one hand per sheet), at FILL_DPI."""
+    page = render_blank(template, FILL_DPI, serial=serial)
+    handwriting = font.style == "handwriting"
+    ink = rng.randint(10, 70) if handwriting else rng.randint(0, 30)
+    truth = {}
+    for spec in template.fields:
+        value = values.get(spec.name, "")
+        if spec.kind == "signature":
+            value = "1" if value else ""
+            if value:
+                _write_signature(page, spec, rng, ink)
+        elif value and spec.kind == "choice":
+            _write_choice(page, spec, value, rng, ink)
+        elif value and spec.cells:
+            value = value[:spec.cells]
+            _write_cells(page, spec, value, str(font.path), rng, ink)
+        elif value:
+            _write_line(page, spec, value, str(font.path), rng, handwriting, ink)
+        truth[spec.name] = value
+    return FilledSheet(page, truth, font.family, font.style, serial)
+
+
+def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, style: str = "mixed",
+             formats: tuple[str, ...] = FORMATS, rotate: bool = True, severity: float = 1.0,
+             font_family: str | None = None,
+             on_sheet: Callable[[int], None] | None = None) -> list[dict]:
+    """Write ``n`` scanned-looking filled sheets and their ground truth into ``out_dir``.
+
+    Each sheet gets ``NNNN.<ext>`` (format drawn from ``formats``) and ``NNNN.json``; ``truth.jsonl``
+    lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'. Deterministic for a seed.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    np_rng = np.random.default_rng(seed)
+    pool = {s: fonts.list_fonts(s) for s in ("printed", "handwriting")}
+    if font_family:
+        chosen = [f for f in fonts.list_fonts() if f.family.casefold() == font_family.casefold()]
+        if not chosen:
+            raise ValueError(f"unknown font {font_family!r}")
+        pool = {chosen[0].style: chosen}
+    entries = []
+    for i in range(n):
+        sheet_style = style if style in pool else rng.choice(sorted(pool))
+        font = rng.choice(pool[sheet_style])
+        from ocr_service.forms import records
+        record = records.generate_record(rng, declared_on=dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
+        serial = f"{seed:04d}{i:05d}"
+        sheet = fill_sheet(template, record_values(template, record), rng, font, serial)
+        params = scan.ScanParams.random(np_rng, rotate=rotate, severity=severity)
+        scanned, info = scan.simulate_scan(sheet.image, params, src_dpi=FILL_DPI)
+        fmt = formats[i % len(formats)] if len(formats) > 1 else formats[0]
+        name = f"{i:04d}.{'jpg' if fmt == 'jpg' else fmt}"
+        path = out / name
+        if fmt == "png":
+            scan.write_png(scanned, path, dpi=params.out_dpi)
+        elif fmt == "jpg":
+            scan.write_jpeg(scanned, path, quality=params.jpeg_quality or 90, dpi=params.out_dpi)
+        elif fmt == "tiff":
+            scan.write_tiff([scanned], path, dpi=params.out_dpi)
+        elif fmt == "pdf":
+            scan.write_pdf([scanned], path, params.out_dpi)
+        else:
+            raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+        entry = {"file": name, "page": 1, "template": template.id, "serial": serial, "font": sheet.font,
+                 "style": sheet.style, "scan": params.to_dict(), "fields": sheet.truth}
+        (out / f"{i:04d}.json").write_text(json.dumps(entry, ensure_ascii=False, indent=1), encoding="utf-8")
+        entries.append(entry)
+        if on_sheet:
+            on_sheet(i + 1)
+    with (out / "truth.jsonl").open("w", encoding="utf-8") as fh:
+        for e in entries:
+            fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+    return entries

@@ -1,0 +1,156 @@
+"""Ingest: turn an input file (PDF, TIFF, JPEG, PNG) into pages of grayscale pixels.
+
+Limits protect the workers: a file larger than ``max_bytes`` or a page with more than
+``max_pixels`` pixels (a decompression bomb) is refused before it is decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ocr_service.errors import InputFileError
+
+MAX_BYTES = 200 * 1024 * 1024
+MAX_PIXELS = 60_000_000  # A3 at 600 dpi is ~35 Mpx; anything bigger is not a scan we can use
+PDF_DPI = 300
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of an input file, as 2-D uint8 grayscale pixels."""
+
+    image: np.ndarray
+    source: str
+    page_no: int  # 1-based
+    sha256: str  # of the decoded pixels, so a re-scan wrapped differently still matches
+    dpi: float | None
+
+
+def page_hash(image: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(f"{image.shape}".encode())
+    h.update(np.ascontiguousarray(image).tobytes())
+    return h.hexdigest()
+
+
+def load_pages(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+               pdf_dpi: int = PDF_DPI) -> Iterator[Page]:
+    """Yield the pages of ``path`` in order.
+
+    Raises :class:`InputFileError` naming the file (and page) and the reason for empty,
+    truncated, corrupt, encrypted, unsupported or oversized input. Pages already yielded
+    stay valid when a later page fails.
+    """
+    path = Path(path)
+    src = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputFileError(f"cannot read: {exc.strerror}", file=src) from exc
+    if size == 0:
+        raise InputFileError("empty file (0 bytes)", file=src)
+    if size > max_bytes:
+        raise InputFileError(f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit", file=src)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"%PDF"):
+        yield from _pdf_pages(path, max_pixels, pdf_dpi)
+    else:
+        yield from _image_pages(path, max_pixels)
+
+
+def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
+    src = str(path)
+    try:
+        img = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise InputFileError(f"image too large to decode safely ({exc})", file=src) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputFileError(f"not a readable image or PDF ({_short(exc)})", file=src) from exc
+    with img:
+        n = getattr(img, "n_frames", 1)
+        for i in range(n):
+            page_no = i + 1
+            try:
+                img.seek(i)
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise InputFileError(
+                        f"{w}×{h} px = {w * h / 1e6:.0f} Mpx, over the {max_pixels / 1e6:.0f} Mpx limit "
+                        "(possible decompression bomb)", file=src, page=page_no)
+                frame = ImageOps.exif_transpose(img) if n == 1 else img
+                gray = np.asarray(frame.convert("L"), dtype=np.uint8)
+            except InputFileError:
+                raise
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+                raise InputFileError(f"image data is truncated or corrupt ({_short(exc)})",
+                                     file=src, page=page_no) from exc
+            dpi = img.info.get("dpi", (None,))[0]
+            yield Page(gray, src, page_no, page_hash(gray), float(dpi) if dpi else None)
+
+
+def _pdfinfo(path: Path) -> dict[str, str]:
+    try:
+        res = subprocess.run(["pdfinfo", str(path)], capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise InputFileError(f"cannot inspect the PDF ({exc}); is poppler-utils installed?", file=str(path)) from exc
+    err = res.stderr.decode("utf-8", "replace")
+    if res.returncode != 0:
+        if "password" in err.lower() or "encrypt" in err.lower():
+            raise InputFileError("PDF is password-protected; export it without a password", file=str(path))
+        raise InputFileError(f"PDF is truncated or corrupt ({err.strip().splitlines()[-1] if err.strip() else 'pdfinfo failed'})",
+                             file=str(path))
+    info = {}
+    for line in res.stdout.decode("utf-8", "replace").splitlines():
+        k, _, v = line.partition(":")
+        info[k.strip()] = v.strip()
+    return info
+
+
+def _pdf_pages(path: Path, max_pixels: int, dpi: int) -> Iterator[Page]:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    src = str(path)
+    info = _pdfinfo(path)
+    if info.get("Encrypted", "no").startswith("yes") and "print:yes" not in info.get("Encrypted", ""):
+        raise InputFileError("PDF is encrypted; export it without a password", file=src)
+    try:
+        n_pages = int(info.get("Pages", "0"))
+    except ValueError:
+        n_pages = 0
+    if n_pages < 1:
+        raise InputFileError("PDF has no pages", file=src)
+    m = re.match(r"([\d.]+) x ([\d.]+) pts", info.get("Page size", ""))
+    for page_no in range(1, n_pages + 1):
+        if m:
+            w_px = float(m.group(1)) / 72 * dpi
+            h_px = float(m.group(2)) / 72 * dpi
+            if w_px * h_px > max_pixels:
+                raise InputFileError(f"page is {w_px:.0f}×{h_px:.0f} px at {dpi} dpi, over the "
+                                     f"{max_pixels / 1e6:.0f} Mpx limit", file=src, page=page_no)
+        try:
+            images = convert_from_path(src, dpi=dpi, first_page=page_no, last_page=page_no,
+                                       grayscale=True, timeout=120)
+        except (PDFPageCountError, PDFSyntaxError, OSError, ValueError) as exc:
+            raise InputFileError(f"PDF page cannot be rendered ({_short(exc)})", file=src, page=page_no) from exc
+        except Exception as exc:  # pdf2image raises bare Exceptions on poppler timeouts
+            raise InputFileError(f"PDF page cannot be rendered ({_short(exc)})", file=src, page=page_no) from exc
+        if not images:
+            raise InputFileError("PDF page rendered to nothing", file=src, page=page_no)
+        gray = np.asarray(images[0].convert("L"), dtype=np.uint8)
+        yield Page(gray, src, page_no, page_hash(gray), float(dpi))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__

@@ -1,0 +1,128 @@
+"""Chains the stages for one page, and for the pages of one file.
+
+ingest → orient/deskew → register → extract (dropout) → recognize → validate → decide.
+Nothing here knows about databases, HTTP, queues or progress bars.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ocr_service.errors import InputFileError, OcrServiceError
+from ocr_service.forms.model import Template
+from ocr_service.forms.render import reference_image
+from ocr_service.pipeline import extract, orient, register
+from ocr_service.pipeline.decide import FieldResult, Thresholds
+from ocr_service.pipeline.ingest import Page, load_pages
+from ocr_service.pipeline.recognize import Engines, RecognitionConfig, recognize
+from ocr_service.pipeline.validate import validate_sheet
+
+OK = "ok"
+RESCAN = "rescan"
+ERROR = "error"
+
+
+@dataclass(frozen=True)
+class SheetResult:
+    """The outcome for one page: ``status`` is 'ok' (fields read), 'rescan' (the page could not be
+    registered; ``reason`` says why) or 'error' (the file or page could not be read)."""
+
+    file: str
+    page: int
+    template: str
+    status: str
+    reason: str = ""
+    residual_px: float | None = None
+    fields: tuple[FieldResult, ...] = ()
+    sha256: str = ""
+    rotation: int = 0
+    skew_deg: float = 0.0
+    serial: str | None = None
+    seconds: float = 0.0
+    aligned: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def to_json(self) -> dict:
+        d = {"file": self.file, "page": self.page, "template": self.template, "status": self.status,
+             "residual_px": None if self.residual_px is None else round(self.residual_px, 2),
+             "fields": [f.to_json() for f in self.fields]}
+        if self.reason:
+            d["reason"] = self.reason
+        if self.sha256:
+            d["sha256"] = self.sha256
+        if self.status != ERROR:
+            d["rotation"] = self.rotation
+            d["skew_deg"] = round(self.skew_deg, 2)
+        if self.serial:
+            d["serial"] = self.serial
+        return d
+
+    @property
+    def needs_review(self) -> int:
+        return sum(1 for f in self.fields if f.status != "auto_accepted")
+
+
+@dataclass
+class Pipeline:
+    """Everything one worker needs to process pages of one template; build once per process."""
+
+    template: Template
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    recognition: RecognitionConfig = field(default_factory=RecognitionConfig)
+    dpi: int = register.WORK_DPI
+    engines: Engines = field(default_factory=Engines)
+    keep_aligned: bool = False
+
+    def process_page(self, page: Page) -> SheetResult:
+        """Run every stage on one page. Never raises for a bad page: returns 'rescan' with the reason."""
+        start = time.perf_counter()
+        t = self.template
+        base = dict(file=page.source, page=page.page_no, template=t.id, sha256=page.sha256)
+        upright, o = orient.orient(page.image, reference_image(t, self.dpi))
+        reg = register.register(upright, t, self.dpi)
+        if not reg.ok:
+            return SheetResult(**base, status=RESCAN, reason=reg.reason, residual_px=reg.residual_px,
+                               rotation=o.rotation, skew_deg=o.skew_deg, seconds=time.perf_counter() - start)
+        identity = register.qr_identity(reg.qr_text)
+        if identity and (identity[0], identity[1]) != (t.name, t.version):
+            return SheetResult(**base, status=RESCAN, residual_px=reg.residual_px, rotation=o.rotation,
+                               skew_deg=o.skew_deg, reason=f"QR code says {identity[0]}@{identity[1]}, not {t.id}",
+                               seconds=time.perf_counter() - start)
+        aligned = register.warp(upright, reg.homography, t, self.dpi)
+        ink = extract.drop_out(aligned, t, self.dpi)
+        crops = extract.extract_fields(ink, t, self.dpi)
+        readings = {c.name: recognize(c, t.field(c.name), self.engines, self.recognition, self.dpi) for c in crops}
+        boxes = {c.name: c.box_px for c in crops}
+        results = validate_sheet(t, readings, boxes, self.thresholds)
+        return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
+                           rotation=o.rotation, skew_deg=o.skew_deg, serial=identity[2] if identity else None,
+                           seconds=time.perf_counter() - start, aligned=aligned if self.keep_aligned else None)
+
+    def process_file(self, path: str | Path) -> Iterator[SheetResult]:
+        """Results for every page of a file; a file or page that cannot be read yields one 'error'
+        result naming the reason, after the pages that could be read."""
+        try:
+            for page in load_pages(path):
+                try:
+                    yield self.process_page(page)
+                except OcrServiceError as exc:
+                    yield SheetResult(str(path), page.page_no, self.template.id, ERROR, reason=exc.reason,
+                                      sha256=page.sha256)
+        except InputFileError as exc:
+            yield SheetResult(str(path), exc.page or 0, self.template.id, ERROR, reason=exc.reason)
+
+
+def run_files(pipeline: Pipeline, paths: list[str | Path],
+              on_result: Callable[[SheetResult], None] | None = None) -> list[SheetResult]:
+    """Process files in order in this process; ``on_result`` is called after every page."""
+    out = []
+    for path in paths:
+        for result in pipeline.process_file(path):
+            out.append(result)
+            if on_result:
+                on_result(result)
+    return out
