@@ -84,7 +84,7 @@ def _snap_value(vocab: str, text: str) -> str | None:
 
 def _birth(dob: str) -> ParsedDate | None:
     p = parse_date(dob) if dob else None
-    if p is None or p.year < 0 or (not p.year_only and p.as_date() is None):
+    if p is None or p.two_digit_year or (not p.year_only and p.as_date() is None):
         return None
     return p
 

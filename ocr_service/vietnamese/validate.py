@@ -91,11 +91,13 @@ def _rawstr(raw: object) -> str:
 
 @dataclass(frozen=True)
 class ParsedDate:
-    """A date read from a form; day/month are None when only the year is known."""
+    """A date read from a form; day/month are None when only the year is known;
+    ``two_digit_year``: the year was written with two digits (``year`` < 100)."""
 
     year: int
     month: int | None = None
     day: int | None = None
+    two_digit_year: bool = False
 
     @property
     def year_only(self) -> bool:
@@ -131,9 +133,9 @@ def _fold(s: str) -> str:
 
 def parse_date(s: object) -> ParsedDate | None:
     """Parse dd/mm/yyyy, d/m/yyyy (separators / - .), "ngày d tháng m năm yyyy",
-    ddmmyyyy (digit boxes) or a bare year. Two-digit years and impossible
-    dates are returned as read (day/month may be out of range) only when the
-    shape matches; None when the text is not date-shaped."""
+    ddmmyyyy (digit boxes) or a bare year. Values are returned as read (the
+    day/month may be out of range; a two-digit year is flagged, not guessed);
+    None when the text is not date-shaped."""
     c = clean(s)
     if not c or len(c) > 60:
         return None
@@ -143,9 +145,7 @@ def parse_date(s: object) -> ParsedDate | None:
         m = pat.match(k)
         if m:
             d, mo, y = (int(g) for g in m.groups())
-            if len(m.group(3)) == 2:
-                return ParsedDate(-1 - y, mo, d)  # marker: two-digit year
-            return ParsedDate(y, mo, d)
+            return ParsedDate(y, mo, d, len(m.group(3)) == 2)
     m = _DATE_YEAR.match(k)
     if m:
         return ParsedDate(int(m.group(1)))
@@ -200,7 +200,7 @@ def validate_date(raw: object, ctx: Mapping | None = None, *, min_age: float | N
     if p is None:
         return Finding(raw_s, c, None, 0.0, (), (("format", "not a date (dd/mm/yyyy)"),),
                        frozenset(flags))
-    if p.year < 0:
+    if p.two_digit_year:
         return Finding(raw_s, c, None, 0.0, (), (("format", "two-digit year"),),
                        frozenset(flags | {"two_digit_year"}))
     passed.append("format")

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import yaml
 from rapidfuzz import fuzz, process
 
-from .text import clean, compact_key, match_key, strip_diacritics
+from .text import clean, match_key, strip_diacritics
 
 __all__ = [
     "Snap",
