@@ -172,3 +172,39 @@ def default_thresholds_path(template) -> Path:
 
 if __name__ == "__main__":
     app()
+
+
+@app.command("calibrate")
+def calibrate(labelled: Path = typer.Argument(..., help="Folder of labelled sheets (truth.jsonl + scans)."),
+              template: str = typer.Option(..., "--template"),
+              target: float = typer.Option(0.005, "--target", help="Highest error rate allowed among auto-accepted fields."),
+              out: Optional[Path] = typer.Option(None, "--out", help="Thresholds file (default: beside the template)."),
+              engines: str = typer.Option("tesseract", "--engines"),
+              workers: int = typer.Option(0, "--workers")) -> None:
+    """Learn per-kind score models and thresholds from labelled sheets; print what they achieve."""
+    from ocr_service import calibration
+    from ocr_service.forms import loader
+    from ocr_service.pipeline.decide import Thresholds
+    from ocr_service.pipeline.recognize import RecognitionConfig
+    from ocr_service.pipeline.run import Pipeline
+
+    try:
+        t = loader.load(template)
+        pipeline = Pipeline(t, Thresholds(), RecognitionConfig.named(engines))
+        n = len(calibration.read_labelled_dir(labelled))
+    except (OcrServiceError, FileNotFoundError) as exc:
+        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+        raise typer.Exit(2)
+    with progress(n, "calibrating") as advance:
+        fields = calibration.collect(pipeline, labelled, workers or None, on_file=lambda p, r: advance())
+    if not fields:
+        typer.echo("error: no sheet of the labelled folder could be registered", err=True)
+        raise typer.Exit(1)
+    data = calibration.fit(fields, target)
+    data["engines"] = engines
+    data["template"] = t.id
+    path = out or default_thresholds_path(t)
+    calibration.write(path, data)
+    rows = calibration.decide_all(fields, Thresholds.load(path))
+    typer.echo(calibration.format_table(calibration.report(rows)))
+    typer.echo(f"wrote {path} (fitted on {len(fields)} fields; in-sample figures, see bench/ for held-apart ones)", err=True)

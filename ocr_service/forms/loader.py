@@ -115,6 +115,9 @@ def _validate(data: dict, path: Path) -> None:
             if fname not in names:
                 raise TemplateError(f"check {check['rule']!r} binds {role!r} to unknown field {fname!r}",
                                     file=str(path), field=fname)
+    for key, fname in data.get("context", {}).items():
+        if fname not in names:
+            raise TemplateError(f"context {key!r} names unknown field {fname!r}", file=str(path), field=fname)
     reg = data["registration"]
     if reg["method"] == "marks" and not reg.get("marks"):
         raise TemplateError("registration by marks needs at least 3 marks", file=str(path))
@@ -159,5 +162,6 @@ def _build(data: dict, path: Path) -> Template:
                                 s.get("align", "left")) for s in data.get("static", [])),
         rules=tuple((_box(r["box_mm"]), float(r.get("width_mm", 0.3))) for r in data.get("rules", [])),
         checks=tuple(data.get("checks", [])), household=data.get("household", {}),
+        context=data.get("context", {}),
         description=data.get("description", ""),
     )

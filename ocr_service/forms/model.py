@@ -83,6 +83,7 @@ class Template:
     rules: tuple[tuple[Box, float], ...] = ()
     checks: tuple[dict, ...] = ()
     household: dict = field(default_factory=dict)
+    context: dict = field(default_factory=dict)
     description: str = ""
 
     @property

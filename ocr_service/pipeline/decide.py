@@ -29,6 +29,7 @@ class Thresholds:
     # mark readers' certainty is on their own scale (ocr_service.engines.marks)
     kinds: dict[str, float] = field(default_factory=lambda: {"signature": 0.75, "choice": 0.75})
     fields: dict[str, float] = field(default_factory=dict)
+    models: dict[str, dict[str, float]] = field(default_factory=dict)  # per kind, see calibration.py
     source: str = "built-in default"
 
     def for_field(self, spec: FieldSpec) -> float:
@@ -40,7 +41,7 @@ class Thresholds:
             return cls()
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(float(data.get("default", DEFAULT_THRESHOLD)), {**cls().kinds, **data.get("kinds", {})},
-                   dict(data.get("fields", {})), str(path))
+                   dict(data.get("fields", {})), dict(data.get("models", {})), str(path))
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class FieldResult:
     engine: str = ""
     suggestion: str | None = None
     candidates: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # soft checks that failed: shown to reviewers, not a reason to review
+    features: dict = field(default_factory=dict, compare=False)  # the evidence behind the score
 
     def to_json(self) -> dict:
         d = {"name": self.name, "value": self.value, "confidence": round(self.confidence, 4),
@@ -69,12 +72,15 @@ class FieldResult:
             d["candidates"] = list(self.candidates)
         if self.engine:
             d["engine"] = self.engine
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
         return d
 
 
 def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int], thresholds: Thresholds, *,
            value: str | None = None, confidence: float | None = None, failed: tuple[str, ...] = (),
-           suggestion: str | None = None, candidates: tuple[str, ...] = ()) -> FieldResult:
+           suggestion: str | None = None, candidates: tuple[str, ...] = (),
+           warnings: tuple[str, ...] = (), features: dict | None = None) -> FieldResult:
     """Decide one field. ``value``/``confidence`` override the raw reading when validation
     normalized or snapped it; ``failed`` names the checks that failed (each becomes a reason)."""
     value = reading.text if value is None else value
@@ -90,4 +96,5 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
     reasons.extend(failed)
     status = NEEDS_REVIEW if reasons else AUTO_ACCEPTED
     return FieldResult(spec.name, value, confidence, status, tuple(dict.fromkeys(reasons)), box_px,
-                       raw=reading.text, engine=reading.engine, suggestion=suggestion, candidates=candidates)
+                       raw=reading.text, engine=reading.engine, suggestion=suggestion, candidates=candidates,
+                       warnings=warnings, features=features or {})

@@ -1,21 +1,115 @@
-"""Validation: turn raw readings into checked values, then decide each field.
+"""Validation: turn raw readings into checked values, weigh the evidence, then decide each field.
 
 Field validators, vocabularies and cross-field checks are named in the template (data) and
-implemented in :mod:`ocr_service.vietnamese`.
+implemented in :mod:`ocr_service.vietnamese`. The evidence for a field (engine confidence,
+engine agreement, validator and snap scores) is combined into one score by
+:mod:`ocr_service.calibration`; the decision compares it with the calibrated threshold.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ocr_service import calibration
 from ocr_service.engines.base import Reading
-from ocr_service.forms.model import Template
+from ocr_service.forms.model import FieldSpec, Template
 from ocr_service.pipeline.decide import FieldResult, Thresholds, decide
+from ocr_service.vietnamese.checks import run_checks
+from ocr_service.vietnamese.text import clean, match_key
+from ocr_service.vietnamese.validate import Finding, get_validator
+
+
+@dataclass(frozen=True)
+class FieldEvidence:
+    """Everything known about one field before the decision."""
+
+    spec: FieldSpec
+    reading: Reading  # the chosen engine reading
+    value: str  # the value after validation (canonical for a confident vocabulary snap)
+    finding: Finding | None
+    agree: int  # 1: two engines read the same (after normalization); 0: no second opinion; -1: they differ
+    candidates: tuple[str, ...]  # every distinct reading, chosen first
+
+    def features(self) -> dict[str, float]:
+        return calibration.features(self.reading, self.finding, self.agree, bool(self.value))
+
+
+def field_validators(spec: FieldSpec) -> list[str]:
+    names = list(spec.validators)
+    if spec.vocabulary:
+        names.append(f"vocabulary:{spec.vocabulary}")
+    return names
+
+
+def run_validators(spec: FieldSpec, text: str, ctx: dict) -> Finding | None:
+    """The combined finding of a field's validators (the first failing one wins), or None."""
+    findings = [get_validator(name)(text, ctx) for name in field_validators(spec)]
+    if not findings:
+        return None
+    failing = [f for f in findings if f.failed]
+    return failing[0] if failing else findings[-1]
+
+
+def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict) -> FieldEvidence:
+    """Pick the reading to keep: one two engines agree on, else the one the data likes best."""
+    scored = []
+    for r in readings:
+        text = clean(r.text)
+        finding = run_validators(spec, text, ctx) if text else None
+        scored.append((r, text, finding))
+    keys = [match_key(f.value if f else t) for _, t, f in scored]
+    agree = 0
+    if len(scored) > 1:
+        agreeing = [i for i in range(len(scored)) if keys[i] and keys.count(keys[i]) > 1]
+        agree = 1 if agreeing else -1
+    if agree == 1:
+        best = max(agreeing, key=lambda i: scored[i][0].confidence)
+    else:
+        def quality(i: int) -> tuple:
+            r, _, f = scored[i]
+            return (bool(f is None or f.ok), r.confidence * (f.score if f else 1.0))
+        best = max(range(len(scored)), key=quality)
+    reading, text, finding = scored[best]
+    value = finding.value if finding and finding.ok else text
+    candidates = tuple(dict.fromkeys([value] + [(f.value if f and f.ok else t) for _, t, f in scored if t]))
+    return FieldEvidence(spec, reading, value, finding, agree, candidates)
+
+
+def _context(template: Template, raw: dict[str, str]) -> dict:
+    """Values from elsewhere on the sheet that validators need (declaration date, province …),
+    mapped by the template's ``context`` section."""
+    ctx = {}
+    for key, field_name in template.context.items():
+        if raw.get(field_name):
+            ctx[key] = raw[field_name]
+    return ctx
 
 
 def validate_sheet(template: Template, readings: dict[str, list[Reading]],
                    boxes: dict[str, tuple[int, int, int, int]], thresholds: Thresholds) -> list[FieldResult]:
     """One decided result per template field, in template order."""
+    first = {name: clean(rs[0].text) for name, rs in readings.items()}
+    ctx = _context(template, first)
+    evidence = {spec.name: _choose(spec, readings[spec.name], ctx) for spec in template.fields}
+    values = {name: ev.value for name, ev in evidence.items()}
+    hard: dict[str, list[str]] = {}
+    soft: dict[str, list[str]] = {}
+    for failure in run_checks(list(template.checks), values):
+        for name in failure.fields:
+            (soft if failure.soft else hard).setdefault(name, []).append(f"check:{failure.rule}: {failure.reason}")
     results = []
     for spec in template.fields:
-        best = readings[spec.name][0]
-        results.append(decide(spec, best, boxes[spec.name], thresholds))
+        ev = evidence[spec.name]
+        failed = []
+        if ev.finding is not None and ev.finding.failed:
+            failed.extend(f"invalid:{check}: {reason}" for check, reason in ev.finding.failed)
+        if ev.agree == -1:
+            failed.append("engines_disagree")
+        failed.extend(hard.get(spec.name, []))
+        feats = ev.features()
+        score = calibration.score(spec.kind, feats, thresholds)
+        suggestion = ev.finding.suggestion if ev.finding and ev.finding.suggestion != ev.value else None
+        results.append(decide(spec, ev.reading, boxes[spec.name], thresholds, value=ev.value, confidence=score,
+                              failed=tuple(failed), suggestion=suggestion, candidates=ev.candidates,
+                              warnings=tuple(soft.get(spec.name, [])), features=feats))
     return results
