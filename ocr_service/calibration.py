@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from ocr_service.pipeline.decide import Thresholds
     from ocr_service.vietnamese.validate import Finding
 
-FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length")
+FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
+            "neural")
 DEFAULT_TARGET = 0.005
 MIN_ACCEPTED = 20  # fewer accepted calibration fields than this: the threshold stays closed
 
@@ -41,6 +42,7 @@ def features(reading: "Reading", finding: "Finding | None", agree: int, nonempty
         "disagree": 1.0 if agree < 0 else 0.0,
         "empty": 0.0 if nonempty else 1.0,
         "length": min(len(reading.text), 60) / 60,
+        "neural": 1.0 if reading.engine in ("asternet", "ppocr") else 0.0,
     }
 
 
@@ -50,10 +52,10 @@ def _vector(feats: dict[str, float]) -> np.ndarray:
 
 def score(kind: str, feats: dict[str, float], thresholds: "Thresholds") -> float:
     """The field's score: the calibrated probability of being right, or before calibration the
-    engine's own confidence."""
+    engine's own confidence (halved when the other engines read something else)."""
     model = thresholds.models.get(kind)
     if not model:
-        return feats["conf"]
+        return feats["conf"] * (0.5 if feats["disagree"] else 1.0)
     w = np.array([model.get("bias", 0.0)] + [model.get(f, 0.0) for f in FEATURES])
     z = float(_vector(feats) @ w)
     return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
@@ -121,7 +123,7 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET) -> dict:
         model = {"bias": float(w[0]), **{f: float(v) for f, v in zip(FEATURES, w[1:])}}
         out["models"][kind] = model
         scores = np.array([1 / (1 + math.exp(-max(-50, min(50, float(v @ w))))) for v in x])
-        out["kinds"][kind] = round(choose_threshold(scores, y.astype(bool), target), 6)
+        out["kinds"][kind] = math.floor(choose_threshold(scores, y.astype(bool), target) * 1e6) / 1e6
     return out
 
 

@@ -1,8 +1,8 @@
 """Recognition: run the configured engines on each field crop.
 
 Which engines read which field kind is configuration (:class:`RecognitionConfig`); engines are
-loaded once per process (:class:`Engines`) and tried in cascade order: the next engine runs
-only when the previous ones were not confident enough.
+loaded once per process (:class:`Engines`) and tried in cascade order: the later engines give
+second opinions only where the first was not confident enough (see :func:`recognize_page`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from ocr_service.engines import marks
 from ocr_service.engines.base import Reading
 from ocr_service.errors import EngineError
-from ocr_service.forms.model import FieldSpec, mm_to_px
+from ocr_service.forms.model import FieldSpec, Template, mm_to_px
 from ocr_service.pipeline.extract import FieldCrop, comb_line
 
 # engine name → "module:class"; a class is constructed without arguments, once per process
@@ -37,6 +37,7 @@ class RecognitionConfig:
     engines: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {"text": ("tesseract",), "digits": ("tesseract",)})
     cascade_gate: float = 0.95
+    handwritten_share: float = 0.3  # this share of unsure fields makes a page "handwritten"
 
     @classmethod
     def named(cls, name: str) -> "RecognitionConfig":
@@ -105,30 +106,49 @@ def tighten(image: np.ndarray, dpi: int, box_top: int = 0) -> np.ndarray | None:
     return image[max(0, y - m):y + h + m, max(0, x - m):x + w + m]
 
 
-def recognize(crop: FieldCrop, spec: FieldSpec, engines: Engines, config: RecognitionConfig,
-              dpi: int) -> list[Reading]:
-    """All readings of one field, best engine first in cascade order; never empty.
-
-    An empty line reads as '' with the certainty that it is empty.
-    """
-    if spec.kind == "choice":
-        return [marks.read_choice(crop.options)]
-    if spec.kind == "signature":
-        return [marks.read_signature(crop.ink_ratio)]
+def field_image(crop: FieldCrop, spec: FieldSpec, dpi: int) -> np.ndarray | None:
+    """The image an engine should read for a line or comb field: its writing, tightly cropped
+    (comb cells laid out as one line); None when the field holds no writing."""
     if crop.cells:
         cells = tuple(c if writing_box(c, dpi) else np.full_like(c, 255) for c in crop.cells)
-        filled = sum(1 for c in cells if c.min() < 160)
-        if filled == 0:
-            return [Reading("", 0.99, "ink")]
-        image = tighten(comb_line(cells), dpi)
-    else:
-        image = tighten(crop.image, dpi, crop.box_top)
-    if image is None:
-        return [Reading("", 0.99, "ink")]
-    readings: list[Reading] = []
-    for name in config.engines.get(profile_of(spec.kind), ()):
-        reading = engines.get(name).read(image, spec.kind)
-        readings.append(reading)
-        if reading.confidence >= config.cascade_gate:
-            break
-    return readings or [Reading("", 0.0, "none")]
+        if not any(c.min() < 160 for c in cells):
+            return None
+        return tighten(comb_line(cells), dpi)
+    return tighten(crop.image, dpi, crop.box_top)
+
+
+def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines, config: RecognitionConfig,
+                   dpi: int) -> dict[str, list[Reading]]:
+    """All readings of every field of a page (never an empty list), the first engine's first.
+
+    The first engine of a field's profile reads every field with writing. The others give a
+    second opinion on fields it was unsure of, and on every field of a page that looks
+    handwritten (many unsure fields): neural engines are slower, and printed pages rarely
+    need them. An empty field reads as '' with the certainty that it is empty.
+    """
+    readings: dict[str, list[Reading]] = {}
+    images: dict[str, np.ndarray] = {}
+    for crop in crops:
+        spec = template.field(crop.name)
+        if spec.kind == "choice":
+            readings[crop.name] = [marks.read_choice(crop.options)]
+            continue
+        if spec.kind == "signature":
+            readings[crop.name] = [marks.read_signature(crop.ink_ratio)]
+            continue
+        image = field_image(crop, spec, dpi)
+        names = config.engines.get(profile_of(spec.kind), ())
+        if image is None or not names:
+            readings[crop.name] = [Reading("", 0.99, "ink") if image is None else Reading("", 0.0, "none")]
+            continue
+        images[crop.name] = image
+        readings[crop.name] = [engines.get(names[0]).read(image, spec.kind)]
+    if not images:
+        return readings
+    unsure = [n for n in images if readings[n][0].confidence < config.cascade_gate]
+    handwritten = len(unsure) >= config.handwritten_share * len(images)
+    for name in (images if handwritten else unsure):
+        spec = template.field(name)
+        for engine in config.engines[profile_of(spec.kind)][1:]:
+            readings[name].append(engines.get(engine).read(images[name], spec.kind))
+    return readings

@@ -19,7 +19,7 @@ from ocr_service.forms.render import reference_image
 from ocr_service.pipeline import extract, orient, register
 from ocr_service.pipeline.decide import FieldResult, Thresholds
 from ocr_service.pipeline.ingest import Page, load_pages
-from ocr_service.pipeline.recognize import Engines, RecognitionConfig, recognize
+from ocr_service.pipeline.recognize import Engines, RecognitionConfig, recognize_page
 from ocr_service.pipeline.validate import validate_sheet
 
 OK = "ok"
@@ -95,7 +95,7 @@ class Pipeline:
         aligned = register.warp(upright, reg.homography, t, self.dpi)
         ink = extract.drop_out(aligned, t, self.dpi)
         crops = extract.extract_fields(ink, t, self.dpi)
-        readings = {c.name: recognize(c, t.field(c.name), self.engines, self.recognition, self.dpi) for c in crops}
+        readings = recognize_page(crops, t, self.engines, self.recognition, self.dpi)
         boxes = {c.name: c.box_px for c in crops}
         results = validate_sheet(t, readings, boxes, self.thresholds)
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),

@@ -27,11 +27,10 @@ class FieldEvidence:
     reading: Reading  # the chosen engine reading
     value: str  # the value after validation (canonical for a confident vocabulary snap)
     finding: Finding | None
-    agree: int  # 1: two engines read the same (after normalization); 0: no second opinion; -1: they differ
+    agree: int  # 1: another engine read the same (after normalization); 0: no second opinion; -1: none did
     candidates: tuple[str, ...]  # every distinct reading, chosen first
-
-    def features(self) -> dict[str, float]:
-        return calibration.features(self.reading, self.finding, self.agree, bool(self.value))
+    features: dict[str, float]
+    score: float
 
 
 def field_validators(spec: FieldSpec) -> list[str]:
@@ -50,29 +49,23 @@ def run_validators(spec: FieldSpec, text: str, ctx: dict) -> Finding | None:
     return failing[0] if failing else findings[-1]
 
 
-def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict) -> FieldEvidence:
-    """Pick the reading to keep: one two engines agree on, else the one the data likes best."""
-    scored = []
-    for r in readings:
-        text = clean(r.text)
-        finding = run_validators(spec, text, ctx) if text else None
-        scored.append((r, text, finding))
-    keys = [match_key(f.value if f else t) for _, t, f in scored]
-    agree = 0
-    if len(scored) > 1:
-        agreeing = [i for i in range(len(scored)) if keys[i] and keys.count(keys[i]) > 1]
-        agree = 1 if agreeing else -1
-    if agree == 1:
-        best = max(agreeing, key=lambda i: scored[i][0].confidence)
-    else:
-        def quality(i: int) -> tuple:
-            r, _, f = scored[i]
-            return (bool(f is None or f.ok), r.confidence * (f.score if f else 1.0))
-        best = max(range(len(scored)), key=quality)
-    reading, text, finding = scored[best]
-    value = finding.value if finding and finding.ok else text
-    candidates = tuple(dict.fromkeys([value] + [(f.value if f and f.ok else t) for _, t, f in scored if t]))
-    return FieldEvidence(spec, reading, value, finding, agree, candidates)
+def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds) -> FieldEvidence:
+    """Pick the reading to keep among the engines' readings: a valid one before an invalid one,
+    then the one with the highest score (which counts agreement between engines)."""
+    texts = [clean(r.text) for r in readings]
+    findings = [run_validators(spec, t, ctx) if t else None for t in texts]
+    values = [f.value if f is not None and f.ok else t for t, f in zip(texts, findings)]
+    keys = [match_key(v) for v in values]
+    options = []
+    for i, reading in enumerate(readings):
+        agree = 0 if len(readings) == 1 else (1 if keys[i] and keys.count(keys[i]) > 1 else -1)
+        feats = calibration.features(reading, findings[i], agree, bool(values[i]))
+        valid = findings[i] is None or findings[i].ok
+        options.append((valid, calibration.score(spec.kind, feats, thresholds), -i, agree, feats))
+    valid, score, neg_i, agree, feats = max(options)
+    i = -neg_i
+    candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
+    return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)
 
 
 def _context(template: Template, raw: dict[str, str]) -> dict:
@@ -90,7 +83,7 @@ def validate_sheet(template: Template, readings: dict[str, list[Reading]],
     """One decided result per template field, in template order."""
     first = {name: clean(rs[0].text) for name, rs in readings.items()}
     ctx = _context(template, first)
-    evidence = {spec.name: _choose(spec, readings[spec.name], ctx) for spec in template.fields}
+    evidence = {spec.name: _choose(spec, readings[spec.name], ctx, thresholds) for spec in template.fields}
     values = {name: ev.value for name, ev in evidence.items()}
     hard: dict[str, list[str]] = {}
     soft: dict[str, list[str]] = {}
@@ -103,13 +96,9 @@ def validate_sheet(template: Template, readings: dict[str, list[Reading]],
         failed = []
         if ev.finding is not None and ev.finding.failed:
             failed.extend(f"invalid:{check}: {reason}" for check, reason in ev.finding.failed)
-        if ev.agree == -1:
-            failed.append("engines_disagree")
         failed.extend(hard.get(spec.name, []))
-        feats = ev.features()
-        score = calibration.score(spec.kind, feats, thresholds)
         suggestion = ev.finding.suggestion if ev.finding and ev.finding.suggestion != ev.value else None
-        results.append(decide(spec, ev.reading, boxes[spec.name], thresholds, value=ev.value, confidence=score,
+        results.append(decide(spec, ev.reading, boxes[spec.name], thresholds, value=ev.value, confidence=ev.score,
                               failed=tuple(failed), suggestion=suggestion, candidates=ev.candidates,
-                              warnings=tuple(soft.get(spec.name, [])), features=feats))
+                              warnings=tuple(soft.get(spec.name, [])), features=ev.features))
     return results
