@@ -98,7 +98,8 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
                      formats: str = typer.Option("png,jpg,pdf,tiff", "--formats"),
                      font: Optional[str] = typer.Option(None, "--font", help="Use only this font family."),
                      no_rotate: bool = typer.Option(False, "--no-rotate", help="Keep pages upright."),
-                     severity: float = typer.Option(1.0, "--severity", help="Scan degradation, 0 (clean) to 2 (poor).")) -> None:
+                     severity: float = typer.Option(1.0, "--severity", help="Scan degradation, 0 (clean) to 2 (poor)."),
+                     file_quality: int = typer.Option(85, "--file-quality", help="JPEG quality of .jpg files and PDF pages.")) -> None:
     """Fill the blank with synthetic records and simulate scanning; writes images + ground-truth JSON."""
     from ocr_service.forms import loader, samples
 
@@ -108,7 +109,7 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
         fail(exc)
     with progress(n, f"generating {t.id}") as advance:
         samples.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
-                         severity=severity, font_family=font, on_sheet=lambda i: advance())
+                         severity=severity, font_family=font, file_quality=file_quality, on_sheet=lambda i: advance())
     typer.echo(f"wrote {n} sheets to {out}", err=True)
 
 

@@ -136,12 +136,13 @@ def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, f
 
 def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, style: str = "mixed",
              formats: tuple[str, ...] = FORMATS, rotate: bool = True, severity: float = 1.0,
-             font_family: str | None = None,
+             font_family: str | None = None, file_quality: int = 85,
              on_sheet: Callable[[int], None] | None = None) -> list[dict]:
     """Write ``n`` scanned-looking filled sheets and their ground truth into ``out_dir``.
 
     Each sheet gets ``NNNN.<ext>`` (format drawn from ``formats``) and ``NNNN.json``; ``truth.jsonl``
-    lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'. Deterministic for a seed.
+    lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'. ``file_quality`` is the JPEG
+    quality of .jpg files and of the images inside PDFs. Deterministic for a seed.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,11 +170,11 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
         if fmt == "png":
             scan.write_png(scanned, path, dpi=params.out_dpi)
         elif fmt == "jpg":
-            scan.write_jpeg(scanned, path, quality=params.jpeg_quality or 90, dpi=params.out_dpi)
+            scan.write_jpeg(scanned, path, quality=file_quality, dpi=params.out_dpi)
         elif fmt == "tiff":
             scan.write_tiff([scanned], path, dpi=params.out_dpi)
         elif fmt == "pdf":
-            scan.write_pdf([scanned], path, params.out_dpi)
+            scan.write_pdf([scanned], path, params.out_dpi, quality=file_quality)
         else:
             raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
         entry = {"file": name, "page": 1, "template": template.id, "serial": serial, "font": sheet.font,
