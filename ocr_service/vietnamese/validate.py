@@ -391,9 +391,66 @@ def validate_person_name(raw: object, ctx: Mapping | None = None, *, min_syllabl
         if odd:
             flags.add("unusual_syllable")
             score = 0.8
-    tc = title_case_name(c)
-    return Finding(raw_s, c, tc if tc != c and not bad else None, score, tuple(passed),
+    value = c
+    if not failed:
+        value = restore_name_diacritics(c)
+        if value != c:
+            flags.add("diacritics_restored")
+            score = min(score, 0.9)
+    tc = title_case_name(value)
+    return Finding(raw_s, value, tc if tc != value and not bad else None, score, tuple(passed),
                    tuple(failed), frozenset(flags))
+
+
+@lru_cache(maxsize=1)
+def _name_syllables() -> tuple[dict[str, str | None], dict[str, str | None], frozenset, frozenset]:
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).with_name("data") / "name_syllables.json").read_text(encoding="utf-8"))
+
+    def index(words: list[str]) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for w in words:
+            k = strip_diacritics(w, abbreviations=False).casefold()
+            out[k] = None if k in out and out[k] != w else w  # None: two syllables share the letters
+        return out
+
+    fold = lambda ws: frozenset(clean(w).casefold() for w in ws)  # noqa: E731
+    return (index(data["surnames"]), index(data["middle"]), fold(data["surnames"]), fold(data["middle"]))
+
+
+def _marks(word: str) -> int:
+    return sum(1 for ch in unicodedata.normalize("NFD", word) if unicodedata.combining(ch)) + word.lower().count("đ")
+
+
+def _match_case(model: str, word: str) -> str:
+    if model.isupper():
+        return word.upper()
+    if model[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word[:1].lower() + word[1:]
+
+
+def restore_name_diacritics(name: str) -> str:
+    """Restore the diacritics OCR dropped from a name's surname and middle syllables
+    (NGUYÊN VĂN A → NGUYỄN VĂN A, Hoàng Thi Uyên → Hoàng Thị Uyên): only where the written
+    syllable is not a known surname/middle name and exactly one known one has its letters.
+    Given names are never changed: too many of them differ only by a tone mark."""
+    words = name.split(" ")
+    if len(words) < 2:
+        return name
+    surnames, middles, known_surnames, known_middles = _name_syllables()
+    out = list(words)
+    slots = [(0, surnames, known_surnames)] + [(i, middles, known_middles) for i in range(1, len(words) - 1)]
+    for i, table, known in slots:
+        w = words[i]
+        if w.casefold() in known:
+            continue
+        fix = table.get(strip_diacritics(w, abbreviations=False).casefold())
+        if fix and _marks(fix) > _marks(w):  # only ever add marks OCR lost, never swap one
+            out[i] = _match_case(w, fix)
+    return " ".join(out)
 
 
 # --- addresses, household book, vocabularies ----------------------------------
@@ -422,8 +479,40 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
                        (("recognized", "not found: " + ", ".join(missing)),),
                        frozenset(), {"address": m})
     sugg = m.formatted()
-    return Finding(raw_s, c, sugg if sugg != c else None, m.score, ("recognized",), (),
-                   frozenset(), {"address": m})
+    value = restore_address_diacritics(c, m)
+    flags = frozenset({"diacritics_restored"}) if value != c else frozenset()
+    score = min(m.score, 0.9) if flags else m.score
+    return Finding(raw_s, value, sugg if sugg != value else None, score, ("recognized",), (),
+                   flags, {"address": m})
+
+
+_ADDRESS_WORDS = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Thị trấn", "Phường", "Xã", "Thôn", "Xóm",
+                  "Ấp", "Bản", "Tổ", "Tổ dân phố", "Khu phố", "Ngõ", "Ngách", "Hẻm", "Đường", "Phố", "Số", "Đội")
+
+
+def restore_address_diacritics(text: str, match: Any) -> str:
+    """Restore diacritics OCR dropped from unit words (Quân → Quận) and from the units the
+    parser recognized (Hà Nôi → Hà Nội), keeping the text's own layout and case. Marks are
+    only ever added, never swapped."""
+    phrases = set(_ADDRESS_WORDS)
+    for comp in (match.province, match.district, match.commune):
+        if comp is not None and comp.code:
+            phrases.update(p for p in (comp.value, comp.short) if p)
+    tokens = re.split(r"(\s+|,|\.)", text)
+    words = [i for i, t in enumerate(tokens) if t and not re.fullmatch(r"\s+|,|\.", t)]
+    out = list(tokens)
+    for phrase in sorted(phrases, key=lambda p: -len(p.split())):
+        pw = phrase.split()
+        key = [strip_diacritics(w, abbreviations=False).casefold() for w in pw]
+        for start in range(len(words) - len(pw) + 1):
+            idx = words[start:start + len(pw)]
+            got = [out[i] for i in idx]
+            if [strip_diacritics(w, abbreviations=False).casefold() for w in got] != key:
+                continue
+            if all(_marks(p) >= _marks(g) for p, g in zip(pw, got)) and sum(map(_marks, pw)) > sum(map(_marks, got)):
+                for i, p in zip(idx, pw):
+                    out[i] = _match_case(out[i], p)
+    return "".join(out)
 
 
 _BOOK = re.compile(r"^[0-9A-Z][0-9A-Z/\-]{0,19}$")

@@ -1,0 +1,54 @@
+"""Restoring diacritics OCR drops from names and addresses: add marks, never swap them."""
+
+import pytest
+
+from ocr_service.vietnamese.validate import restore_name_diacritics, validate
+
+
+@pytest.mark.parametrize("read, expected", [
+    ("NGUYÊN VĂN SÁU", "NGUYỄN VĂN SÁU"),  # the tilde over Ê is the most common printed miss
+    ("Nguyên Thị Sáu", "Nguyễn Thị Sáu"),
+    ("Pham Đức Duy Tuấn", "Phạm Đức Duy Tuấn"),
+    ("Hoàng Thi Uyên", "Hoàng Thị Uyên"),
+    ("pham van an", "phạm văn an"),
+])
+def test_surname_and_middle_name_marks_restored(read, expected):
+    assert restore_name_diacritics(read) == expected
+
+
+@pytest.mark.parametrize("name", [
+    "PHẠM ÁNH CHÂU",  # a middle syllable with its own mark (ÁNH) is never swapped for ANH
+    "Lê Văn Nguyên",  # given names are never touched
+    "Đỗ Văn Hùng",
+    "Ma Văn Ba",  # Ma is itself a surname
+    "Nguyễn Thi",  # a two-syllable name has no middle syllable
+])
+def test_names_already_valid_are_kept(name):
+    assert restore_name_diacritics(name) == name
+
+
+def test_person_name_finding_keeps_raw_and_flags_restoration():
+    f = validate("person_name", "NGUYÊN VĂN SÁU")
+    assert f.raw == "NGUYÊN VĂN SÁU"
+    assert f.value == "NGUYỄN VĂN SÁU"
+    assert "diacritics_restored" in f.flags and f.score < 1.0
+
+
+@pytest.mark.parametrize("read, expected", [
+    ("Phường Hoàng Văn Thụ, Quân Hoàng Mai, Thành phô Hà Nội",
+     "Phường Hoàng Văn Thụ, Quận Hoàng Mai, Thành phố Hà Nội"),
+    ("Xã An Thắng, Huyện Pác Nặm, Bắc Kan", "Xã An Thắng, Huyện Pác Nặm, Bắc Kạn"),
+    ("xã Đức Minh, huyên Mộ Đức, tỉnh Quảng Ngãi", "xã Đức Minh, huyện Mộ Đức, tỉnh Quảng Ngãi"),
+    ("THÔN 3, XÃ HẢI ĐÔNG, HUYÊN HẢI HẬU, NAM ĐINH", "THÔN 3, XÃ HẢI ĐÔNG, HUYỆN HẢI HẬU, NAM ĐỊNH"),
+])
+def test_address_unit_words_and_recognized_units_restored(read, expected):
+    f = validate("address", read)
+    assert f.value == expected
+    assert f.raw == read
+    assert "diacritics_restored" in f.flags
+
+
+def test_correct_address_is_unchanged():
+    text = "Xã Hải Đông, Huyện Hải Hậu, Tỉnh Nam Định"
+    f = validate("address", text)
+    assert f.value == text and "diacritics_restored" not in f.flags
