@@ -52,3 +52,14 @@ def test_correct_address_is_unchanged():
     text = "Xã Hải Đông, Huyện Hải Hậu, Tỉnh Nam Định"
     f = validate("address", text)
     assert f.value == text and "diacritics_restored" not in f.flags
+
+
+def test_place_names_are_not_turned_into_unit_words():
+    # "Dương" and "Đường" share their letters; only segment-opening unit words are restored
+    f = validate("address", "Tổ 16, Khu phố 11, P. An Tây, TP. Bến Cát, Bình Dương")
+    assert f.value.endswith("Bình Dương")
+
+
+def test_ones_read_as_letters_inside_numbers():
+    f = validate("address", "Xóm I3, Xã Trù Sơn, Huyện Đô Lương, Tỉnh Nghệ An")
+    assert f.value.startswith("Xóm 13,")

@@ -486,32 +486,46 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
                    flags, {"address": m})
 
 
-_ADDRESS_WORDS = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Thị trấn", "Phường", "Xã", "Thôn", "Xóm",
-                  "Ấp", "Bản", "Tổ", "Tổ dân phố", "Khu phố", "Ngõ", "Ngách", "Hẻm", "Đường", "Phố", "Số", "Đội")
+# Unit words that open a segment of an address ("Quân Hoàng Mai" → "Quận Hoàng Mai").
+_UNIT_WORDS = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Thị trấn", "Phường", "Xã", "Thôn", "Xóm",
+               "Ấp", "Bản", "Tổ", "Tổ dân phố", "Khu phố")
+_NUMBERISH = re.compile(r"^(?=.*\d)[0-9Il|]+$")
 
 
 def restore_address_diacritics(text: str, match: Any) -> str:
-    """Restore diacritics OCR dropped from unit words (Quân → Quận) and from the units the
-    parser recognized (Hà Nôi → Hà Nội), keeping the text's own layout and case. Marks are
-    only ever added, never swapped."""
-    phrases = set(_ADDRESS_WORDS)
-    for comp in (match.province, match.district, match.commune):
-        if comp is not None and comp.code:
-            phrases.update(p for p in (comp.value, comp.short) if p)
-    tokens = re.split(r"(\s+|,|\.)", text)
-    words = [i for i, t in enumerate(tokens) if t and not re.fullmatch(r"\s+|,|\.", t)]
-    out = list(tokens)
-    for phrase in sorted(phrases, key=lambda p: -len(p.split())):
-        pw = phrase.split()
-        key = [strip_diacritics(w, abbreviations=False).casefold() for w in pw]
-        for start in range(len(words) - len(pw) + 1):
-            idx = words[start:start + len(pw)]
-            got = [out[i] for i in idx]
-            if [strip_diacritics(w, abbreviations=False).casefold() for w in got] != key:
-                continue
-            if all(_marks(p) >= _marks(g) for p, g in zip(pw, got)) and sum(map(_marks, pw)) > sum(map(_marks, got)):
-                for i, p in zip(idx, pw):
-                    out[i] = _match_case(out[i], p)
+    """Restore what OCR dropped in an address, keeping its layout and case: the marks of unit
+    words opening a segment (Quân → Quận), of the units the parser recognized (Hà Nôi →
+    Hà Nội), and 1s read as I/l inside numbers (Xóm I3 → Xóm 13). Marks are only ever
+    added, never swapped."""
+    segments = re.split(r"(,)", text)
+    units = [p for comp in (match.province, match.district, match.commune)
+             if comp is not None and comp.code for p in (comp.value, comp.short) if p]
+    out = []
+    for seg in segments:
+        if seg == ",":
+            out.append(seg)
+            continue
+        tokens = re.split(r"(\s+|\.)", seg)
+        words = [i for i, t in enumerate(tokens) if t and not re.fullmatch(r"\s+|\.", t)]
+        for i in words:
+            if _NUMBERISH.match(tokens[i]):
+                tokens[i] = re.sub(r"[Il|]", "1", tokens[i])
+        phrases = [(u, False) for u in units] + [(w, True) for w in _UNIT_WORDS]
+        for phrase, opening_only in sorted(phrases, key=lambda p: -len(p[0].split())):
+            pw = phrase.split()
+            key = [strip_diacritics(w, abbreviations=False).casefold() for w in pw]
+            starts = [0] if opening_only else range(len(words) - len(pw) + 1)
+            for start in starts:
+                idx = words[start:start + len(pw)]
+                if len(idx) < len(pw) or (opening_only and len(words) <= len(pw)):
+                    continue
+                got = [tokens[i] for i in idx]
+                if [strip_diacritics(w, abbreviations=False).casefold() for w in got] != key:
+                    continue
+                if all(_marks(p) >= _marks(g) for p, g in zip(pw, got)) and sum(map(_marks, pw)) > sum(map(_marks, got)):
+                    for i, p in zip(idx, pw):
+                        tokens[i] = _match_case(tokens[i], p)
+        out.append("".join(tokens))
     return "".join(out)
 
 
