@@ -183,16 +183,6 @@ def test_read_signature_threshold():
     assert marks.read_signature(marks.SIGNED_INK * 1.01).confidence < 0.6  # at the threshold: unsure
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "recognize.py tighten() (used by field_image): the engine's crop is writing_box() — the bounding box of "
-    "components >= MIN_STROKE_MM = 1.2 mm only — plus a 0.8 mm margin (9 px at 300 dpi). Diacritics are "
-    "smaller components, so stacked tone marks that reach further above the capitals are cut off: on the "
-    "dropped-out clean DC01 sheet, full_name 'TRẦN THỊ MINH CHÂU' loses the grave of 'Ầ' and the tops of the "
-    "circumflexes (ink rows 38-44 of the crop, writing box top at row 52, crop starts at 43), father_name "
-    "'TRẦN VĂN HÙNG' and spouse_name 'LÊ QUANG HUY' likewise. Tesseract then reads 'TRÂN' (raw, confidence "
-    "0.987, auto-accepted); since 835b742 the surname list restores 'TRẦN' in the value, but words outside "
-    "the restore lists keep the damage: on a clean 300-dpi fill 'LÊ THỊ HUYỀN' comes out 'LẺ THỊ HUYỂN' and "
-    "'NGUYỄN VĂN TUẤN' 'NGUYỄN VĂN TUẦN', while with a 25 px margin 'HUYỀN' and 'TUẤN' read correctly"))
 def test_field_image_keeps_all_ink_inside_the_field_box(dc01, dc01_filled):
     import cv2
 

@@ -72,6 +72,22 @@ def profile_of(kind: str) -> str:
     return "digits" if kind in ("digits", "date") else "text"
 
 
+def _components(image: np.ndarray, dpi: int, box_top: int):
+    """Label the crop's ink; return (labels, stats, writing ids, ids of the line above)."""
+    ink = (image < 160).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    min_px = mm_to_px(MIN_STROKE_MM, dpi)
+    floor = box_top + (image.shape[0] - box_top) * 0.3 if box_top else 0
+    above, writing = [], []
+    for i in range(1, n):
+        bottom = stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT]
+        if box_top and bottom <= box_top:
+            above.append(i)  # wholly above the box: descenders of the line above
+        elif (stats[i, cv2.CC_STAT_HEIGHT] >= min_px or stats[i, cv2.CC_STAT_WIDTH] >= min_px) and bottom > floor:
+            writing.append(i)
+    return labels, stats, writing, above
+
+
 def writing_box(image: np.ndarray, dpi: int, box_top: int = 0) -> tuple[int, int, int, int] | None:
     """Bounding box (x, y, w, h) of the components big enough to be writing, or None if there are none.
 
@@ -80,13 +96,7 @@ def writing_box(image: np.ndarray, dpi: int, box_top: int = 0) -> tuple[int, int
     """
     if image.size == 0:
         return None
-    ink = (image < 160).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    min_px = mm_to_px(MIN_STROKE_MM, dpi)
-    floor = box_top + (image.shape[0] - box_top) * 0.3 if box_top else 0
-    keep = [i for i in range(1, n)
-            if (stats[i, cv2.CC_STAT_HEIGHT] >= min_px or stats[i, cv2.CC_STAT_WIDTH] >= min_px)
-            and stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] > floor]
+    _, stats, keep, _ = _components(image, dpi, box_top)
     if not keep:
         return None
     x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in keep)
@@ -97,13 +107,26 @@ def writing_box(image: np.ndarray, dpi: int, box_top: int = 0) -> tuple[int, int
 
 
 def tighten(image: np.ndarray, dpi: int, box_top: int = 0) -> np.ndarray | None:
-    """The crop cut down to its writing plus a small margin; None when it holds no writing."""
-    box = writing_box(image, dpi, box_top)
-    if box is None:
+    """The crop cut down to its writing plus room for what rides above and below it (tone marks,
+    the dot below a letter), with the line above's descenders whitened; None without writing."""
+    if image.size == 0:
         return None
-    x, y, w, h = box
+    labels, stats, keep, above = _components(image, dpi, box_top)
+    if not keep:
+        return None
+    x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in keep)
+    y0 = min(stats[i, cv2.CC_STAT_TOP] for i in keep)
+    x1 = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in keep)
+    y1 = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in keep)
+    h = y1 - y0
     m = max(4, round(mm_to_px(0.8, dpi)))
-    return image[max(0, y - m):y + h + m, max(0, x - m):x + w + m]
+    top, bottom = max(0, y0 - max(m, round(0.45 * h))), y1 + max(m, round(0.25 * h))  # marks over capitals
+    left, right = max(0, x0 - m), x1 + m
+    out = image[top:bottom, left:right]
+    if above:
+        out = out.copy()
+        out[np.isin(labels[top:bottom, left:right], above)] = 255
+    return out
 
 
 def field_image(crop: FieldCrop, spec: FieldSpec, dpi: int) -> np.ndarray | None:
