@@ -171,9 +171,6 @@ def default_thresholds_path(template) -> Path:
     return template.source.with_name(f"{template.version}.thresholds.json")
 
 
-if __name__ == "__main__":
-    app()
-
 
 @app.command("calibrate")
 def calibrate(labelled: Path = typer.Argument(..., help="Folder of labelled sheets (truth.jsonl + scans)."),
@@ -209,3 +206,7 @@ def calibrate(labelled: Path = typer.Argument(..., help="Folder of labelled shee
     rows = calibration.decide_all(fields, Thresholds.load(path))
     typer.echo(calibration.format_table(calibration.report(rows)))
     typer.echo(f"wrote {path} (fitted on {len(fields)} fields; in-sample figures, see bench/ for held-apart ones)", err=True)
+
+
+if __name__ == "__main__":
+    app()

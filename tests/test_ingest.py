@@ -215,10 +215,6 @@ def test_file_over_max_bytes(files):
     assert len(list(load_pages(files["png"], max_bytes=size))) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ingest.py:62 formats sizes in whole MB ('file is {size/1e6:.0f} MB, over the {max_bytes/1e6:.0f} MB "
-    "limit'): for a 54 KB file and max_bytes=1000 the message reads 'file is 0 MB, over the 0 MB limit', "
-    "which does not say what the size or the limit is"))
 def test_file_over_max_bytes_message_states_size_and_limit(files):
     err = _expect_error(files["png"], max_bytes=1000)
     nums = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", err.reason)]
@@ -241,11 +237,6 @@ def _truncated_third_page_tiff(files, tmp_path) -> Path:
     return p
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, SyntaxError, AssertionError, InputFileError), reason=(
-    "ingest.py:80 `n = getattr(img, 'n_frames', 1)` runs outside the try/except and Pillow raises "
-    "TypeError('Missing dimensions') (or SyntaxError for a cut IFD) while counting frames of a truncated "
-    "multi-page TIFF: a 3-page TIFF cut inside page 3 raises a raw TypeError instead of InputFileError, "
-    "and pages 1-2, which are intact, are never yielded"))
 def test_truncated_multipage_tiff_yields_good_pages_then_error(files, tmp_path):
     p = _truncated_third_page_tiff(files, tmp_path)
     got = []

@@ -179,12 +179,6 @@ def test_blank_page_with_light_bed_scan(dc01, dc01_reference):
     assert not reg.ok and "blank page" in reg.reason
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "register.py:212 decides 'blank' with orient.binarize_ink (orient.py:26-34), which Otsu-thresholds "
-    "the light-normalized page with no minimum contrast: on a scanned blank white sheet with sensor noise "
-    "(simulate_scan of a 250-grey page, ScanParams(noise_sigma=2.0): grey levels 247..255) ~46% of pixels "
-    "come out as 'ink', so the page is reported 'not this form (dc01@tt66-2015): only 0 features match its "
-    "blank' instead of 'blank page'"))
 def test_blank_page_with_sensor_noise(dc01, dc01_reference):
     img, _ = scan.simulate_scan(np.full((3508, 2480), 250, np.uint8), scan.ScanParams(noise_sigma=2.0),
                                 src_dpi=DPI)

@@ -59,7 +59,7 @@ def load_pages(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int 
     if size == 0:
         raise InputFileError("empty file (0 bytes)", file=src)
     if size > max_bytes:
-        raise InputFileError(f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit", file=src)
+        raise InputFileError(f"file is {_bytes(size)}, over the {_bytes(max_bytes)} limit", file=src)
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(b"%PDF"):
@@ -73,11 +73,22 @@ def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
     try:
         img = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise InputFileError(f"image too large to decode safely ({exc})", file=src) from exc
+        m = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(m.group(1)) / 1e6:.0f} million pixels" if m else "too many pixels"
+        raise InputFileError(f"image has {size}, over the {max_pixels / 1e6:.0f} million-pixel limit "
+                             "(possible decompression bomb)", file=src) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputFileError(f"not a readable image or PDF ({_short(exc)})", file=src) from exc
     with img:
-        n = getattr(img, "n_frames", 1)
+        try:
+            n = getattr(img, "n_frames", 1)
+        except (OSError, SyntaxError, ValueError, TypeError) as exc:  # Pillow walks every frame header
+            n = _readable_frames(img)
+            if n == 0:
+                raise InputFileError(f"image data is truncated or corrupt ({_short(exc)})", file=src) from exc
+            truncated_after = n
+        else:
+            truncated_after = None
         for i in range(n):
             page_no = i + 1
             try:
@@ -85,7 +96,7 @@ def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
                 w, h = img.size
                 if w * h > max_pixels:
                     raise InputFileError(
-                        f"{w}×{h} px = {w * h / 1e6:.0f} Mpx, over the {max_pixels / 1e6:.0f} Mpx limit "
+                        f"{w}×{h} pixels = {w * h / 1e6:.0f} million, over the {max_pixels / 1e6:.0f} million-pixel limit "
                         "(possible decompression bomb)", file=src, page=page_no)
                 frame = ImageOps.exif_transpose(img) if n == 1 else img
                 gray = np.asarray(frame.convert("L"), dtype=np.uint8)
@@ -96,6 +107,20 @@ def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
                                      file=src, page=page_no) from exc
             dpi = img.info.get("dpi", (None,))[0]
             yield Page(gray, src, page_no, page_hash(gray), float(dpi) if dpi else None)
+        if truncated_after is not None:
+            raise InputFileError("file is truncated or corrupt after this page", file=src, page=truncated_after + 1)
+
+
+def _readable_frames(img: Image.Image) -> int:
+    """How many frames of a damaged multi-frame image can be reached."""
+    n = 0
+    while True:
+        try:
+            img.seek(n)
+            img.size  # noqa: B018 - touching the frame header
+        except (EOFError, OSError, SyntaxError, ValueError, TypeError):
+            return n
+        n += 1
 
 
 def _pdfinfo(path: Path) -> dict[str, str]:
@@ -136,8 +161,8 @@ def _pdf_pages(path: Path, max_pixels: int, dpi: int) -> Iterator[Page]:
             w_px = float(m.group(1)) / 72 * dpi
             h_px = float(m.group(2)) / 72 * dpi
             if w_px * h_px > max_pixels:
-                raise InputFileError(f"page is {w_px:.0f}×{h_px:.0f} px at {dpi} dpi, over the "
-                                     f"{max_pixels / 1e6:.0f} Mpx limit", file=src, page=page_no)
+                raise InputFileError(f"page is {w_px:.0f}×{h_px:.0f} pixels at {dpi} dpi, over the "
+                                     f"{max_pixels / 1e6:.0f} million-pixel limit", file=src, page=page_no)
         try:
             images = convert_from_path(src, dpi=dpi, first_page=page_no, last_page=page_no,
                                        grayscale=True, timeout=120)
@@ -149,6 +174,13 @@ def _pdf_pages(path: Path, max_pixels: int, dpi: int) -> Iterator[Page]:
             raise InputFileError("PDF page rendered to nothing", file=src, page=page_no)
         gray = np.asarray(images[0].convert("L"), dtype=np.uint8)
         yield Page(gray, src, page_no, page_hash(gray), float(dpi))
+
+
+def _bytes(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def _short(exc: BaseException) -> str:

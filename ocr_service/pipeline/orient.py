@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 MAX_SKEW_DEG = 8.0
+MAX_INK_LEVEL = 190  # relative to the local paper (255): anything lighter is paper, not ink
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ def binarize_ink(gray: np.ndarray) -> np.ndarray:
     background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     norm = cv2.divide(gray, background, scale=255)
     _, ink = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    ink[norm > MAX_INK_LEVEL] = 0  # on a blank sheet Otsu splits paper noise: ink must be really dark
     if ink.mean() > 0.5 * 255:  # Otsu split the paper itself: nothing dark enough to be ink
         ink[:] = 0
     return ink
