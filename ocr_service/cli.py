@@ -142,7 +142,7 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
 
     try:
         t = loader.load(template)
-        pipeline = Pipeline(t, Thresholds.load(thresholds or default_thresholds_path(t)),
+        pipeline = Pipeline(t, Thresholds.load(thresholds or default_thresholds_path(t, engines)),
                             RecognitionConfig.named(engines))
     except OcrServiceError as exc:
         fail(exc)
@@ -166,9 +166,10 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
     raise typer.Exit(1 if failed else 0)
 
 
-def default_thresholds_path(template) -> Path:
-    """Where `calibrate` writes a template's thresholds (beside the template file)."""
-    return template.source.with_name(f"{template.version}.thresholds.json")
+def default_thresholds_path(template, engines: str = "tesseract") -> Path:
+    """Where `calibrate` writes a template's thresholds for an engine configuration (beside the
+    template file); `extract` reads them from there."""
+    return template.source.with_name(f"{template.version}.thresholds.{engines}.json")
 
 
 
@@ -201,7 +202,7 @@ def calibrate(labelled: Path = typer.Argument(..., help="Folder of labelled shee
     data = calibration.fit(fields, target)
     data["engines"] = engines
     data["template"] = t.id
-    path = out or default_thresholds_path(t)
+    path = out or default_thresholds_path(t, engines)
     calibration.write(path, data)
     rows = calibration.decide_all(fields, Thresholds.load(path))
     typer.echo(calibration.format_table(calibration.report(rows)))
