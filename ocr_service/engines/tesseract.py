@@ -129,7 +129,10 @@ def _symbols(api: Any) -> tuple[str, tuple[float, ...]]:
     level = RIL.SYMBOL
     first = True
     while True:
-        sym = it.GetUTF8Text(level)
+        try:
+            sym = it.GetUTF8Text(level)
+        except RuntimeError:  # tesserocr raises on an empty result instead of returning ""
+            sym = None
         if sym:
             conf = max(0.0, min(1.0, it.Confidence(level) / 100.0))
             if not first and it.IsAtBeginningOf(RIL.WORD):
