@@ -239,7 +239,7 @@ def register(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> Regis
     errors = np.linalg.norm(projected - ref.anchors[good][mask], axis=1)
     residual = float(np.sqrt(np.mean(errors ** 2))) if len(errors) else float("inf")
     inlier_share = float(mask.sum()) / len(ref.anchors)
-    qr = read_qr(warp(page, final, template, dpi), template, dpi) if template.registration.qr_box_mm else None
+    qr = read_qr(page, final, template, dpi) if template.registration.qr_box_mm else None
     if residual > template.registration.max_residual_px or inlier_share < 0.3:
         return Registration(False, f"registration residual {residual:.1f} px is over the "
                             f"{template.registration.max_residual_px:g} px limit",
@@ -247,13 +247,15 @@ def register(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> Regis
     return Registration(True, "", final, residual, dpi, inlier_share, method, qr)
 
 
-def read_qr(aligned: np.ndarray, template: Template, dpi: int) -> str | None:
-    """The text of the QR code printed in the template's QR box, if one can be decoded."""
+def read_qr(page: np.ndarray, homography: np.ndarray, template: Template, dpi: int) -> str | None:
+    """The text of the QR code printed in the template's QR box, if one can be decoded
+    (only the box's neighbourhood is resampled, not the whole page)."""
     x, y, bw, bh = box_to_px(template.registration.qr_box_mm, dpi)
     pad = dpi // 10
-    crop = aligned[max(0, y - pad):y + bh + pad, max(0, x - pad):x + bw + pad]
-    if crop.size == 0:
-        return None
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
+    crop = cv2.warpPerspective(page, shift @ homography, (bw + 2 * pad, bh + 2 * pad), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
     text, _, _ = cv2.QRCodeDetector().detectAndDecode(crop)
     return text or None
 
