@@ -174,7 +174,7 @@ def default_thresholds_path(template, engines: str = "tesseract") -> Path:
 
 
 @app.command("calibrate")
-def calibrate(labelled: Path = typer.Argument(..., help="Folder of labelled sheets (truth.jsonl + scans)."),
+def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labelled sheets (truth.jsonl + scans)."),
               template: str = typer.Option(..., "--template"),
               target: float = typer.Option(0.005, "--target", help="Highest error rate allowed among auto-accepted fields."),
               out: Optional[Path] = typer.Option(None, "--out", help="Thresholds file (default: beside the template)."),
@@ -190,12 +190,13 @@ def calibrate(labelled: Path = typer.Argument(..., help="Folder of labelled shee
     try:
         t = loader.load(template)
         pipeline = Pipeline(t, Thresholds(), RecognitionConfig.named(engines))
-        n = len(calibration.read_labelled_dir(labelled))
+        n = sum(len(calibration.read_labelled_dir(d)) for d in labelled)
     except (OcrServiceError, FileNotFoundError) as exc:
         typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
         raise typer.Exit(2)
     with progress(n, "calibrating") as advance:
-        fields = calibration.collect(pipeline, labelled, workers or None, on_file=lambda p, r: advance())
+        fields = [f for d in labelled
+                  for f in calibration.collect(pipeline, d, workers or None, on_file=lambda p, r: advance())]
     if not fields:
         typer.echo("error: no sheet of the labelled folder could be registered", err=True)
         raise typer.Exit(1)
