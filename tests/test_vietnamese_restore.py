@@ -63,3 +63,17 @@ def test_place_names_are_not_turned_into_unit_words():
 def test_ones_read_as_letters_inside_numbers():
     f = validate("address", "Xóm I3, Xã Trù Sơn, Huyện Đô Lương, Tỉnh Nghệ An")
     assert f.value.startswith("Xóm 13,")
+
+
+@pytest.mark.parametrize("read, expected", [
+    # a recognized unit is spelled as the gazetteer has it, even where OCR swapped a mark
+    ("Phường Thường Thạnh, Quận Cái Răng, Cẩn Thơ", "Phường Thường Thạnh, Quận Cái Răng, Cần Thơ"),
+    # a word before a number: "ngỏ 68" is a lane, "ngõ 68"
+    ("Số 24, ngỏ 68, đường Lê Lợi, Phường Điện Biên, Thành phố Thanh Hóa, Thanh Hóa",
+     "Số 24, ngõ 68, đường Lê Lợi, Phường Điện Biên, Thành phố Thanh Hóa, Thanh Hóa"),
+    # a street named after a person gets the surname rule
+    ("Số 15, đường Trân Nhân Tông, Phường Tân Bình, Thành phố Đồng Xoài, Tỉnh Bình Phước",
+     "Số 15, đường Trần Nhân Tông, Phường Tân Bình, Thành phố Đồng Xoài, Tỉnh Bình Phước"),
+])
+def test_address_spellings_restored(read, expected):
+    assert validate("address", read).value == expected

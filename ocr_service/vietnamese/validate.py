@@ -490,16 +490,24 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
 _UNIT_WORDS = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Thị trấn", "Phường", "Xã", "Thôn", "Xóm",
                "Ấp", "Bản", "Tổ", "Tổ dân phố", "Khu phố")
 _NUMBERISH = re.compile(r"^(?=.*\d)[0-9Il|]+$")
+# Words that stand before a number in an address ("ngỏ 68" is always "ngõ 68").
+_NUMBERED_WORDS = ("Số", "Ngõ", "Ngách", "Hẻm", "Kiệt", "Tổ", "Xóm", "Đội", "Khu", "Lô", "Phường", "Quận", "Ấp", "Thôn")
+# Words after which a street's name follows; street names are mostly people's names.
+_STREET_WORDS = ("đường", "phố")
 
 
 def restore_address_diacritics(text: str, match: Any) -> str:
-    """Restore what OCR dropped in an address, keeping its layout and case: the marks of unit
-    words opening a segment (Quân → Quận), of the units the parser recognized (Hà Nôi →
-    Hà Nội), and 1s read as I/l inside numbers (Xóm I3 → Xóm 13). Marks are only ever
-    added, never swapped."""
+    """Restore what OCR lost in an address, keeping its layout and case: the spelling of the
+    units the parser recognized (Hà Nôi → Hà Nội, Cẩn Thơ → Cần Thơ), the marks of unit words
+    opening a segment (Quân → Quận), words before a number (ngỏ 68 → ngõ 68), the surname and
+    middle names of a street named after a person (đường Trân Nhân Tông → Trần Nhân Tông), and
+    1s read as I/l inside numbers (Xóm I3 → Xóm 13). Outside recognized units and numbered
+    words, marks are only ever added, never swapped."""
     segments = re.split(r"(,)", text)
     units = [p for comp in (match.province, match.district, match.commune)
              if comp is not None and comp.code for p in (comp.value, comp.short) if p]
+    fold = lambda w: strip_diacritics(w, abbreviations=False).casefold()  # noqa: E731
+    numbered = {fold(w): w for w in _NUMBERED_WORDS}
     out = []
     for seg in segments:
         if seg == ",":
@@ -510,19 +518,30 @@ def restore_address_diacritics(text: str, match: Any) -> str:
         for i in words:
             if _NUMBERISH.match(tokens[i]):
                 tokens[i] = re.sub(r"[Il|]", "1", tokens[i])
+        for a, b in zip(words, words[1:]):
+            if tokens[b][:1].isdigit() and fold(tokens[a]) in numbered:
+                tokens[a] = _match_case(tokens[a], numbered[fold(tokens[a])])
+        for k, i in enumerate(words):
+            if tokens[i].casefold() in _STREET_WORDS and k + 2 < len(words):
+                idx = words[k + 1:]
+                fixed = restore_name_diacritics(" ".join(tokens[j] for j in idx)).split(" ")
+                for j, w in zip(idx, fixed):
+                    tokens[j] = w
         phrases = [(u, False) for u in units] + [(w, True) for w in _UNIT_WORDS]
-        for phrase, opening_only in sorted(phrases, key=lambda p: -len(p[0].split())):
+        for phrase, is_unit_word in sorted(phrases, key=lambda p: -len(p[0].split())):
             pw = phrase.split()
-            key = [strip_diacritics(w, abbreviations=False).casefold() for w in pw]
-            starts = [0] if opening_only else range(len(words) - len(pw) + 1)
+            key = [fold(w) for w in pw]
+            starts = [0] if is_unit_word else range(len(words) - len(pw) + 1)
             for start in starts:
                 idx = words[start:start + len(pw)]
-                if len(idx) < len(pw) or (opening_only and len(words) <= len(pw)):
+                if len(idx) < len(pw) or (is_unit_word and len(words) <= len(pw)):
                     continue
                 got = [tokens[i] for i in idx]
-                if [strip_diacritics(w, abbreviations=False).casefold() for w in got] != key:
+                if [fold(w) for w in got] != key or got == pw:
                     continue
-                if all(_marks(p) >= _marks(g) for p, g in zip(pw, got)) and sum(map(_marks, pw)) > sum(map(_marks, got)):
+                adds_only = all(_marks(p) >= _marks(g) for p, g in zip(pw, got)) and \
+                    sum(map(_marks, pw)) > sum(map(_marks, got))
+                if adds_only or not is_unit_word:  # a recognized unit is spelled as the gazetteer has it
                     for i, p in zip(idx, pw):
                         tokens[i] = _match_case(tokens[i], p)
         out.append("".join(tokens))
