@@ -136,6 +136,7 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
     """Read sheets statelessly; exit code is non-zero if any file or page failed."""
     from ocr_service.forms import loader
     from ocr_service.pipeline import pool
+    from ocr_service.pipeline.batch import check_batch
     from ocr_service.pipeline.decide import Thresholds
     from ocr_service.pipeline.recognize import RecognitionConfig
     from ocr_service.pipeline.run import OK, Pipeline
@@ -148,20 +149,29 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
         fail(exc)
     paths = _expand(files)
     failed = 0
-    pages = 0
+    results = []
     with progress(len(paths), "extracting", progress_bar) as advance:
-        for results in pool.process_files(pipeline, paths, workers or None):
-            for r in results:
-                pages += 1
+        for file_results in pool.process_files(pipeline, paths, workers or None):
+            for r in file_results:
+                results.append(r)
                 if r.status != OK:
                     failed += 1
                     typer.echo(f"{r.file}: page {r.page}: {r.status}: {r.reason}", err=True)
-                if as_json:
-                    typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
-                else:
+                if not as_json:
                     typer.echo(f"{r.file} p{r.page}: {r.status} residual={r.residual_px and round(r.residual_px, 2)} "
                                f"review={r.needs_review}/{len(r.fields)}")
             advance(note=f"{failed} failed" if failed else "")
+    # household checks need the whole batch, so JSON lines are written once every page is read
+    checked = check_batch(pipeline.template, results)
+    for before, after in zip(results, checked):
+        if after is not before:
+            for f in after.fields:
+                for reason in f.reasons:
+                    if reason.startswith("household:"):
+                        typer.echo(f"{after.file}: page {after.page}: {f.name}: {reason}", err=True)
+        if as_json:
+            typer.echo(json.dumps(after.to_json(), ensure_ascii=False))
+    pages = len(results)
     typer.echo(f"{pages} pages, {failed} not read", err=True)
     raise typer.Exit(1 if failed else 0)
 

@@ -68,7 +68,9 @@ def test_bad_files_are_errors_with_reasons(extracted, folder):
         # the reason, with the file, on stderr
         assert any(str(folder / Path(d["file"]).name) in line and d["reason"] in line
                    for line in res.stderr.splitlines()), res.stderr
-    assert "a_good.png" not in res.stderr and "b_upside_down.jpg" not in res.stderr
+    # the good pages are not reported as failures (batch-level household notes may name them)
+    page_errors = [line for line in res.stderr.splitlines() if "household:" not in line]
+    assert not any("a_good.png" in line or "b_upside_down.jpg" in line for line in page_errors)
     assert "4 pages, 2 not read" in res.stderr
 
 
