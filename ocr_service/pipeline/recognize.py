@@ -129,15 +129,31 @@ def tighten(image: np.ndarray, dpi: int, box_top: int = 0) -> np.ndarray | None:
     return out
 
 
+def filled_cells(crop: FieldCrop, dpi: int) -> list[np.ndarray]:
+    """The comb cells that hold writing, left to right."""
+    return [c for c in crop.cells if writing_box(c, dpi)]
+
+
 def field_image(crop: FieldCrop, spec: FieldSpec, dpi: int) -> np.ndarray | None:
     """The image an engine should read for a line or comb field: its writing, tightly cropped
     (comb cells laid out as one line); None when the field holds no writing."""
     if crop.cells:
-        cells = tuple(c if writing_box(c, dpi) else np.full_like(c, 255) for c in crop.cells)
-        if not any(c.min() < 160 for c in cells):
-            return None
-        return tighten(comb_line(cells), dpi)
+        cells = filled_cells(crop, dpi)
+        return tighten(comb_line(tuple(cells)), dpi) if cells else None
     return tighten(crop.image, dpi, crop.box_top)
+
+
+def read_cells(engine, cells: list[np.ndarray], kind: str, dpi: int) -> Reading:
+    """A comb read one cell at a time: one character per filled cell, the weakest cell's confidence."""
+    chars, confs = [], []
+    for cell in cells:
+        r = engine.read(tighten(cell, dpi) if writing_box(cell, dpi) else cell, kind)
+        text = r.text.strip()
+        if len(text) != 1:  # a cell holds one character; anything else is unreadable
+            return Reading("".join(chars) + (text or "?"), 0.0, engine.name)
+        chars.append(text)
+        confs.append(r.confidence)
+    return Reading("".join(chars), min(confs, default=0.0), engine.name, tuple(confs))
 
 
 def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines, config: RecognitionConfig,
@@ -165,7 +181,12 @@ def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines,
             readings[crop.name] = [Reading("", 0.99, "ink") if image is None else Reading("", 0.0, "none")]
             continue
         images[crop.name] = image
-        readings[crop.name] = [engines.get(names[0]).read(image, spec.kind)]
+        first = engines.get(names[0]).read(image, spec.kind)
+        if crop.cells:
+            cells = filled_cells(crop, dpi)
+            if len(first.text) != len(cells):  # the line read merged or split cells: read each one
+                first = read_cells(engines.get(names[0]), cells, spec.kind, dpi)
+        readings[crop.name] = [first]
     if not images:
         return readings
     unsure = [n for n in images if readings[n][0].confidence < config.cascade_gate]
