@@ -97,12 +97,16 @@ def writing_box(image: np.ndarray, dpi: int, box_top: int = 0) -> tuple[int, int
     if image.size == 0:
         return None
     _, stats, keep, _ = _components(image, dpi, box_top)
-    if not keep:
+    return _bbox(stats, keep)
+
+
+def _bbox(stats: np.ndarray, ids: list[int]) -> tuple[int, int, int, int] | None:
+    if not ids:
         return None
-    x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in keep)
-    y0 = min(stats[i, cv2.CC_STAT_TOP] for i in keep)
-    x1 = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in keep)
-    y1 = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in keep)
+    x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in ids)
+    y0 = min(stats[i, cv2.CC_STAT_TOP] for i in ids)
+    x1 = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in ids)
+    y1 = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in ids)
     return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
 
 
@@ -112,13 +116,11 @@ def tighten(image: np.ndarray, dpi: int, box_top: int = 0) -> np.ndarray | None:
     if image.size == 0:
         return None
     labels, stats, keep, above = _components(image, dpi, box_top)
-    if not keep:
+    box = _bbox(stats, keep)
+    if box is None:
         return None
-    x0 = min(stats[i, cv2.CC_STAT_LEFT] for i in keep)
-    y0 = min(stats[i, cv2.CC_STAT_TOP] for i in keep)
-    x1 = max(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] for i in keep)
-    y1 = max(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] for i in keep)
-    h = y1 - y0
+    x0, y0, w, h = box
+    x1, y1 = x0 + w, y0 + h
     m = max(4, round(mm_to_px(0.8, dpi)))
     top, bottom = max(0, y0 - max(m, round(0.45 * h))), y1 + max(m, round(0.25 * h))  # marks over capitals
     left, right = max(0, x0 - m), x1 + m
