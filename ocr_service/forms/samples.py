@@ -79,6 +79,52 @@ def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rn
     _paste_min(page, patch, px, baseline + top - 2)
 
 
+def _blank_gaps(blank: np.ndarray, spec: FieldSpec) -> list[tuple[int, int]]:
+    """Runs of columns (x0, x1) of a field's box where the blank prints nothing above its dotted
+    line: the places a person writes into when the print has words or separators in the box
+    ("…/…/…", "ngày … tháng … năm …")."""
+    x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
+    # the band between the descenders of the line above and the dotted line itself
+    upper = (blank[y + int(bh * 0.3):y + int(bh * 0.75), x:x + bw] < 200).astype(np.uint8)
+    free = ~cv2.dilate(upper, np.ones((1, 7), np.uint8)).any(axis=0)
+    # a speck narrower than 1 mm (a tall leader dot) does not split a gap
+    blocked = np.flatnonzero(~free)
+    if blocked.size:
+        runs = np.split(blocked, np.flatnonzero(np.diff(blocked) > 1) + 1)
+        for run in runs:
+            if len(run) < mm_to_px(1.0, FILL_DPI):
+                free[run] = True
+    gaps, start = [], None
+    for i, f in enumerate(np.append(free, False)):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if i - start >= mm_to_px(2.0, FILL_DPI):
+                gaps.append((x + start, x + i))
+            start = None
+    return gaps
+
+
+def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text: str, font_path: str,
+                      rng: random.Random, ink: int) -> bool:
+    """Write day, month and year into the last three printed gaps of a date box; False if the
+    box has no such gaps (a plain dotted line)."""
+    parts = text.split("/")
+    gaps = _blank_gaps(blank, spec)
+    x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
+    if len(parts) != 3 or len(gaps) < 3 or (len(gaps) == 1 and gaps[0] == (x, x + bw)):
+        return False
+    font = ImageFont.truetype(font_path, int(bh * rng.uniform(0.62, 0.75)))
+    for part, (g0, g1) in zip(parts, gaps[-3:]):
+        patch = _text_image(part, font, ink)
+        if patch.shape[1] > g1 - g0:
+            patch = cv2.resize(patch, (g1 - g0, patch.shape[0]), interpolation=cv2.INTER_AREA)
+        baseline = y + bh - round(mm_to_px(rng.uniform(1.2, 1.8), FILL_DPI))
+        _, top, _, _ = font.getbbox(part, anchor="ls")
+        _paste_min(page, patch, g0 + (g1 - g0 - patch.shape[1]) // 2, baseline + top - 2)
+    return True
+
+
 def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random, ink: int) -> None:
     for cell, ch in zip(spec.cell_boxes_mm(), text):
         x, y, bw, bh = box_to_px(cell, FILL_DPI)
@@ -114,6 +160,7 @@ def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, f
                serial: str) -> FilledSheet:
     """The blank filled with ``values`` in ``font`` (one hand per sheet), at FILL_DPI."""
     page = render_blank(template, FILL_DPI, serial=serial)
+    blank = page.copy()
     handwriting = font.style == "handwriting"
     ink = rng.randint(10, 70) if handwriting else rng.randint(0, 30)
     truth = {}
@@ -128,6 +175,8 @@ def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, f
         elif value and spec.cells:
             value = value[:spec.cells]
             _write_cells(page, spec, value, str(font.path), rng, ink)
+        elif value and spec.kind == "date" and _write_date_parts(page, blank, spec, value, str(font.path), rng, ink):
+            pass
         elif value:
             _write_line(page, spec, value, str(font.path), rng, handwriting, ink)
         truth[spec.name] = value
