@@ -129,4 +129,6 @@ def test_households_failures_name_sheets():
     assert "head_name" in fails["same_head_name"].fields
     assert "same_head_id" not in fails
     heads = [f for f in check_households(sheets) if f.rule == "one_head"]
+    assert {f.sheets for f in heads} == {(0, 1)}  # a household without its head's sheet is not an error
+    heads = [f for f in check_households(sheets, require_head=True) if f.rule == "one_head"]
     assert {f.sheets for f in heads} == {(0, 1), (3,)}

@@ -309,11 +309,12 @@ def run_checks(bindings: list[dict], values: Mapping[str, str]) -> list[CheckFai
 def check_households(sheets: list[Mapping[str, str]], book_field: str = "household_book_no",
                      head_name_field: str = "head_name", head_id_field: str = "head_id",
                      relation_field: str = "relation_to_head",
-                     head_value: str = "Chủ hộ") -> list[CheckFailure]:
+                     head_value: str = "Chủ hộ", require_head: bool = False) -> list[CheckFailure]:
     """Check sheets grouped by household book number (spaces/dots ignored,
     upper case; sheets without a number are skipped):
 
-    - ``one_head``: exactly one sheet whose relation snaps to ``head_value``;
+    - ``one_head``: at most one sheet whose relation snaps to ``head_value`` (exactly one
+      with ``require_head``: a batch may hold only some sheets of a household);
     - ``same_head_name`` / ``same_head_id``: the head's name (match_key) and ID
       (digits) are the same on every sheet that fills them; the sheets that
       differ from the most common value are named.
@@ -329,7 +330,7 @@ def check_households(sheets: list[Mapping[str, str]], book_field: str = "househo
         heads = [i for i in idxs
                  if clean(sheets[i].get(relation_field, ""))
                  and _snap_value("relation_to_head", sheets[i][relation_field]) == head_value]
-        if len(heads) != 1:
+        if len(heads) > 1 or (require_head and not heads):
             what = "no sheet" if not heads else f"{len(heads)} sheets"
             out.append(CheckFailure("one_head", (relation_field, book_field),
                                     f"household {book}: {what} with {head_value}",
