@@ -23,9 +23,22 @@ if TYPE_CHECKING:
     from ocr_service.pipeline.decide import Thresholds
     from ocr_service.vietnamese.validate import Finding
 
-FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
-            "neural")
+BASE_FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
+                 "neural")
+# Interactions a linear model cannot find alone: an engine's confidence means something else when it
+# is the only opinion than when a second engine agreed.
+DERIVED_FEATURES = {
+    "conf_alone": lambda f: f["conf_logit"] * (1 - f["agree"]) * (1 - f["disagree"]),
+    "conf_agreed": lambda f: f["conf_logit"] * f["agree"],
+    "vscore_agreed": lambda f: f["vscore"] * f["agree"],
+}
+FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 DEFAULT_TARGET = 0.005
+# Before calibration: Tesseract's weakest-symbol confidence of 0.98 accepted ~95% of printed
+# fields with ≤0.4% wrong (shared/notes/tooling-facts.md).
+DEFAULT_THRESHOLD = 0.98
+# Mark readers' certainty is on their own scale (ocr_service/engines/marks.py).
+KIND_DEFAULTS = {"signature": 0.75, "choice": 0.75}
 MIN_ACCEPTED = 20  # fewer accepted calibration fields than this: the threshold stays closed
 
 
@@ -47,7 +60,7 @@ def features(reading: "Reading", finding: "Finding | None", agree: int, nonempty
 
 
 def _vector(feats: dict[str, float]) -> np.ndarray:
-    return np.array([1.0] + [feats[f] for f in FEATURES])
+    return np.array([1.0] + [feats[f] for f in BASE_FEATURES] + [fn(feats) for fn in DERIVED_FEATURES.values()])
 
 
 def score(kind: str, feats: dict[str, float], thresholds: "Thresholds") -> float:
@@ -115,11 +128,12 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET) -> dict:
             continue
         x = np.array([_vector(f.feats) for f in rows])
         y = np.array([f.correct for f in rows], dtype=float)
-        if y.min() == y.max():  # all right or all wrong: a constant model
-            w = np.zeros(x.shape[1])
-            w[0] = 8.0 if y[0] == 1 else -8.0
-        else:
-            w = fit_logistic(x, y)
+        if y.min() == y.max():
+            # no wrong (or no right) field to learn from: keep the engine's own confidence as the
+            # score and the built-in conservative threshold, rather than a constant that accepts all
+            out["kinds"][kind] = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD) if y[0] == 1 else 1.0 + 1e-9
+            continue
+        w = fit_logistic(x, y)
         model = {"bias": float(w[0]), **{f: float(v) for f, v in zip(FEATURES, w[1:])}}
         out["models"][kind] = model
         scores = np.array([1 / (1 + math.exp(-max(-50, min(50, float(v @ w))))) for v in x])

@@ -77,3 +77,20 @@ def test_ones_read_as_letters_inside_numbers():
 ])
 def test_address_spellings_restored(read, expected):
     assert validate("address", read).value == expected
+
+
+def test_address_context_alone_does_not_make_text_an_address():
+    # the header's province is context for short addresses, not a reason to accept junk
+    assert validate("address", "!!!", {"province": "Hà Nội"}).failed
+    assert not validate("address", "Hải Hậu", {"province": "Nam Định"}).failed
+
+
+@pytest.mark.parametrize("read, value, flag", [
+    ("O14664538", "014664538", "ocr_digit_fix"),
+    ("520239627", "520239627", None),
+    ("HN-1234", "HN-1234", "letters"),
+])
+def test_household_book_numbers(read, value, flag):
+    f = validate("household_book_no", read)
+    assert f.value == value and not f.failed
+    assert (flag in f.flags) if flag else not f.flags

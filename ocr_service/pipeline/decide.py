@@ -10,15 +10,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ocr_service.calibration import DEFAULT_THRESHOLD, KIND_DEFAULTS
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec
 
 AUTO_ACCEPTED = "auto_accepted"
 NEEDS_REVIEW = "needs_review"
-
-# Before calibration: Tesseract's weakest-symbol confidence of 0.98 accepted ~95% of printed
-# fields with ≤0.4% wrong (shared/notes/tooling-facts.md).
-DEFAULT_THRESHOLD = 0.98
 
 
 @dataclass(frozen=True)
@@ -26,8 +23,7 @@ class Thresholds:
     """Per-field and per-kind confidence thresholds (from `ocr-service calibrate`)."""
 
     default: float = DEFAULT_THRESHOLD
-    # mark readers' certainty is on their own scale (ocr_service.engines.marks)
-    kinds: dict[str, float] = field(default_factory=lambda: {"signature": 0.75, "choice": 0.75})
+    kinds: dict[str, float] = field(default_factory=lambda: dict(KIND_DEFAULTS))
     fields: dict[str, float] = field(default_factory=dict)
     models: dict[str, dict[str, float]] = field(default_factory=dict)  # per kind, see calibration.py
     source: str = "built-in default"

@@ -37,7 +37,7 @@ class RecognitionConfig:
     engines: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: {"text": ("tesseract",), "digits": ("tesseract",)})
     cascade_gate: float = 0.95
-    handwritten_share: float = 0.3  # this share of unsure fields makes a page "handwritten"
+    handwritten_share: float = 0.15  # this share of unsure fields makes a page "handwritten"
 
     @classmethod
     def named(cls, name: str) -> "RecognitionConfig":

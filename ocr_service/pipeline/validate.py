@@ -61,9 +61,12 @@ def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thr
         agree = 0 if len(readings) == 1 else (1 if keys[i] and keys.count(keys[i]) > 1 else -1)
         feats = calibration.features(reading, findings[i], agree, bool(values[i]))
         valid = findings[i] is None or findings[i].ok
-        options.append((valid, calibration.score(spec.kind, feats, thresholds), -i, agree, feats))
-    valid, score, neg_i, agree, feats = max(options)
+        score = calibration.score(spec.kind, feats, thresholds)
+        # ties (a coarse model) go to a reading another engine agrees with, then to the surer engine
+        options.append((valid, score, agree, reading.confidence, -i))
+    valid, score, agree, _, neg_i = max(options)
     i = -neg_i
+    feats = calibration.features(readings[i], findings[i], agree, bool(values[i]))
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)
 

@@ -474,6 +474,10 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
         return Finding(raw_s, c, None, 1.0, ("same_as",), (),
                        frozenset({"same_as_previous"}), {"address": m})
     missing = [lvl for lvl in require if lvl not in m.matched]
+    named = [c for c in (m.province, m.district, m.commune) if c is not None and c.score > 0.85]
+    if not missing and not named and m.village is None and m.street is None:
+        # everything came from the context (the header's province): the text itself names nothing
+        return Finding(raw_s, c, None, 0.0, (), (("recognized", "names no place"),), frozenset(), {"address": m})
     if missing:
         return Finding(raw_s, c, m.formatted() or None, 0.0, (),
                        (("recognized", "not found: " + ", ".join(missing)),),
@@ -559,9 +563,16 @@ def validate_household_book_no(raw: object, ctx: Mapping | None = None, **_: Any
     if not c:
         return _empty(raw_s)
     v = re.sub(r"[\s.]", "", c).upper()
-    if _BOOK.match(v) and any(ch.isdigit() for ch in v) and v.isascii():
+    if not (_BOOK.match(v) and any(ch.isdigit() for ch in v) and v.isascii()):
+        return Finding(raw_s, c, None, 0.0, (), (("format", "not a household book number"),))
+    if v.isdigit():
         return Finding(raw_s, v, v if v != c else None, 1.0, ("format",))
-    return Finding(raw_s, c, None, 0.0, (), (("format", "not a household book number"),))
+    digits = sum(ch.isdigit() for ch in v)
+    fixed = fix_ocr_digits(re.sub(r"[\s.]", "", c))
+    if digits >= 0.6 * len(v) and fixed.isdigit():
+        # mostly digits with a letter or two: OCR's O/S/I for 0/5/1, not a lettered number
+        return Finding(raw_s, fixed, fixed, 0.8, ("format",), (), frozenset({"ocr_digit_fix"}))
+    return Finding(raw_s, v, v if v != c else None, 0.7, ("format",), (), frozenset({"letters"}))
 
 
 def validate_vocabulary(raw: object, ctx: Mapping | None = None, *, name: str = "",

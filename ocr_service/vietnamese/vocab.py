@@ -610,11 +610,12 @@ def _parse_address_cached(text: str, level_hint: str | None, province: str | Non
         code3 = "0" + u.province_code if len(u.province_code or "") == 2 else u.province_code
         pname = next((v for v in prov_vocab.values
                       if prov_vocab.attrs(v).get("id_code") == code3), u.short_province)
-        key, key_nd = match_key(full), strip_diacritics(full)
+        # scored against what was written, not the context appended to it
+        key, key_nd = match_key(body), strip_diacritics(body)
 
         def _score(level: str, short: str, *names: str) -> float:
             # Lower when the text names the unit only without its diacritics, or
-            # not at all (inferred by the parser from a lower level).
+            # not at all (inferred from a lower level or from the context).
             s = fuzzy_scores.get(level, 1.0)
             forms = [short, *names]
             if any(match_key(f) in key for f in forms if f):
