@@ -94,3 +94,16 @@ def test_household_book_numbers(read, value, flag):
     f = validate("household_book_no", read)
     assert f.value == value and not f.failed
     assert (flag in f.flags) if flag else not f.flags
+
+
+@pytest.mark.parametrize("read, expected", [
+    ("Ấp 4. Xã Vĩnh Trung. Huyện Vị Thủy, Tỉnh Hậu Giang", "Ấp 4, Xã Vĩnh Trung, Huyện Vị Thủy, Tỉnh Hậu Giang"),
+    ("Số 84. hẻm 124. đường Chu Văn An. Phường 2. Thành phố Vũng Tàu. Bà Rịa - Vũng Tàu",
+     "Số 84, hẻm 124, đường Chu Văn An, Phường 2, Thành phố Vũng Tàu, Bà Rịa - Vũng Tàu"),
+    ("Tổ 16, Khu phố 11, P. An Tây, TP. Bến Cát, Bình Dương",  # abbreviations keep their periods
+     "Tổ 16, Khu phố 11, P. An Tây, TP. Bến Cát, Bình Dương"),
+    ("Phường Hòa Thọ Tâu, Quận Cẩm Lệ, Đà Nẵng", "Phường Hòa Thọ Tây, Quận Cẩm Lệ, Đà Nẵng"),
+    ("Xã Mường Thín, Huuện Tuần Giáo, Tỉnh Điện Biên", "Xã Mường Thín, Huyện Tuần Giáo, Tỉnh Điện Biên"),
+])
+def test_address_misreadings_one_letter_off_and_periods(read, expected):
+    assert validate("address", read).value == expected

@@ -500,6 +500,34 @@ _NUMBERED_WORDS = ("Số", "Ngõ", "Ngách", "Hẻm", "Kiệt", "Tổ", "Xóm", 
 _STREET_WORDS = ("đường", "phố")
 
 
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:TP|Tp|TX|Tx|TT|Tt|P|Q|H|X|T|KP|Kp)$")
+
+
+def _periods_to_commas(text: str) -> str:
+    """OCR reads an address's commas as periods ("Ấp 4. Xã Vĩnh Trung. Huyện …"); a period after
+    a number or a whole word, before a capitalized word, is a comma. Abbreviations (P., TP.) keep theirs."""
+    address_words = {strip_diacritics(w, abbreviations=False).casefold()
+                     for w in _UNIT_WORDS + _NUMBERED_WORDS + _STREET_WORDS}
+    out = []
+    for i, ch in enumerate(text):
+        after = text[i + 1:].lstrip()
+        next_word = strip_diacritics(after.split(" ", 1)[0], abbreviations=False).casefold()
+        if ch == "." and re.match(r"\s+[^\W\d_]", text[i + 1:]) \
+                and (after[:1].isupper() or next_word in address_words) \
+                and not _ABBREVIATION.search(text[:i]) and re.search(r"(\d|[^\W\d_]{2,})$", text[:i]):
+            out.append(",")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _close(a: str, b: str) -> bool:
+    """One letter apart (after folding), on names long enough for that to be a misreading."""
+    from rapidfuzz.distance import Levenshtein
+
+    return len(b) >= 5 and Levenshtein.distance(a, b) <= 1
+
+
 def restore_address_diacritics(text: str, match: Any) -> str:
     """Restore what OCR lost in an address, keeping its layout and case: the spelling of the
     units the parser recognized (Hà Nôi → Hà Nội, Cẩn Thơ → Cần Thơ), the marks of unit words
@@ -507,10 +535,11 @@ def restore_address_diacritics(text: str, match: Any) -> str:
     middle names of a street named after a person (đường Trân Nhân Tông → Trần Nhân Tông), and
     1s read as I/l inside numbers (Xóm I3 → Xóm 13). Outside recognized units and numbered
     words, marks are only ever added, never swapped."""
-    segments = re.split(r"(,)", text)
+    segments = re.split(r"(,)", _periods_to_commas(text))
     units = [p for comp in (match.province, match.district, match.commune)
              if comp is not None and comp.code for p in (comp.value, comp.short) if p]
     fold = lambda w: strip_diacritics(w, abbreviations=False).casefold()  # noqa: E731
+    unit_words = {fold(w): w for w in _UNIT_WORDS if " " not in w}
     numbered = {fold(w): w for w in _NUMBERED_WORDS}
     out = []
     for seg in segments:
@@ -522,6 +551,23 @@ def restore_address_diacritics(text: str, match: Any) -> str:
         for i in words:
             if _NUMBERISH.match(tokens[i]):
                 tokens[i] = re.sub(r"[Il|]", "1", tokens[i])
+        if len(words) > 1:  # "Huuện Tuần Giáo": a unit word one letter off opens the segment
+            first = fold(tokens[words[0]])
+            near = [w for k, w in unit_words.items() if k != first and len(k) >= 4 and _close(first, k)]
+            if len(near) == 1 and first not in unit_words:
+                tokens[words[0]] = _match_case(tokens[words[0]], near[0])
+        for comp in (match.province, match.district, match.commune):
+            # "Hòa Thọ Tâu" for the recognized "Hòa Thọ Tây": a unit name one letter off
+            if comp is None or not comp.code or not comp.short or len(words) < 2:
+                continue
+            short = comp.short.split()
+            for start in (1, 0):
+                idx = words[start:]
+                if len(idx) == len(short) and fold(" ".join(tokens[i] for i in idx)) != fold(comp.short) \
+                        and _close(fold(" ".join(tokens[i] for i in idx)), fold(comp.short)):
+                    for i, p in zip(idx, short):
+                        tokens[i] = _match_case(tokens[i], p)
+                    break
         for a, b in zip(words, words[1:]):
             if tokens[b][:1].isdigit() and fold(tokens[a]) in numbered:
                 tokens[a] = _match_case(tokens[a], numbered[fold(tokens[a])])
