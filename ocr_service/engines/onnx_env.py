@@ -130,6 +130,8 @@ def session_options(ort: Any) -> Any:
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.log_severity_level = 3
+    # Field crops vary in width on every call: an arena sized for the widest one stays allocated.
+    so.enable_cpu_mem_arena = False
     # Some builds read this to decide whether to spin worker threads: keep them off.
     try:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
