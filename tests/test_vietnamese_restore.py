@@ -107,3 +107,13 @@ def test_household_book_numbers(read, value, flag):
 ])
 def test_address_misreadings_one_letter_off_and_periods(read, expected):
     assert validate("address", read).value == expected
+
+
+def test_a_loosely_matched_unit_never_removes_written_marks():
+    # the parser may take "Vĩnh Yên, Tỉnh Vĩnh Phú" for Thành phố Vinh; the text keeps its marks
+    assert validate("address", "Thành phố Vĩnh Yên, Tỉnh Vĩnh Phú").value == "Thành phố Vĩnh Yên, Tỉnh Vĩnh Phú"
+
+
+def test_context_does_not_compete_with_the_address_own_province():
+    f = validate("address", "Phường Hòa Thọ Tâu, Quận Cẩm Lệ, Đà Nẵng", {"province": "Bình Dương"})
+    assert f.value == "Phường Hòa Thọ Tây, Quận Cẩm Lệ, Đà Nẵng"

@@ -536,8 +536,12 @@ def restore_address_diacritics(text: str, match: Any) -> str:
     1s read as I/l inside numbers (Xóm I3 → Xóm 13). Outside recognized units and numbered
     words, marks are only ever added, never swapped."""
     segments = re.split(r"(,)", _periods_to_commas(text))
-    units = [p for comp in (match.province, match.district, match.commune)
-             if comp is not None and comp.code for p in (comp.value, comp.short) if p]
+    comps = [c for c in (match.province, match.district, match.commune) if c is not None and c.code]
+    # units the text itself names (not inferred from context or a lower level) may respell it;
+    # a unit matched only loosely may, when another unit of the address is named exactly
+    trusted = [c for c in comps if c.score >= 0.9]
+    anchored = [c for c in comps if c.score >= 0.85] if any(c.score >= 0.95 for c in comps) else []
+    units = [p for comp in trusted for p in (comp.value, comp.short) if p]
     fold = lambda w: strip_diacritics(w, abbreviations=False).casefold()  # noqa: E731
     unit_words = {fold(w): w for w in _UNIT_WORDS if " " not in w}
     numbered = {fold(w): w for w in _NUMBERED_WORDS}
@@ -556,9 +560,9 @@ def restore_address_diacritics(text: str, match: Any) -> str:
             near = [w for k, w in unit_words.items() if k != first and len(k) >= 4 and _close(first, k)]
             if len(near) == 1 and first not in unit_words:
                 tokens[words[0]] = _match_case(tokens[words[0]], near[0])
-        for comp in (match.province, match.district, match.commune):
+        for comp in anchored:
             # "Hòa Thọ Tâu" for the recognized "Hòa Thọ Tây": a unit name one letter off
-            if comp is None or not comp.code or not comp.short or len(words) < 2:
+            if not comp.short or len(words) < 2:
                 continue
             short = comp.short.split()
             for start in (1, 0):
@@ -591,7 +595,10 @@ def restore_address_diacritics(text: str, match: Any) -> str:
                     continue
                 adds_only = all(_marks(p) >= _marks(g) for p, g in zip(pw, got)) and \
                     sum(map(_marks, pw)) > sum(map(_marks, got))
-                if adds_only or not is_unit_word:  # a recognized unit is spelled as the gazetteer has it
+                keeps_marks = sum(map(_marks, pw)) >= sum(map(_marks, got))
+                # a recognized unit is spelled as the gazetteer has it, but never loses a mark
+                # written on the page (Vĩnh Yên is not Vinh)
+                if adds_only or (not is_unit_word and keeps_marks):
                     for i, p in zip(idx, pw):
                         tokens[i] = _match_case(tokens[i], p)
         out.append("".join(tokens))

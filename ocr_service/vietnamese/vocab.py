@@ -591,8 +591,12 @@ def _parse_address_cached(text: str, level_hint: str | None, province: str | Non
     body = _expand_display(c)
     body = re.sub(r"\s*[;\n]\s*", ", ", body)
     ctx = [clean(x) for x in (district, province) if x and clean(x)]
-    full = ", ".join([body, *[_expand_display(x) for x in ctx]])
-    u = _library_parse(full, level)
+    # the context helps only a text that names no province itself; appended to a full address
+    # it would compete with the address's own province
+    u = _library_parse(body, level) if ctx else None
+    full = body if u is not None and u.province else ", ".join([body, *[_expand_display(x) for x in ctx]])
+    if u is None or not u.province:
+        u = _library_parse(full, level)
     fuzzy_scores: dict[str, float] = {}
     if u is None or not u.province or (level >= 2 and not u.district and "," in full) or (
             level >= 3 and not u.ward and full.count(",") >= 2):
