@@ -521,11 +521,11 @@ def _periods_to_commas(text: str) -> str:
     return "".join(out)
 
 
-def _close(a: str, b: str) -> bool:
+def _close(a: str, b: str, min_len: int = 5) -> bool:
     """One letter apart (after folding), on names long enough for that to be a misreading."""
     from rapidfuzz.distance import Levenshtein
 
-    return len(b) >= 5 and Levenshtein.distance(a, b) <= 1
+    return len(b) >= min_len and Levenshtein.distance(a, b) <= 1
 
 
 def restore_address_diacritics(text: str, match: Any) -> str:
@@ -557,7 +557,7 @@ def restore_address_diacritics(text: str, match: Any) -> str:
                 tokens[i] = re.sub(r"[Il|]", "1", tokens[i])
         if len(words) > 1:  # "Huuện Tuần Giáo": a unit word one letter off opens the segment
             first = fold(tokens[words[0]])
-            near = [w for k, w in unit_words.items() if k != first and len(k) >= 4 and _close(first, k)]
+            near = [w for k, w in unit_words.items() if k != first and _close(first, k, min_len=4)]
             if len(near) == 1 and first not in unit_words:
                 tokens[words[0]] = _match_case(tokens[words[0]], near[0])
         for comp in anchored:
