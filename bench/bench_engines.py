@@ -91,10 +91,10 @@ def run(n: int, repeat: int) -> dict:
     tess = TesseractEngine().load()
     t_tess = time.perf_counter() - t0
     t0 = time.perf_counter()
-    aster = asternet.get_engine()
+    aster = asternet.AsterNetEngine()
     t_aster = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pp = ppocr.get_engine()
+    pp = ppocr.PPOCRDigitsEngine()
     t_pp = time.perf_counter() - t0
 
     engines = {

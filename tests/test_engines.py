@@ -55,16 +55,16 @@ def tesseract():
 
 @pytest.fixture(scope="module")
 def asternet():
-    from ocr_service.engines.asternet import get_engine
+    from ocr_service.engines.asternet import AsterNetEngine
 
-    return get_engine()
+    return AsterNetEngine()
 
 
 @pytest.fixture(scope="module")
 def ppocr():
-    from ocr_service.engines.ppocr import get_engine
+    from ocr_service.engines.ppocr import PPOCRDigitsEngine
 
-    return get_engine()
+    return PPOCRDigitsEngine()
 
 
 def _check_shape(r: Reading, engine: str) -> None:
@@ -271,10 +271,10 @@ _EGRESS_SCRIPT = textwrap.dedent(r"""
     import numpy as np
     from tests.test_engines import render
     from ocr_service.engines.tesseract import TesseractEngine
-    from ocr_service.engines.asternet import get_engine as aster
-    from ocr_service.engines.ppocr import get_engine as pp
+    from ocr_service.pipeline.recognize import Engines
     out = {}
-    t, a, p = TesseractEngine(), aster(), pp()
+    engines = Engines()  # the pipeline's own way of loading engines
+    t, a, p = engines.get("tesseract"), engines.get("asternet"), engines.get("ppocr")
     out["t"] = t.read(render("Nguyễn Thị Thuỷ"), "name").text
     out["a"] = a.read(render("Nguyễn Thị Thuỷ"), "name").text
     out["p"] = p.read(render("15/08/1990"), "date").text

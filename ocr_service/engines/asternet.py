@@ -49,7 +49,7 @@ DATE_CHARS = "0123456789/"
 
 
 class AsterNetEngine:
-    """One ONNX session (load once per process; see :func:`get_engine`)."""
+    """One ONNX session (load once per process: the pipeline's ``Engines`` does)."""
 
     name = "asternet"
 
@@ -121,18 +121,3 @@ class AsterNetEngine:
         except Exception:  # never raise on a crop; do not log the content (personal data)
             log.exception("AsterNet failed on a %s crop", kind)
             return Reading.empty(self.name)
-
-
-_engine: AsterNetEngine | None = None
-_engine_pid: int | None = None
-_engine_lock = threading.Lock()
-
-
-def get_engine(data_dir: str | os.PathLike[str] | None = None) -> AsterNetEngine:
-    """The process-wide AsterNet engine (created on first use; re-created after a fork)."""
-    global _engine, _engine_pid
-    with _engine_lock:
-        if _engine is None or _engine_pid != os.getpid():
-            _engine = AsterNetEngine(data_dir=data_dir)
-            _engine_pid = os.getpid()
-        return _engine

@@ -100,18 +100,3 @@ class PPOCRDigitsEngine:
         except Exception:  # never raise on a crop; do not log the content (personal data)
             log.exception("PP-OCR failed on a %s crop", kind)
             return Reading.empty(self.name)
-
-
-_engine: PPOCRDigitsEngine | None = None
-_engine_pid: int | None = None
-_engine_lock = threading.Lock()
-
-
-def get_engine(data_dir: str | os.PathLike[str] | None = None) -> PPOCRDigitsEngine:
-    """The process-wide PP-OCR engine (created on first use; re-created after a fork)."""
-    global _engine, _engine_pid
-    with _engine_lock:
-        if _engine is None or _engine_pid != os.getpid():
-            _engine = PPOCRDigitsEngine(data_dir=data_dir)
-            _engine_pid = os.getpid()
-        return _engine
