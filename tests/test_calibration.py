@@ -108,3 +108,18 @@ def test_calibrate_command_writes_thresholds_the_pipeline_reads(tmp_path):
 def test_calibrate_refuses_a_folder_without_truth(tmp_path):
     res = CliRunner().invoke(app, ["calibrate", str(tmp_path), "--template", "dc01"])
     assert res.exit_code == 2 and "truth.jsonl" in res.output
+
+
+def test_engine_configuration_from_a_file(tmp_path):
+    from ocr_service.errors import EngineError
+    from ocr_service.pipeline.recognize import RecognitionConfig
+
+    good = tmp_path / "engines.yaml"
+    good.write_text("engines: {text: [tesseract, asternet], digits: [tesseract]}\ncascade_gate: 0.9\n")
+    cfg = RecognitionConfig.named(str(good))
+    assert cfg.engines == {"text": ("tesseract", "asternet"), "digits": ("tesseract",)} and cfg.cascade_gate == 0.9
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("engines: {text: [tesseract, abbyy]}\n")
+    with pytest.raises(EngineError, match="abbyy"):
+        RecognitionConfig.named(str(bad))
+    assert RecognitionConfig.named("tesseract").engine_names() == {"tesseract"}

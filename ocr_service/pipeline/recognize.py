@@ -43,12 +43,32 @@ class RecognitionConfig:
 
     @classmethod
     def named(cls, name: str) -> "RecognitionConfig":
-        """A named configuration: 'tesseract' (Tesseract alone) or 'cascade'."""
+        """A named configuration, 'tesseract' (Tesseract alone) or 'cascade', or a YAML file:
+        ``{engines: {text: [tesseract, asternet], digits: [tesseract, ppocr]}, cascade_gate: 0.95}``."""
         if name == "tesseract":
             return cls()
         if name == "cascade":
             return cls(engines={"text": ("tesseract", "asternet"), "digits": ("tesseract", "ppocr", "asternet")})
-        raise EngineError(f"unknown engine configuration {name!r} (tesseract or cascade)")
+        if name.endswith((".yaml", ".yml")):
+            return cls.from_file(name)
+        raise EngineError(f"unknown engine configuration {name!r} (tesseract, cascade or a .yaml file)")
+
+    @classmethod
+    def from_file(cls, path: str) -> "RecognitionConfig":
+        import yaml
+
+        try:
+            data = yaml.safe_load(open(path, encoding="utf-8")) or {}
+            engines = {profile: tuple(names) for profile, names in data["engines"].items()}
+        except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+            raise EngineError(f"engine configuration cannot be read: {exc}", file=path) from exc
+        unknown = {n for names in engines.values() for n in names} - set(ENGINE_CLASSES)
+        if unknown or set(engines) - {"text", "digits"}:
+            raise EngineError(f"engine configuration names unknown engines or profiles: "
+                              f"{sorted(unknown | (set(engines) - {'text', 'digits'}))}", file=path)
+        defaults = cls()
+        return cls(engines=engines, cascade_gate=float(data.get("cascade_gate", defaults.cascade_gate)),
+                   handwritten_share=float(data.get("handwritten_share", defaults.handwritten_share)))
 
     def engine_names(self) -> set[str]:
         return {name for names in self.engines.values() for name in names}
