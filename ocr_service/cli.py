@@ -131,7 +131,7 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
             as_json: bool = typer.Option(False, "--json", help="JSON lines, one per page, on stdout."),
             workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per core)."),
             thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="Calibrated thresholds file."),
-            engines: str = typer.Option("tesseract", "--engines", help="tesseract, or cascade (Tesseract + neural engines)."),
+            engines: str = typer.Option("tesseract", "--engines", help="tesseract, cascade (Tesseract + neural engines) or a YAML file."),
             progress_bar: Optional[bool] = typer.Option(None, "--progress/--no-progress")) -> None:
     """Read sheets statelessly; exit code is non-zero if any file or page failed."""
     from ocr_service.forms import loader
@@ -179,7 +179,7 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
 def default_thresholds_path(template, engines: str = "tesseract") -> Path:
     """Where `calibrate` writes a template's thresholds for an engine configuration (beside the
     template file); `extract` reads them from there."""
-    return template.source.with_name(f"{template.version}.thresholds.{engines}.json")
+    return template.source.with_name(f"{template.version}.thresholds.{Path(engines).stem}.json")
 
 
 
