@@ -471,8 +471,7 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
     m = parse_address(c, level_hint, province=ctx.get("province") or None,
                       district=ctx.get("district") or None)
     if m.same_as_previous:
-        return Finding(raw_s, c, None, 1.0, ("same_as",), (),
-                       frozenset({"same_as_previous"}), {"address": m})
+        return _same_as_finding(raw_s, c, {"address": m})
     missing = [lvl for lvl in require if lvl not in m.matched]
     named = [c for c in (m.province, m.district, m.commune) if c is not None and c.score > 0.85]
     if not missing and not named and m.village is None and m.street is None:
@@ -608,6 +607,19 @@ def restore_address_diacritics(text: str, match: Any) -> str:
 _BOOK = re.compile(r"^[0-9A-Z][0-9A-Z/\-]{0,19}$")
 
 
+SAME_AS = "Như trên"
+
+
+def _same_as_finding(raw_s: str, c: str, data: dict) -> Finding:
+    """ "như trên", "nt", "Như trèn" …: the canonical marker; exact spellings are sure, a marker
+    recognized only without its diacritics less so."""
+    from .text import match_key
+
+    exact = match_key(c) in (match_key(SAME_AS), "nt")
+    return Finding(raw_s, SAME_AS, SAME_AS if c != SAME_AS else None, 1.0 if exact else 0.9, ("same_as",), (),
+                   frozenset({"same_as_previous"}), data)
+
+
 def validate_household_book_no(raw: object, ctx: Mapping | None = None, **_: Any) -> Finding:
     """A household book number: digits/letters (with / or -), at least one
     digit, at most 20 characters; spaces and dots removed, upper-cased."""
@@ -665,8 +677,7 @@ def validate_same_as_or(raw: object, ctx: Mapping | None = None, *, then: str = 
     validator ``then``."""
     if is_same_as_marker(raw):
         raw_s = _rawstr(raw)
-        return Finding(raw_s, clean(raw_s), None, 1.0, ("same_as",), (),
-                       frozenset({"same_as_previous"}))
+        return _same_as_finding(raw_s, clean(raw_s), {})
     return validate(then, raw, ctx, **params)
 
 
