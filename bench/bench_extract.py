@@ -466,10 +466,13 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
     L.append(f"| (pool parent before fork, shared copy-on-write) | – | "
              f"{pooled['parent_before_fork']['VmHWM']:.0f} MiB | {pooled['parent_before_fork']['VmRSS']:.0f} MiB |")
     L.append("")
+    from ocr_service.cli import default_thresholds_path
+
     L.append("Accuracy on the same pages (1-process run; values vs truth after NFC and whitespace collapse, "
-             "case-sensitive; thresholds: " + (Path(template.source.with_name(f'{template.version}.thresholds.json')).name
-                                              if template.source.with_name(f'{template.version}.thresholds.json').exists()
-                                              else "built-in defaults, not calibrated") + "):")
+             "case-sensitive, so a value snapped to its canonical form counts as different here; "
+             "docs/accuracy.md compares canonical values; thresholds: "
+             + (default_thresholds_path(template).name if default_thresholds_path(template).exists()
+                else "built-in defaults, not calibrated") + "):")
     L.append("")
     L.append("| Sheets | Pages (rescan) | Exact fields, all | Exact, written text/digit fields | "
              "Auto-accepted share | Errors among auto-accepted |")
@@ -480,7 +483,7 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
                  f"{a['ocr_exact']:.1%} of {a['ocr_fields']} | {a['auto']:.1%} | "
                  f"{a['auto_err']:.1%} ({a['auto_wrong']}) |")
     table = "\n".join(L)
-    tpath = template.source.with_name(f"{template.version}.thresholds.json")
+    tpath = default_thresholds_path(template)
     thresholds = f"calibrated ({tpath.name})" if tpath.exists() else "built-in defaults, not calibrated"
 
     summary = dict(s_med=s_med, s_mean=s_mean, pch_med=pch_med, pch_mean=pch_mean, pool_ph=pool_ph,

@@ -129,9 +129,17 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET) -> dict:
         x = np.array([_vector(f.feats) for f in rows])
         y = np.array([f.correct for f in rows], dtype=float)
         if y.min() == y.max():
-            # no wrong (or no right) field to learn from: keep the engine's own confidence as the
-            # score and the built-in conservative threshold, rather than a constant that accepts all
-            out["kinds"][kind] = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD) if y[0] == 1 else 1.0 + 1e-9
+            # Nothing wrong (or nothing right) to learn from: no model; the score stays the engine's
+            # own confidence. With no error in n fields the error rate is below 3/n (95%): where
+            # that is within the target, accept down to the lowest score seen; otherwise keep the
+            # built-in conservative gate.
+            plain = [f["conf"] * (0.5 if f["disagree"] else 1.0) for f in (r.feats for r in rows)]
+            if y[0] == 0:
+                out["kinds"][kind] = 1.0 + 1e-9
+            elif 3.0 / len(rows) <= target:
+                out["kinds"][kind] = math.floor(min(plain) * 1e6) / 1e6
+            else:
+                out["kinds"][kind] = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD)
             continue
         w = fit_logistic(x, y)
         model = {"bias": float(w[0]), **{f: float(v) for f, v in zip(FEATURES, w[1:])}}

@@ -123,3 +123,9 @@ def test_engine_configuration_from_a_file(tmp_path):
     with pytest.raises(EngineError, match="abbyy"):
         RecognitionConfig.named(str(bad))
     assert RecognitionConfig.named("tesseract").engine_names() == {"tesseract"}
+
+
+def test_a_kind_without_errors_in_many_fields_accepts_down_to_the_lowest_score_seen():
+    fields = [_field("text", c, True) for c in np.linspace(0.6, 1.0, 1000)]  # 3/1000 ≤ 0.5%
+    data = calibration.fit(fields, target=0.005)
+    assert "text" not in data["models"] and data["kinds"]["text"] <= 0.6
