@@ -502,22 +502,35 @@ _STREET_WORDS = ("đường", "phố")
 _ABBREVIATION = re.compile(r"(?:^|\s)(?:TP|Tp|TX|Tx|TT|Tt|P|Q|H|X|T|KP|Kp)$")
 
 
+@lru_cache(maxsize=16384)
+def _fold_word(word: str) -> str:
+    """A word without diacritics, case-folded (cached: addresses repeat the same words)."""
+    return strip_diacritics(word, abbreviations=False).casefold()
+
+
 def _periods_to_commas(text: str) -> str:
     """OCR reads an address's commas as periods ("Ấp 4. Xã Vĩnh Trung. Huyện …"); a period after
-    a number or a whole word, before a capitalized word, is a comma. Abbreviations (P., TP.) keep theirs."""
-    address_words = {strip_diacritics(w, abbreviations=False).casefold()
-                     for w in _UNIT_WORDS + _NUMBERED_WORDS + _STREET_WORDS}
-    out = []
+    a number or a whole word, before a capitalized or address word, is a comma. Abbreviations
+    (P., TP.) keep theirs."""
+    if "." not in text:
+        return text
+    address_words = _address_words()
+    out = list(text)
     for i, ch in enumerate(text):
+        if ch != ".":
+            continue
         after = text[i + 1:].lstrip()
-        next_word = strip_diacritics(after.split(" ", 1)[0], abbreviations=False).casefold()
-        if ch == "." and re.match(r"\s+[^\W\d_]", text[i + 1:]) \
-                and (after[:1].isupper() or next_word in address_words) \
+        if not re.match(r"\s+[^\W\d_]", text[i + 1:]):
+            continue
+        if (after[:1].isupper() or _fold_word(after.split(" ", 1)[0]) in address_words) \
                 and not _ABBREVIATION.search(text[:i]) and re.search(r"(\d|[^\W\d_]{2,})$", text[:i]):
-            out.append(",")
-        else:
-            out.append(ch)
+            out[i] = ","
     return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _address_words() -> frozenset:
+    return frozenset(_fold_word(w) for w in _UNIT_WORDS + _NUMBERED_WORDS + _STREET_WORDS)
 
 
 def _close(a: str, b: str, min_len: int = 5) -> bool:
@@ -541,7 +554,7 @@ def restore_address_diacritics(text: str, match: Any) -> str:
     trusted = [c for c in comps if c.score >= 0.9]
     anchored = [c for c in comps if c.score >= 0.85] if any(c.score >= 0.95 for c in comps) else []
     units = [p for comp in trusted for p in (comp.value, comp.short) if p]
-    fold = lambda w: strip_diacritics(w, abbreviations=False).casefold()  # noqa: E731
+    fold = _fold_word
     unit_words = {fold(w): w for w in _UNIT_WORDS if " " not in w}
     numbered = {fold(w): w for w in _NUMBERED_WORDS}
     out = []
