@@ -61,8 +61,7 @@ def test_printed_fonts_present_cover_vietnamese():
 def test_detects_missing_glyphs():
     # DejaVu Sans Mono lacks several stacked-tone precomposed letters.
     mono = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
-    if not mono.exists():
-        pytest.skip("fonts-dejavu-core not installed")
+    assert mono.exists(), "fonts-dejavu-core is installed by scripts/setup.sh"
     assert F.missing_codepoints(mono, TEST_STRING + "Ề ở ỷ")
     assert not F.covers_vietnamese(mono, TEST_STRING + "Ề ở ỷ")
 

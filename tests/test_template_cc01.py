@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ COMBS = ("id_number", "father_id", "mother_id", "spouse_id", "legal_rep_id", "he
 # The date-of-declaration line has printed "ngày … tháng … năm" words inside its writing area.
 PRINTED_WORDS_INSIDE = {"declared_on"}
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) missing")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +76,6 @@ def test_boxes_do_not_overlap(template):
             assert overlap_x <= 1e-6 or overlap_y <= 1e-6, f"{a} overlaps {b}"
 
 
-@needs_poppler
 @pytest.mark.parametrize("name", COMBS)
 def test_comb_cells_sit_on_printed_boxes(template, dark, name):
     for i, (x, y, w, h) in enumerate(template.field(name).cell_boxes_mm()):
@@ -93,7 +90,6 @@ def test_comb_cells_sit_on_printed_boxes(template, dark, name):
         assert dark[y0 + inset:y1 - inset, x0 + inset:x1 - inset].mean() < 0.005, f"{name} cell {i} not blank"
 
 
-@needs_poppler
 def test_line_boxes_are_blank_above_their_dotted_line(template, dark):
     checked = 0
     for f in template.fields:
@@ -115,7 +111,6 @@ def test_line_boxes_are_blank_above_their_dotted_line(template, dark):
     assert checked >= 30
 
 
-@needs_poppler
 def test_declared_on_and_signature_areas(template, dark):
     x, y, w, h = template.field("declared_on").box_mm
     assert dark[_px(y):_px(y + h), _px(x):_px(x + w)].any()  # the printed ", ngày … tháng … năm …" line
