@@ -127,7 +127,7 @@ def _expand(files: List[Path]) -> list[Path]:
 
 @app.command("extract")
 def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG, PNG, or folders of them."),
-            template: str = typer.Option(..., "--template"),
+            template: str = typer.Option("auto", "--template", help="NAME, NAME@VERSION, or auto: each page's own form."),
             as_json: bool = typer.Option(False, "--json", help="JSON lines, one per page, on stdout."),
             workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per core)."),
             thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="Calibrated thresholds file."),
@@ -139,12 +139,16 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
     from ocr_service.pipeline.batch import check_batch
     from ocr_service.pipeline.decide import Thresholds
     from ocr_service.pipeline.recognize import RecognitionConfig
-    from ocr_service.pipeline.run import OK, Pipeline
+    from ocr_service.pipeline.run import OK, Pipeline, Router
 
     try:
-        t = loader.load(template)
-        pipeline = Pipeline(t, Thresholds.load(thresholds or default_thresholds_path(t, engines)),
-                            RecognitionConfig.named(engines))
+        refs = loader.available() if template == "auto" else [template]
+        config = RecognitionConfig.named(engines)
+        pipelines = []
+        for ref in refs:
+            t = loader.load(ref)
+            pipelines.append(Pipeline(t, Thresholds.load(thresholds or default_thresholds_path(t, engines)), config))
+        pipeline = Router(pipelines) if template == "auto" else pipelines[0]
     except OcrServiceError as exc:
         fail(exc)
     paths = _expand(files)
@@ -162,7 +166,9 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
                                f"review={r.needs_review}/{len(r.fields)}")
             advance(note=f"{failed} failed" if failed else "")
     # household checks need the whole batch, so JSON lines are written once every page is read
-    checked = check_batch(pipeline.template, results)
+    checked = results
+    for p in pipelines:
+        checked = check_batch(p.template, checked)
     for before, after in zip(results, checked):
         if after is not before:
             for f in after.fields:

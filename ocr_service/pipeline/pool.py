@@ -11,12 +11,12 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ocr_service.pipeline.run import Pipeline, SheetResult
+from ocr_service.pipeline.run import Pipeline, Router, SheetResult
 
-_PIPELINE: Pipeline | None = None
+_PIPELINE: Pipeline | Router | None = None
 
 
-def _init(pipeline: Pipeline) -> None:
+def _init(pipeline: Pipeline | Router) -> None:
     global _PIPELINE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     _PIPELINE = pipeline
@@ -27,8 +27,9 @@ def _process(path: str) -> list[SheetResult]:
     return list(_PIPELINE.process_file(path))
 
 
-def process_files(pipeline: Pipeline, paths: list[str | Path], workers: int | None = None) -> Iterator[list[SheetResult]]:
-    """Results per file, in input order, computed by ``workers`` processes (1: in this process)."""
+def process_files(pipeline: Pipeline | Router, paths: list[str | Path], workers: int | None = None) -> Iterator[list[SheetResult]]:
+    """Results per file, in input order, computed by ``workers`` processes (1: in this process).
+    ``pipeline`` is one template's Pipeline, or a Router over several."""
     workers = workers or os.cpu_count() or 1
     files = [str(p) for p in paths]
     if workers <= 1 or len(files) <= 1:

@@ -131,6 +131,20 @@ def _coarse(page: np.ndarray, ref: _Reference, dpi: int) -> tuple[np.ndarray | N
     return s_ref_inv @ h_small @ s_page, inliers
 
 
+BLANK_REASON = "blank page: no printed form found"
+
+
+def is_blank(page: np.ndarray) -> bool:
+    """True for a page with (almost) no ink: an empty sheet, or the back of one."""
+    return binarize_ink(cv2.resize(page, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)).mean() < 0.002 * 255
+
+
+def match_score(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> int:
+    """How many of the page's features match the template's blank (any rotation): the evidence
+    for which form a page is."""
+    return _coarse(page, _reference(template, dpi), dpi)[1]
+
+
 def _refine_with_marks(page: np.ndarray, h: np.ndarray, template: Template, dpi: int) -> np.ndarray | None:
     """Homography from the registration marks' centres, searched near where ``h`` predicts them."""
     h_inv = np.linalg.inv(h)
@@ -209,8 +223,8 @@ def register(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> Regis
     fail = functools.partial(Registration, False, homography=None, residual_px=None, dpi=dpi)
     if page.ndim != 2 or min(page.shape) < 64:
         return fail("page image too small to register")
-    if binarize_ink(cv2.resize(page, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)).mean() < 0.002 * 255:
-        return fail("blank page: no printed form found")
+    if is_blank(page):
+        return fail(BLANK_REASON)
     ref = _reference(template, dpi)
     h, inliers = _coarse(page, ref, dpi)
     if h is None:

@@ -105,15 +105,19 @@ class Pipeline:
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
         """Results for every page of a file; a file or page that cannot be read yields one 'error'
         result naming the reason, after the pages that could be read."""
-        try:
-            for page in load_pages(path):
-                try:
-                    yield self.process_page(page)
-                except OcrServiceError as exc:
-                    yield SheetResult(str(path), page.page_no, self.template.id, ERROR, reason=exc.reason,
-                                      sha256=page.sha256)
-        except InputFileError as exc:
-            yield SheetResult(str(path), exc.page or 0, self.template.id, ERROR, reason=exc.reason)
+        return read_file(path, self.process_page, self.template.id)
+
+
+def read_file(path: str | Path, process_page: Callable[[Page], SheetResult], template_id: str = "") -> Iterator[SheetResult]:
+    """``process_page`` on every page of a file; unreadable files and pages become 'error' results."""
+    try:
+        for page in load_pages(path):
+            try:
+                yield process_page(page)
+            except OcrServiceError as exc:
+                yield SheetResult(str(path), page.page_no, template_id, ERROR, reason=exc.reason, sha256=page.sha256)
+    except InputFileError as exc:
+        yield SheetResult(str(path), exc.page or 0, template_id, ERROR, reason=exc.reason)
 
 
 def run_files(pipeline: Pipeline, paths: list[str | Path],
@@ -126,3 +130,36 @@ def run_files(pipeline: Pipeline, paths: list[str | Path],
             if on_result:
                 on_result(result)
     return out
+
+
+class Router:
+    """Pages of several templates in one batch: each page goes to the pipeline of the template it
+    is identified as (``pipeline/identify.py``); the pipelines share one set of engines."""
+
+    def __init__(self, pipelines: list[Pipeline]):
+        self.pipelines = {p.template.id: p for p in pipelines}
+        engines = pipelines[0].engines
+        for p in pipelines:
+            p.engines = engines
+
+    @property
+    def templates(self) -> list[Template]:
+        return [p.template for p in self.pipelines.values()]
+
+    def process_page(self, page: Page) -> SheetResult:
+        """The page read by the first candidate template that registers it; 'rescan' with the
+        reason when none does."""
+        from ocr_service.pipeline.identify import candidates
+
+        ranked, why = candidates(page.image, self.templates)
+        tried = []
+        for template, _how in ranked:
+            result = self.pipelines[template.id].process_page(page)
+            if not (result.status == RESCAN and result.residual_px is None):
+                return result  # read, or registered but too distorted: that is this form
+            tried.append(template.id)
+        reason = why or f"not a known form (tried {', '.join(tried)})"
+        return SheetResult(page.source, page.page_no, "", RESCAN, reason=reason, sha256=page.sha256)
+
+    def process_file(self, path: str | Path) -> Iterator[SheetResult]:
+        return read_file(path, self.process_page)
