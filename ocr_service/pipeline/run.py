@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import numpy as np
 
 from ocr_service.errors import InputFileError, OcrServiceError
 from ocr_service.forms.model import Template
 from ocr_service.forms.render import reference_image
 from ocr_service.pipeline import extract, orient, register
+from ocr_service.pipeline.identify import candidates
 from ocr_service.pipeline.decide import FieldResult, Thresholds
 from ocr_service.pipeline.ingest import Page, load_pages
 from ocr_service.pipeline.recognize import Engines, RecognitionConfig, recognize_page
@@ -44,7 +44,6 @@ class SheetResult:
     skew_deg: float = 0.0
     serial: str | None = None
     seconds: float = 0.0
-    aligned: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict:
         d = {"file": self.file, "page": self.page, "template": self.template, "status": self.status,
@@ -75,7 +74,6 @@ class Pipeline:
     recognition: RecognitionConfig = field(default_factory=RecognitionConfig)
     dpi: int = register.WORK_DPI
     engines: Engines = field(default_factory=Engines)
-    keep_aligned: bool = False
 
     def process_page(self, page: Page) -> SheetResult:
         """Run every stage on one page. Never raises for a bad page: returns 'rescan' with the reason."""
@@ -100,7 +98,7 @@ class Pipeline:
         results = validate_sheet(t, readings, boxes, self.thresholds)
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
                            rotation=o.rotation, skew_deg=o.skew_deg, serial=identity[2] if identity else None,
-                           seconds=time.perf_counter() - start, aligned=aligned if self.keep_aligned else None)
+                           seconds=time.perf_counter() - start)
 
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
         """Results for every page of a file; a file or page that cannot be read yields one 'error'
@@ -120,18 +118,6 @@ def read_file(path: str | Path, process_page: Callable[[Page], SheetResult], tem
         yield SheetResult(str(path), exc.page or 0, template_id, ERROR, reason=exc.reason)
 
 
-def run_files(pipeline: Pipeline, paths: list[str | Path],
-              on_result: Callable[[SheetResult], None] | None = None) -> list[SheetResult]:
-    """Process files in order in this process; ``on_result`` is called after every page."""
-    out = []
-    for path in paths:
-        for result in pipeline.process_file(path):
-            out.append(result)
-            if on_result:
-                on_result(result)
-    return out
-
-
 class Router:
     """Pages of several templates in one batch: each page goes to the pipeline of the template it
     is identified as (``pipeline/identify.py``); the pipelines share one set of engines."""
@@ -149,8 +135,6 @@ class Router:
     def process_page(self, page: Page) -> SheetResult:
         """The page read by the first candidate template that registers it; 'rescan' with the
         reason when none does."""
-        from ocr_service.pipeline.identify import candidates
-
         ranked, why = candidates(page.image, self.templates)
         tried = []
         for template, _how in ranked:
