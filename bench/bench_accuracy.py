@@ -466,7 +466,7 @@ def main() -> None:
         return
 
     from ocr_service import calibration
-    from ocr_service.forms import fonts, loader
+    from ocr_service.forms import loader
     from ocr_service.pipeline.decide import Thresholds
     from ocr_service.pipeline.recognize import RecognitionConfig
     from ocr_service.pipeline.run import Pipeline

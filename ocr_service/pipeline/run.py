@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-
 from ocr_service.errors import InputFileError, OcrServiceError
 from ocr_service.forms.model import Template
 from ocr_service.forms.render import reference_image
 from ocr_service.pipeline import extract, orient, register
-from ocr_service.pipeline.identify import candidates
 from ocr_service.pipeline.decide import FieldResult, Thresholds
+from ocr_service.pipeline.identify import candidates
 from ocr_service.pipeline.ingest import Page, load_pages
 from ocr_service.pipeline.recognize import Engines, RecognitionConfig, recognize_page
 from ocr_service.pipeline.validate import validate_sheet
