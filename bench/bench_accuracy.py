@@ -721,9 +721,9 @@ def render(args, command, folders, res, speed, total_s, gen_s, fonts, rev) -> st
 
     # speed
     add("## Speed and memory\n")
-    add(f"One fresh process (`OMP_THREAD_LIMIT=1`, single-threaded ONNX sessions), every engine loaded, the "
+    add("One fresh process (`OMP_THREAD_LIMIT=1`, single-threaded ONNX sessions), every engine loaded, the "
         "same pages read by both configurations in alternating order after one warm-up page; seconds of "
-        f"`Pipeline.process_file` per page (decode, orient, register, extract, recognize, validate, decide).\n")
+        "`Pipeline.process_file` per page (decode, orient, register, extract, recognize, validate, decide).\n")
     add("| pages | n | tesseract: median s/page | cascade: median s/page | tesseract: pages/core-hour | cascade: pages/core-hour | cascade / tesseract time |")
     add("|---|---:|---:|---:|---:|---:|---:|")
     med = {}
