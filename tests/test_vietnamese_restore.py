@@ -118,3 +118,13 @@ def test_a_loosely_matched_unit_never_removes_written_marks():
 def test_context_does_not_compete_with_the_address_own_province():
     f = validate("address", "Phường Hòa Thọ Tâu, Quận Cẩm Lệ, Đà Nẵng", {"province": "Bình Dương"})
     assert f.value == "Phường Hòa Thọ Tây, Quận Cẩm Lệ, Đà Nẵng"
+
+
+@pytest.mark.parametrize("read, expected", [
+    ("Thôn Tiên Ngoại, Xã Trà Vân, huyện Nam Trà My, tính Quảng Nam",
+     "Thôn Tiên Ngoại, Xã Trà Vân, huyện Nam Trà My, tỉnh Quảng Nam"),  # a unit word with a swapped mark
+    ("Phường Vĩnh Hải, Thành phố Nha Tran, Tỉnh Khánh Hòa",
+     "Phường Vĩnh Hải, Thành phố Nha Trang, Tỉnh Khánh Hòa"),  # a two-word unit word before the name
+])
+def test_unit_words_before_recognized_units(read, expected):
+    assert validate("address", read).value == expected

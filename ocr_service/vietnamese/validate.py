@@ -492,6 +492,7 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
 # Unit words that open a segment of an address ("Quân Hoàng Mai" → "Quận Hoàng Mai").
 _UNIT_WORDS = ("Tỉnh", "Thành phố", "Quận", "Huyện", "Thị xã", "Thị trấn", "Phường", "Xã", "Thôn", "Xóm",
                "Ấp", "Bản", "Tổ", "Tổ dân phố", "Khu phố")
+_UNIT_WORD_BY_FOLD = {" ".join(strip_diacritics(w, abbreviations=False).casefold().split()): w for w in _UNIT_WORDS}
 _NUMBERISH = re.compile(r"^(?=.*\d)[0-9Il|]+$")
 # Words that stand before a number in an address ("ngỏ 68" is always "ngõ 68").
 _NUMBERED_WORDS = ("Số", "Ngõ", "Ngách", "Hẻm", "Kiệt", "Tổ", "Xóm", "Đội", "Khu", "Lô", "Phường", "Quận", "Ấp", "Thôn")
@@ -577,13 +578,21 @@ def restore_address_diacritics(text: str, match: Any) -> str:
             if not comp.short or len(words) < 2:
                 continue
             short = comp.short.split()
-            for start in (1, 0):
-                idx = words[start:]
-                if len(idx) == len(short) and fold(" ".join(tokens[i] for i in idx)) != fold(comp.short) \
-                        and _close(fold(" ".join(tokens[i] for i in idx)), fold(comp.short)):
-                    for i, p in zip(idx, short):
+            idx = words[-len(short):]  # the unit's name ends its segment ("Thành phố Nha Tran")
+            if len(idx) == len(short) and fold(" ".join(tokens[i] for i in idx)) != fold(comp.short) \
+                    and _close(fold(" ".join(tokens[i] for i in idx)), fold(comp.short)):
+                for i, p in zip(idx, short):
+                    tokens[i] = _match_case(tokens[i], p)
+        # "tính Quảng Nam": the word before a recognized unit's name is its unit word, whatever mark
+        # OCR put on it
+        for comp in trusted:
+            n = len(comp.short.split()) if comp.short else 0
+            head = words[:-n] if n else []
+            if n and 1 <= len(head) <= 2 and fold(" ".join(tokens[i] for i in words[-n:])) == fold(comp.short):
+                phrase = _UNIT_WORD_BY_FOLD.get(" ".join(fold(tokens[i]) for i in head))
+                if phrase:
+                    for i, p in zip(head, phrase.split()):
                         tokens[i] = _match_case(tokens[i], p)
-                    break
         for a, b in zip(words, words[1:]):
             if tokens[b][:1].isdigit() and fold(tokens[a]) in numbered:
                 tokens[a] = _match_case(tokens[a], numbered[fold(tokens[a])])
