@@ -105,6 +105,7 @@ def test_household_book_numbers(read, value, flag):
     ("Phường Hòa Thọ Tâu, Quận Cẩm Lệ, Đà Nẵng", "Phường Hòa Thọ Tây, Quận Cẩm Lệ, Đà Nẵng"),
     ("Xã Mường Thín, Huuện Tuần Giáo, Tỉnh Điện Biên", "Xã Mường Thín, Huyện Tuần Giáo, Tỉnh Điện Biên"),
     ("Tỉah Đắk Lắk", "Tỉnh Đắk Lắk"),
+    ("Thòn Hạ Xá, Xã Dục Tú, Huyện Đông Anh, Hà Nội", "Thôn Hạ Xá, Xã Dục Tú, Huyện Đông Anh, Hà Nội"),
 ])
 def test_address_misreadings_one_letter_off_and_periods(read, expected):
     assert validate("address", read).value == expected

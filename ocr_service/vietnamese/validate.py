@@ -618,8 +618,9 @@ def restore_address_diacritics(text: str, match: Any) -> str:
                     sum(map(_marks, pw)) > sum(map(_marks, got))
                 keeps_marks = sum(map(_marks, pw)) >= sum(map(_marks, got))
                 # a recognized unit is spelled as the gazetteer has it, but never loses a mark
-                # written on the page (Vĩnh Yên is not Vinh)
-                if adds_only or (not is_unit_word and keeps_marks):
+                # written on the page (Vĩnh Yên is not Vinh); a unit word opening a segment may
+                # swap a mark too (Thòn → Thôn)
+                if adds_only or keeps_marks:
                     for i, p in zip(idx, pw):
                         tokens[i] = _match_case(tokens[i], p)
         out.append("".join(tokens))
