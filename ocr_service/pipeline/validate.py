@@ -49,9 +49,13 @@ def run_validators(spec: FieldSpec, text: str, ctx: dict) -> Finding | None:
     return failing[0] if failing else findings[-1]
 
 
+_UNCALIBRATED = Thresholds()
+
+
 def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds) -> FieldEvidence:
     """Pick the reading to keep among the engines' readings: a valid one before an invalid one,
-    then the one with the highest score (which counts agreement between engines)."""
+    then the surest (an engine's confidence, halved when the others read something else), then
+    one another engine agrees with. Its calibrated score is then what the decision uses."""
     texts = [clean(r.text) for r in readings]
     findings = [run_validators(spec, t, ctx) if t else None for t in texts]
     values = [f.value if f is not None and f.ok else t for t, f in zip(texts, findings)]
@@ -61,12 +65,14 @@ def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thr
         agree = 0 if len(readings) == 1 else (1 if keys[i] and keys.count(keys[i]) > 1 else -1)
         feats = calibration.features(reading, findings[i], agree, bool(values[i]))
         valid = findings[i] is None or findings[i].ok
-        score = calibration.score(spec.kind, feats, thresholds)
-        # ties (a coarse model) go to a reading another engine agrees with, then to the surer engine
-        options.append((valid, score, agree, reading.confidence, -i))
-    valid, score, agree, _, neg_i = max(options)
+        # The choice uses the uncalibrated score, so the evidence a model is fitted on is the
+        # evidence it later judges (a choice by the fitted model would change which readings reach it).
+        plain = calibration.score(spec.kind, feats, _UNCALIBRATED)
+        options.append((valid, plain, agree, reading.confidence, -i))
+    valid, _, agree, _, neg_i = max(options)
     i = -neg_i
     feats = calibration.features(readings[i], findings[i], agree, bool(values[i]))
+    score = calibration.score(spec.kind, feats, thresholds)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)
 
