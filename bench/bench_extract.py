@@ -349,15 +349,9 @@ def accuracy(entries: list[dict], results: list[dict], template) -> dict:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    try:
-        tess = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    except OSError:
-        tess = "?"
+    from _machine import cpu_model, tesseract_version
+
+    cpu, tess = cpu_model(), tesseract_version()
     try:
         rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
