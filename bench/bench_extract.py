@@ -134,13 +134,12 @@ def child(mode: str, d: Path, wait: float = 0.0) -> dict:
 
 
 def _pipeline():
-    from ocr_service.cli import default_thresholds_path
     from ocr_service.forms import loader
-    from ocr_service.pipeline.decide import Thresholds
+    from ocr_service.pipeline.decide import Thresholds, thresholds_path
     from ocr_service.pipeline.run import Pipeline
 
     t = loader.load(TEMPLATE)
-    return Pipeline(t, Thresholds.load(default_thresholds_path(t)))  # as `ocr-service extract` builds it
+    return Pipeline(t, Thresholds.load(thresholds_path(t)))  # as `ocr-service extract` builds it
 
 
 def _fields_json(results) -> list[dict]:
@@ -460,12 +459,12 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
     L.append(f"| (pool parent before fork, shared copy-on-write) | – | "
              f"{pooled['parent_before_fork']['VmHWM']:.0f} MiB | {pooled['parent_before_fork']['VmRSS']:.0f} MiB |")
     L.append("")
-    from ocr_service.cli import default_thresholds_path
+    from ocr_service.pipeline.decide import thresholds_path
 
     L.append("Accuracy on the same pages (1-process run; values vs truth after NFC and whitespace collapse, "
              "case-sensitive, so a value snapped to its canonical form counts as different here; "
              "docs/accuracy.md compares canonical values; thresholds: "
-             + (default_thresholds_path(template).name if default_thresholds_path(template).exists()
+             + (thresholds_path(template).name if thresholds_path(template).exists()
                 else "built-in defaults, not calibrated") + "):")
     L.append("")
     L.append("| Sheets | Pages (rescan) | Exact fields, all | Exact, written text/digit fields | "
@@ -477,7 +476,7 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
                  f"{a['ocr_exact']:.1%} of {a['ocr_fields']} | {a['auto']:.1%} | "
                  f"{a['auto_err']:.1%} ({a['auto_wrong']}) |")
     table = "\n".join(L)
-    tpath = default_thresholds_path(template)
+    tpath = thresholds_path(template)
     thresholds = f"calibrated ({tpath.name})" if tpath.exists() else "built-in defaults, not calibrated"
 
     summary = dict(s_med=s_med, s_mean=s_mean, pch_med=pch_med, pch_mean=pch_mean, pool_ph=pool_ph,

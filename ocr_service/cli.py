@@ -137,7 +137,7 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
     from ocr_service.forms import loader
     from ocr_service.pipeline import pool
     from ocr_service.pipeline.batch import check_batch
-    from ocr_service.pipeline.decide import Thresholds
+    from ocr_service.pipeline.decide import Thresholds, thresholds_path
     from ocr_service.pipeline.recognize import RecognitionConfig
     from ocr_service.pipeline.run import OK, Pipeline, Router
 
@@ -147,7 +147,7 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
         pipelines = []
         for ref in refs:
             t = loader.load(ref)
-            pipelines.append(Pipeline(t, Thresholds.load(thresholds or default_thresholds_path(t, engines)), config))
+            pipelines.append(Pipeline(t, Thresholds.load(thresholds or thresholds_path(t, engines)), config))
         pipeline = Router(pipelines) if template == "auto" else pipelines[0]
     except OcrServiceError as exc:
         fail(exc)
@@ -182,13 +182,6 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
     raise typer.Exit(1 if failed else 0)
 
 
-def default_thresholds_path(template, engines: str = "tesseract") -> Path:
-    """Where `calibrate` writes a template's thresholds for an engine configuration (beside the
-    template file); `extract` reads them from there."""
-    return template.source.with_name(f"{template.version}.thresholds.{Path(engines).stem}.json")
-
-
-
 @app.command("calibrate")
 def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labelled sheets (truth.jsonl + scans)."),
               template: str = typer.Option(..., "--template"),
@@ -199,7 +192,7 @@ def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labell
     """Learn per-kind score models and thresholds from labelled sheets; print what they achieve."""
     from ocr_service import calibration
     from ocr_service.forms import loader
-    from ocr_service.pipeline.decide import Thresholds
+    from ocr_service.pipeline.decide import Thresholds, thresholds_path
     from ocr_service.pipeline.recognize import RecognitionConfig
     from ocr_service.pipeline.run import Pipeline
 
@@ -219,7 +212,7 @@ def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labell
     data = calibration.fit(fields, target)
     data["engines"] = engines
     data["template"] = t.id
-    path = out or default_thresholds_path(t, engines)
+    path = out or thresholds_path(t, engines)
     calibration.write(path, data)
     rows = calibration.decide_all(fields, Thresholds.load(path))
     typer.echo(calibration.format_table(calibration.report(rows)))

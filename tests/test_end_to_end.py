@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 
 from ocr_service import calibration
-from ocr_service.cli import default_thresholds_path
 from ocr_service.forms import loader, samples
-from ocr_service.pipeline.decide import Thresholds
+from ocr_service.pipeline.decide import Thresholds, thresholds_path
 from ocr_service.pipeline.recognize import RecognitionConfig
 from ocr_service.pipeline.run import Pipeline
 
@@ -39,7 +38,7 @@ def hand_dir(tmp_path_factory, dc01):
 
 
 def _fields(dc01, folder, engines):
-    pipeline = Pipeline(dc01, Thresholds.load(default_thresholds_path(dc01, engines)),
+    pipeline = Pipeline(dc01, Thresholds.load(thresholds_path(dc01, engines)),
                         RecognitionConfig.named(engines))
     return pipeline, calibration.collect(pipeline, folder, workers=1)
 

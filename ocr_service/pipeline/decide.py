@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ocr_service.calibration import DEFAULT_THRESHOLD, KIND_DEFAULTS
 from ocr_service.engines.base import Reading
-from ocr_service.forms.model import FieldSpec
+from ocr_service.forms.model import FieldSpec, Template
 
 AUTO_ACCEPTED = "auto_accepted"
 NEEDS_REVIEW = "needs_review"
@@ -38,6 +38,12 @@ class Thresholds:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(float(data.get("default", DEFAULT_THRESHOLD)), {**cls().kinds, **data.get("kinds", {})},
                    dict(data.get("fields", {})), dict(data.get("models", {})), str(path))
+
+
+def thresholds_path(template: Template, engines: str = "tesseract") -> Path:
+    """Where `calibrate` writes a template's thresholds for an engine configuration (beside the
+    template file); `extract` reads them from there."""
+    return template.source.with_name(f"{template.version}.thresholds.{Path(engines).stem}.json")
 
 
 @dataclass(frozen=True)

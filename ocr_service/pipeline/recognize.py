@@ -158,20 +158,23 @@ def filled_cells(crop: FieldCrop, dpi: int) -> list[np.ndarray]:
     return [c for c in crop.cells if writing_box(c, dpi)]
 
 
-def field_image(crop: FieldCrop, spec: FieldSpec, dpi: int) -> np.ndarray | None:
+def field_image(crop: FieldCrop, spec: FieldSpec, dpi: int,
+                cells: list[np.ndarray] | None = None) -> np.ndarray | None:
     """The image an engine should read for a line or comb field: its writing, tightly cropped
-    (comb cells laid out as one line); None when the field holds no writing."""
+    (comb cells laid out as one line; ``cells``: the filled ones, if already known); None when
+    the field holds no writing."""
     if crop.cells:
-        cells = filled_cells(crop, dpi)
+        cells = filled_cells(crop, dpi) if cells is None else cells
         return tighten(comb_line(tuple(cells)), dpi) if cells else None
     return tighten(crop.image, dpi, crop.box_top)
 
 
 def read_cells(engine, cells: list[np.ndarray], kind: str, dpi: int) -> Reading:
-    """A comb read one cell at a time: one character per filled cell, the weakest cell's confidence."""
+    """A comb read one cell at a time: one character per filled cell (``cells`` hold writing),
+    the weakest cell's confidence."""
     chars, confs = [], []
     for cell in cells:
-        r = engine.read(tighten(cell, dpi) if writing_box(cell, dpi) else cell, kind)
+        r = engine.read(tighten(cell, dpi), kind)
         text = r.text.strip()
         if len(text) != 1:  # a cell holds one character; anything else is unreadable
             return Reading("".join(chars) + (text or "?"), 0.0, engine.name)
@@ -199,17 +202,16 @@ def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines,
         if spec.kind == "signature":
             readings[crop.name] = [marks.read_signature(crop.ink_ratio)]
             continue
-        image = field_image(crop, spec, dpi)
+        cells = filled_cells(crop, dpi) if crop.cells else []
+        image = field_image(crop, spec, dpi, cells)
         names = config.engines.get(profile_of(spec.kind), ())
         if image is None or not names:
             readings[crop.name] = [Reading("", 0.99, "ink") if image is None else Reading("", 0.0, "none")]
             continue
         images[crop.name] = image
         first = engines.get(names[0]).read(image, spec.kind)
-        if crop.cells:
-            cells = filled_cells(crop, dpi)
-            if len(first.text) != len(cells):  # the line read merged or split cells: read each one
-                first = read_cells(engines.get(names[0]), cells, spec.kind, dpi)
+        if crop.cells and len(first.text) != len(cells):  # the line read merged or split cells
+            first = read_cells(engines.get(names[0]), cells, spec.kind, dpi)
         readings[crop.name] = [first]
     if not images:
         return readings

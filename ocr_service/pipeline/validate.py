@@ -68,10 +68,9 @@ def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thr
         # The choice uses the uncalibrated score, so the evidence a model is fitted on is the
         # evidence it later judges (a choice by the fitted model would change which readings reach it).
         plain = calibration.score(spec.kind, feats, _UNCALIBRATED)
-        options.append((valid, plain, agree, reading.confidence, -i))
-    valid, _, agree, _, neg_i = max(options)
+        options.append(((valid, plain, agree, reading.confidence, -i), agree, feats))
+    (_, _, _, _, neg_i), agree, feats = max(options, key=lambda o: o[0])
     i = -neg_i
-    feats = calibration.features(readings[i], findings[i], agree, bool(values[i]))
     score = calibration.score(spec.kind, feats, thresholds)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)
