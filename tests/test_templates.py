@@ -16,7 +16,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from ocr_service.cli import app
-from ocr_service.errors import TemplateError
+from ocr_service.errors import EXIT_CODES, TemplateError
 from ocr_service.forms import loader, render
 from ocr_service.pipeline import register
 
@@ -64,7 +64,7 @@ def test_show_json_cc01_combs():
 
 def test_show_unknown_template_fails():
     res = runner.invoke(app, ["templates", "show", "nosuchform", "--json"])
-    assert res.exit_code == TemplateError.exit_code
+    assert res.exit_code == EXIT_CODES[TemplateError.code] == 3
     assert "nosuchform" in res.stderr
 
 
