@@ -140,7 +140,7 @@ def read_folders(pipeline, folders: list[dict], workers: int) -> dict:
     """Run ``pipeline`` over every sheet of ``folders`` in one pool (as ``calibration.collect`` does
     per folder) and label the fields. Returns {(set, group): {"fields": [...], "pages": n, "not_ok": [...]}}."""
     from ocr_service import calibration
-    from ocr_service.pipeline import pool
+    from ocr_service.pipeline import executor
 
     items = []
     for f in folders:
@@ -148,7 +148,7 @@ def read_folders(pipeline, folders: list[dict], workers: int) -> dict:
             items.append((f, path, truth))
     out: dict = defaultdict(lambda: {"fields": [], "pages": 0, "not_ok": [], "fonts": defaultdict(list)})
     done = 0
-    for (f, path, truth), results in zip(items, pool.process_files(pipeline, [p for _, p, _ in items], workers)):
+    for (f, path, truth), results in zip(items, executor.process_files(pipeline, [p for _, p, _ in items], workers)):
         entry = out[(f["set"], f["group"])]
         entry["pages"] += 1
         if not results or results[0].status != "ok":
@@ -165,7 +165,7 @@ def read_folders(pipeline, folders: list[dict], workers: int) -> dict:
 
 def fit_thresholds(fields, tmpdir: Path, name: str):
     from ocr_service import calibration
-    from ocr_service.pipeline.decide import Thresholds
+    from ocr_service.pipeline.scoring import Thresholds
 
     data = calibration.fit(fields, target=TARGET)
     path = tmpdir / f"{name}.thresholds.json"
@@ -290,9 +290,9 @@ def speed_worker(spec_path: str) -> None:
     """In a fresh process: load every engine, time process_file per page for both configurations."""
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     from ocr_service.forms import loader
-    from ocr_service.pipeline.decide import Thresholds
-    from ocr_service.pipeline.recognize import Engines, RecognitionConfig
-    from ocr_service.pipeline.run import Pipeline
+    from ocr_service.pipeline.scoring import Thresholds
+    from ocr_service.engines.registry import Engines, RecognitionConfig
+    from ocr_service.pipeline.build import Pipeline
 
     spec = json.loads(Path(spec_path).read_text())
     t = loader.load(TEMPLATE)
@@ -459,9 +459,9 @@ def main() -> None:
 
     from ocr_service import calibration
     from ocr_service.forms import loader
-    from ocr_service.pipeline.decide import Thresholds
-    from ocr_service.pipeline.recognize import RecognitionConfig
-    from ocr_service.pipeline.run import Pipeline
+    from ocr_service.pipeline.scoring import Thresholds
+    from ocr_service.engines.registry import RecognitionConfig
+    from ocr_service.pipeline.build import Pipeline
 
     started = time.time()
     rev = code_revision()

@@ -135,8 +135,8 @@ def child(mode: str, d: Path, wait: float = 0.0) -> dict:
 
 def _pipeline():
     from ocr_service.forms import loader
-    from ocr_service.pipeline.decide import Thresholds, thresholds_path
-    from ocr_service.pipeline.run import Pipeline
+    from ocr_service.pipeline.scoring import Thresholds, thresholds_path
+    from ocr_service.pipeline.build import Pipeline
 
     t = loader.load(TEMPLATE)
     return Pipeline(t, Thresholds.load(thresholds_path(t)))  # as `ocr-service extract` builds it
@@ -155,11 +155,12 @@ def child_single(d: Path) -> dict:
     import numpy as np
 
     from ocr_service.engines.tesseract import TesseractEngine
-    from ocr_service.pipeline import extract, orient, register
+    from ocr_service.forms import qr
+    from ocr_service.pipeline import dropout, orient, register
     from ocr_service.pipeline.ingest import load_pages
     from ocr_service.pipeline import recognize as rec
     from ocr_service.forms.render import reference_image
-    from ocr_service.pipeline.validate import validate_sheet
+    from ocr_service.pipeline.decide import decide_sheet
 
     entries = truth_of(d)
     files = [d / e["file"] for e in entries]
@@ -227,16 +228,16 @@ def child_single(d: Path) -> dict:
                 add("orient", t0, t1)
                 add("register", t1, c())
                 continue
-            register.qr_identity(reg.qr_text)
+            qr.parse(reg.qr_text)
             aligned = register.warp(upright, reg.homography, t, dpi)
             t2 = c()
-            ink = extract.drop_out(aligned, t, dpi)
-            crops = extract.extract_fields(ink, t, dpi)
+            ink = dropout.drop_out(aligned, t, dpi)
+            crops = dropout.extract_fields(ink, t, dpi)
             t3 = c()
             readings = recognize_all(crops)
             t4 = c()
             boxes = {cr.name: cr.box_px for cr in crops}
-            validate_sheet(t, readings, boxes, pipe.thresholds)
+            decide_sheet(t, readings, boxes, pipe.thresholds)
             t5 = c()
             for k, a, b in (("orient", t0, t1), ("register", t1, t2), ("dropout+extract", t2, t3),
                             ("recognize", t3, t4), ("validate/decide", t4, t5)):
@@ -283,7 +284,7 @@ _ORIGINAL = None
 
 
 def _measured_process(path: str):
-    """pool._process, then this worker's VmRSS/VmHWM and page count written to _MEMDIR/<pid>.json."""
+    """executor._process, then this worker's VmRSS/VmHWM and page count written to _MEMDIR/<pid>.json."""
     out = _ORIGINAL(path)
     rec = _MEMDIR / f"{os.getpid()}.json"
     pages = (json.loads(rec.read_text())["files"] if rec.exists() else 0) + len(out)
@@ -294,18 +295,18 @@ def _measured_process(path: str):
 def child_pool(d: Path, workers: int = 2) -> dict:
     """pool.process_files with ``workers`` processes; each worker records its own VmHWM after
     every file (into a temp dir keyed by pid), so the last record is its peak after its pages."""
-    from ocr_service.pipeline import pool
+    from ocr_service.pipeline import executor
 
     entries = truth_of(d)
     files = [d / e["file"] for e in entries]
     pipe = _pipeline()
     global _MEMDIR, _ORIGINAL
     _MEMDIR = Path(tempfile.mkdtemp(prefix="bench_extract_mem."))
-    _ORIGINAL = pool._process
-    pool._process = _measured_process  # pool.process_files looks it up by name: same work, plus a probe
+    _ORIGINAL = executor._process
+    executor._process = _measured_process  # pool.process_files looks it up by name: same work, plus a probe
     parent_before = proc_status()
     t0 = time.perf_counter()
-    results = [r for rs in pool.process_files(pipe, files, workers) for r in rs]
+    results = [r for rs in executor.process_files(pipe, files, workers) for r in rs]
     wall = time.perf_counter() - t0
     mem = {p.stem: json.loads(p.read_text()) for p in _MEMDIR.glob("*.json")}
     shutil.rmtree(_MEMDIR, ignore_errors=True)
@@ -459,7 +460,7 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
     L.append(f"| (pool parent before fork, shared copy-on-write) | – | "
              f"{pooled['parent_before_fork']['VmHWM']:.0f} MiB | {pooled['parent_before_fork']['VmRSS']:.0f} MiB |")
     L.append("")
-    from ocr_service.pipeline.decide import thresholds_path
+    from ocr_service.pipeline.scoring import thresholds_path
 
     L.append("Accuracy on the same pages (1-process run; values vs truth after NFC and whitespace collapse, "
              "case-sensitive, so a value snapped to its canonical form counts as different here; "

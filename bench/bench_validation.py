@@ -76,7 +76,7 @@ BINDINGS = [
 
 def validate_sheet(sheet: dict) -> tuple[dict, list]:
     from ocr_service.vietnamese.checks import run_checks
-    from ocr_service.vietnamese.validate import validate
+    from ocr_service.vietnamese.validators import validate
 
     ctx = {"declared_on": sheet["declared_on"], "province": sheet["hdr_province"],
            "district": None}

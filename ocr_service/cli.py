@@ -23,7 +23,23 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(samples_app, name="samples")
 
 
+_CONFIG_FILE: list[Path] = []  # set by the --config option before any command runs
+
+
+@app.callback()
+def main(config: Optional[Path] = typer.Option(None, "--config", help="A TOML settings file (see docs/configuration.md).")) -> None:
+    _CONFIG_FILE[:] = [config] if config else []
+
+
+def _settings(**overrides):
+    """The settings, read once here at the edge: defaults, config file, environment, then options."""
+    from ocr_service import settings
+
+    return settings.load(config_file=_CONFIG_FILE[0] if _CONFIG_FILE else None, overrides=overrides)
+
+
 def fail(exc: OcrServiceError) -> None:
+    """Print the error's message (file, page, field, reason) and exit with its code."""
     typer.echo(f"error: {exc.message}", err=True)
     raise typer.Exit(exc.exit_code)
 
@@ -53,17 +69,21 @@ def templates_list() -> None:
     """List the available templates."""
     from ocr_service.forms import loader
 
-    for ref in loader.available():
+    try:
+        root = _settings().templates_dir
+    except OcrServiceError as exc:
+        fail(exc)
+    for ref in loader.available(root):
         typer.echo(ref)
 
 
 @templates_app.command("show")
 def templates_show(name: str, as_json: bool = typer.Option(False, "--json", help="Print the normalized template as JSON.")) -> None:
-    """Show a template (NAME or NAME@VERSION)."""
+    """Show a template (NAME, NAME@VERSION or a template file)."""
     from ocr_service.forms import loader
 
     try:
-        t = loader.load(name)
+        t = loader.load(name, _settings().templates_dir)
     except OcrServiceError as exc:
         fail(exc)
     if as_json:
@@ -84,7 +104,7 @@ def templates_render(name: str, out: Path = typer.Option(..., "--out", help="Out
     from ocr_service.forms import loader, render
 
     try:
-        t = loader.load(name)
+        t = loader.load(name, _settings().templates_dir)
         render.save_image(render.render_blank(t, dpi, serial=serial), out, dpi)
     except OcrServiceError as exc:
         fail(exc)
@@ -113,73 +133,48 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
     typer.echo(f"wrote {n} sheets to {out}", err=True)
 
 
-def _expand(files: List[Path]) -> list[Path]:
-    from ocr_service.pipeline.ingest import IMAGE_SUFFIXES
-
-    out = []
-    for f in files:
-        if f.is_dir():
-            out.extend(sorted(p for p in f.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES | {".pdf"}))
-        else:
-            out.append(f)
-    return out
-
-
 @app.command("extract")
 def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG, PNG, or folders of them."),
-            template: str = typer.Option("auto", "--template", help="NAME, NAME@VERSION, or auto: each page's own form."),
+            template: str = typer.Option("auto", "--template", help="NAME, NAME@VERSION, a template file, or auto: each page's own form."),
             as_json: bool = typer.Option(False, "--json", help="JSON lines, one per page, on stdout."),
-            workers: int = typer.Option(0, "--workers", help="Worker processes (0: one per core)."),
+            workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (default: the workers setting; 0: one per core)."),
             thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="Calibrated thresholds file."),
-            engines: str = typer.Option("tesseract", "--engines", help="tesseract, cascade (Tesseract + neural engines) or a YAML file."),
+            engines: Optional[str] = typer.Option(None, "--engines", help="tesseract, cascade (Tesseract + neural engines) or a YAML file."),
             progress_bar: Optional[bool] = typer.Option(None, "--progress/--no-progress")) -> None:
-    """Read sheets statelessly; exit code is non-zero if any file or page failed."""
-    from ocr_service.forms import loader
-    from ocr_service.pipeline import pool
-    from ocr_service.pipeline.batch import check_batch
-    from ocr_service.pipeline.decide import Thresholds, thresholds_path
-    from ocr_service.pipeline.recognize import RecognitionConfig
-    from ocr_service.pipeline.run import OK, Pipeline, Router
+    """Read sheets statelessly; exit code is non-zero if any file or page failed.
+
+    Page lines are printed as their files finish; the household checks over the whole batch follow
+    them (one ``{"household_check": …}`` line each with --json)."""
+    from ocr_service.pipeline.batch import process_batch
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.ingest import expand_inputs
+    from ocr_service.pipeline.sheet import OK
 
     try:
-        refs = loader.available() if template == "auto" else [template]
-        config = RecognitionConfig.named(engines)
-        pipelines = []
-        for ref in refs:
-            t = loader.load(ref)
-            pipelines.append(Pipeline(t, Thresholds.load(thresholds or thresholds_path(t, engines)), config))
-        pipeline = Router(pipelines) if template == "auto" else pipelines[0]
+        settings = _settings(workers=workers, engines=engines)
+        reader = build_pipeline(template, settings.engines, thresholds, settings)
+        paths = expand_inputs(files)
     except OcrServiceError as exc:
         fail(exc)
-    paths = _expand(files)
-    failed = 0
-    results = []
     with progress(len(paths), "extracting", progress_bar) as advance:
-        for file_results in pool.process_files(pipeline, paths, workers or None):
-            for r in file_results:
-                results.append(r)
-                if r.status != OK:
-                    failed += 1
-                    typer.echo(f"{r.file}: page {r.page}: {r.status}: {r.reason}", err=True)
-                if not as_json:
-                    typer.echo(f"{r.file} p{r.page}: {r.status} residual={r.residual_px and round(r.residual_px, 2)} "
-                               f"review={r.needs_review}/{len(r.fields)}")
-            advance(note=f"{failed} failed" if failed else "")
-    # household checks need the whole batch, so JSON lines are written once every page is read
-    checked = results
-    for p in pipelines:
-        checked = check_batch(p.template, checked)
-    for before, after in zip(results, checked):
-        if after is not before:
-            for f in after.fields:
-                for reason in f.reasons:
-                    if reason.startswith("household:"):
-                        typer.echo(f"{after.file}: page {after.page}: {f.name}: {reason}", err=True)
+        run = process_batch(reader, paths, settings.workers or None,
+                            on_progress=lambda p: advance(note=f"{p.pages_failed} failed" if p.pages_failed else ""))
+        for r in run:
+            if r.status != OK:
+                typer.echo(f"{r.file}: page {r.page}: {r.status}: {r.reason}", err=True)
+            if as_json:
+                typer.echo(json.dumps(r.to_json(), ensure_ascii=False))
+            else:
+                typer.echo(f"{r.file} p{r.page}: {r.status} residual={r.residual_px and round(r.residual_px, 2)} "
+                           f"review={r.needs_review}/{len(r.fields)}")
+    for finding in run.findings:
+        pages = ", ".join(f"{f} page {p}" for f, p in finding.pages)
+        typer.echo(f"household check {finding.rule}: {finding.reason} ({pages}; fields {', '.join(finding.fields)})",
+                   err=True)
         if as_json:
-            typer.echo(json.dumps(after.to_json(), ensure_ascii=False))
-    pages = len(results)
-    typer.echo(f"{pages} pages, {failed} not read", err=True)
-    raise typer.Exit(1 if failed else 0)
+            typer.echo(json.dumps(finding.to_json(), ensure_ascii=False))
+    typer.echo(f"{run.pages} pages, {run.failed} not read", err=True)
+    raise typer.Exit(1 if run.failed else 0)
 
 
 @app.command("calibrate")
@@ -187,32 +182,32 @@ def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labell
               template: str = typer.Option(..., "--template"),
               target: float = typer.Option(0.005, "--target", help="Highest error rate allowed among auto-accepted fields."),
               out: Optional[Path] = typer.Option(None, "--out", help="Thresholds file (default: beside the template)."),
-              engines: str = typer.Option("tesseract", "--engines"),
-              workers: int = typer.Option(0, "--workers")) -> None:
+              engines: Optional[str] = typer.Option(None, "--engines"),
+              workers: Optional[int] = typer.Option(None, "--workers")) -> None:
     """Learn per-kind score models and thresholds from labelled sheets; print what they achieve."""
     from ocr_service import calibration
-    from ocr_service.forms import loader
-    from ocr_service.pipeline.decide import Thresholds, thresholds_path
-    from ocr_service.pipeline.recognize import RecognitionConfig
-    from ocr_service.pipeline.run import Pipeline
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.scoring import Thresholds, thresholds_path
 
     try:
-        t = loader.load(template)
-        pipeline = Pipeline(t, Thresholds(), RecognitionConfig.named(engines))
+        settings = _settings(workers=workers, engines=engines)
+        pipeline = build_pipeline(template, settings.engines, Thresholds(), settings)
         n = sum(len(calibration.read_labelled_dir(d)) for d in labelled)
-    except (OcrServiceError, FileNotFoundError) as exc:
-        typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
+    except OcrServiceError as exc:
+        fail(exc)
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     with progress(n, "calibrating") as advance:
         fields = [f for d in labelled
-                  for f in calibration.collect(pipeline, d, workers or None, on_file=lambda p, r: advance())]
+                  for f in calibration.collect(pipeline, d, settings.workers or None, on_file=lambda p, r: advance())]
     if not fields:
         typer.echo("error: no sheet of the labelled folder could be registered", err=True)
         raise typer.Exit(1)
     data = calibration.fit(fields, target)
-    data["engines"] = engines
-    data["template"] = t.id
-    path = out or thresholds_path(t, engines)
+    data["engines"] = pipeline.recognition.name
+    data["template"] = pipeline.template.id
+    path = out or thresholds_path(pipeline.template, pipeline.recognition.name)
     calibration.write(path, data)
     rows = calibration.decide_all(fields, Thresholds.load(path))
     typer.echo(calibration.format_table(calibration.report(rows)))

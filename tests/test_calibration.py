@@ -11,7 +11,8 @@ from ocr_service import calibration
 from ocr_service.cli import app
 from ocr_service.engines.base import Reading
 from ocr_service.forms import loader, samples
-from ocr_service.pipeline.decide import DEFAULT_THRESHOLD, Thresholds
+from ocr_service.calibration.fit import MIN_ACCEPTED
+from ocr_service.pipeline.scoring import DEFAULT_THRESHOLD, Thresholds, features
 
 
 def test_choose_threshold_keeps_accepted_error_at_or_below_target():
@@ -20,7 +21,7 @@ def test_choose_threshold_keeps_accepted_error_at_or_below_target():
     correct = rng.uniform(0, 1, 5000) < scores  # higher score, more often right
     t = calibration.choose_threshold(scores, correct, 0.02)
     accepted = scores >= t
-    assert accepted.sum() >= calibration.MIN_ACCEPTED
+    assert accepted.sum() >= MIN_ACCEPTED
     assert (~correct[accepted]).mean() <= 0.02
     # the lowest such threshold: one step lower breaks the target
     lower = scores[scores < t].max()
@@ -45,7 +46,7 @@ def test_fit_logistic_learns_which_evidence_matters():
 
 
 def _field(kind, conf, correct, agree=0):
-    feats = calibration.features(Reading("Nguyễn Văn A", conf, "tesseract"), None, agree, True)
+    feats = features(Reading("Nguyễn Văn A", conf, "tesseract"), None, agree, True)
     return calibration.LabelledField(kind, "full_name", feats, correct, correct, "x", "x")
 
 
@@ -60,10 +61,10 @@ def test_fit_and_decide_all_respect_the_target():
     th = Thresholds(default=data["default"], kinds=data["kinds"], models=data["models"])
     rows = calibration.decide_all(fields, th)
     accepted = [f for f, _, a in rows if a]
-    assert len(accepted) >= calibration.MIN_ACCEPTED
+    assert len(accepted) >= MIN_ACCEPTED
     assert sum(not f.correct for f in accepted) / len(accepted) <= 0.01
     # the calibrated score is a probability-like number that rises with the engine's confidence
-    lo, hi = (calibration.score("name", _field("name", c, True).feats, th) for c in (0.6, 0.99))
+    lo, hi = (th.score("name", _field("name", c, True).feats) for c in (0.6, 0.99))
     assert 0.0 <= lo < hi <= 1.0
 
 
@@ -78,8 +79,8 @@ def test_a_kind_without_errors_keeps_the_conservative_built_in_gate():
 
 def test_disagreement_halves_the_uncalibrated_score():
     th = Thresholds()
-    agree = calibration.score("name", _field("name", 0.9, True, agree=1).feats, th)
-    disagree = calibration.score("name", _field("name", 0.9, True, agree=-1).feats, th)
+    agree = th.score("name", _field("name", 0.9, True, agree=1).feats)
+    disagree = th.score("name", _field("name", 0.9, True, agree=-1).feats)
     assert math.isclose(agree, 0.9) and math.isclose(disagree, 0.45)
 
 
@@ -111,8 +112,8 @@ def test_calibrate_refuses_a_folder_without_truth(tmp_path):
 
 
 def test_engine_configuration_from_a_file(tmp_path):
-    from ocr_service.errors import EngineError
-    from ocr_service.pipeline.recognize import RecognitionConfig
+    from ocr_service.errors import ConfigError
+    from ocr_service.engines.registry import RecognitionConfig
 
     good = tmp_path / "engines.yaml"
     good.write_text("engines: {text: [tesseract, asternet], digits: [tesseract]}\ncascade_gate: 0.9\n")
@@ -120,7 +121,7 @@ def test_engine_configuration_from_a_file(tmp_path):
     assert cfg.engines == {"text": ("tesseract", "asternet"), "digits": ("tesseract",)} and cfg.cascade_gate == 0.9
     bad = tmp_path / "bad.yaml"
     bad.write_text("engines: {text: [tesseract, abbyy]}\n")
-    with pytest.raises(EngineError, match="abbyy"):
+    with pytest.raises(ConfigError, match="abbyy"):
         RecognitionConfig.named(str(bad))
     assert RecognitionConfig.named("tesseract").engine_names() == {"tesseract"}
 

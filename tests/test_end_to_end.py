@@ -10,9 +10,9 @@ import pytest
 
 from ocr_service import calibration
 from ocr_service.forms import loader, samples
-from ocr_service.pipeline.decide import Thresholds, thresholds_path
-from ocr_service.pipeline.recognize import RecognitionConfig
-from ocr_service.pipeline.run import Pipeline
+from ocr_service.pipeline.scoring import Thresholds, thresholds_path
+from ocr_service.engines.registry import RecognitionConfig
+from ocr_service.pipeline.build import Pipeline
 
 PRINTED_SHEETS = 5
 HAND_SHEETS = 3

@@ -271,7 +271,7 @@ _EGRESS_SCRIPT = textwrap.dedent(r"""
     import numpy as np
     from tests.test_engines import render
     from ocr_service.engines.tesseract import TesseractEngine
-    from ocr_service.pipeline.recognize import Engines
+    from ocr_service.engines.registry import Engines
     out = {}
     engines = Engines()  # the pipeline's own way of loading engines
     t, a, p = engines.get("tesseract"), engines.get("asternet"), engines.get("ppocr")

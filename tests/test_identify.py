@@ -12,7 +12,7 @@ from ocr_service.cli import app
 from ocr_service.forms import fonts, loader, samples, scan
 from ocr_service.pipeline.identify import candidates, read_page_qr
 from ocr_service.pipeline.ingest import Page
-from ocr_service.pipeline.run import Pipeline, Router
+from ocr_service.pipeline.build import IdentifyingPipeline, Pipeline
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_blank_and_unknown_pages_are_not_identified(templates):
     for i in range(25):
         cv2.putText(other, f"Dong {i}: mot van ban khac", (80, 120 + 60 * i), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 0, 2)
     # features alone may rank a form or two; registration then refuses each of them
-    result = Router([Pipeline(t) for t in templates]).process_page(Page(other, "other.png", 1, "x", None))
+    result = IdentifyingPipeline([Pipeline(t) for t in templates]).process_page(Page(other, "other.png", 1, "x", None))
     assert result.status == "rescan" and "not a known form" in result.reason and result.fields == ()
 
 

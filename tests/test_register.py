@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import DC01_SERIAL
-from ocr_service.forms import scan
+from ocr_service.forms import qr, scan
 from ocr_service.forms.model import box_to_px
 from ocr_service.pipeline import orient, register
 
@@ -89,7 +89,7 @@ def test_register_upright_scan_matches_truth(dc01, dc01_filled, scan_of, name):
     assert reg.residual_px is not None and reg.residual_px < MAX_RESIDUAL
     assert truth_error(reg, truth, dc01) < MAX_ERROR_PX
     assert reg.qr_text == f"dc01|tt66-2015|{DC01_SERIAL}"
-    assert register.qr_identity(reg.qr_text) == ("dc01", "tt66-2015", DC01_SERIAL)
+    assert qr.parse(reg.qr_text) == ("dc01", "tt66-2015", DC01_SERIAL)
 
 
 # Scans in every quarter turn, through orient() first.

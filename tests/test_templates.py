@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from ocr_service.cli import app
 from ocr_service.errors import EXIT_CODES, TemplateError
-from ocr_service.forms import loader, render
+from ocr_service.forms import loader, qr, render
 from ocr_service.pipeline import register
 
 DC01_MD = Path("/work/shared/forms/dc01.md")
@@ -216,7 +216,7 @@ def test_render_blank_round_trip(dc01):
     assert reg.ok, reg.reason
     assert reg.residual_px < 0.5
     assert reg.qr_text == "dc01|tt66-2015|123"
-    assert register.qr_identity(reg.qr_text) == ("dc01", "tt66-2015", "123")
+    assert qr.parse(reg.qr_text) == ("dc01", "tt66-2015", "123")
 
 
 def test_render_blank_without_serial_has_no_qr(dc01):

@@ -5,7 +5,7 @@ import unicodedata
 
 from ocr_service.vietnamese.checks import RULES, check_households, run_checks
 from ocr_service.vietnamese.text import clean, match_key, strip_diacritics
-from ocr_service.vietnamese.validate import VALIDATORS, Finding, validate
+from ocr_service.vietnamese.validators import VALIDATORS, Finding, validate
 from ocr_service.vietnamese.vocab import load_vocabularies, parse_address
 
 ALPHABET = ("abcdefghijklmnopqrstuvwxyzĐđÐðăâêôơưàáảãạằắẳẵặầấẩẫậ0123456789 ,./-'’"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ocr_service.vietnamese.validate import restore_name_diacritics, validate
+from ocr_service.vietnamese.validators import restore_name_diacritics, validate
 
 
 @pytest.mark.parametrize("read, expected", [

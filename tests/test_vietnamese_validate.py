@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from ocr_service.vietnamese.validate import (VALIDATORS, Finding, decode_personal_id,
+from ocr_service.vietnamese.validators import (VALIDATORS, Finding, decode_personal_id,
                                              get_validator, parse_date, validate)
 
 CTX = {"declared_on": "15/06/2018"}

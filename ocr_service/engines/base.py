@@ -9,13 +9,26 @@ all black): they return an empty reading with confidence 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-# Recognition profiles: what kind of text a field holds, which decides engine settings.
+# Recognition profiles: what kind of text a field holds, which decides the engines that read it
+# (engines/registry.py) and their settings.
 TEXT_KINDS = frozenset({"text", "name", "address"})
 DIGIT_KINDS = frozenset({"digits", "date"})
+PROFILES = ("text", "digits")
+NEURAL_ENGINES = frozenset({"asternet", "ppocr"})
+
+
+def profile_of(kind: str) -> str:
+    """The recognition profile of a line field's kind: 'digits' for digit strings and dates, 'text'
+    for text, names and addresses; ValueError for any other kind."""
+    if kind in DIGIT_KINDS:
+        return "digits"
+    if kind in TEXT_KINDS:
+        return "text"
+    raise ValueError(f"no recognition profile for field kind {kind!r}")
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,10 @@ class Reading:
         return cls(text="", confidence=0.0, engine=engine)
 
 
-class Recognizer(Protocol):
-    """A loaded engine. Load once per worker process; ``read`` is called per field."""
+@runtime_checkable
+class Engine(Protocol):
+    """A loaded engine. Load once per worker process; ``read`` is called per field. The registry
+    (engines/registry.py) refuses a configured class that does not have this shape."""
 
     name: str
 

@@ -213,12 +213,6 @@ class CtcResult:
     candidates: tuple[tuple[str, float], ...]
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def ctc_greedy(probs: np.ndarray, chars: list[str], *, blank: int = 0,
                allowed: Iterable[int] | None = None) -> CtcResult:
     """Greedy CTC decode of a (T, C) probability matrix.

@@ -23,30 +23,29 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import numpy as np  # noqa: E402
 
-from ocr_service.engines.base import DIGIT_KINDS, TEXT_KINDS, Reading, is_degenerate  # noqa: E402
+from ocr_service.engines.base import Reading, is_degenerate, profile_of  # noqa: E402
 from ocr_service.errors import EngineError  # noqa: E402
+from ocr_service.settings import DEFAULT_TESSDATA  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-TESSDATA = "/usr/share/tesseract-ocr/5/tessdata/"
 BORDER = 10  # white pixels added on every side
 TARGET_INK_HEIGHT = 36  # ink rows (ascenders + diacritics + descenders) after rescaling
 MIN_INK_HEIGHT, MAX_INK_HEIGHT = 24, 64
 MAX_SCALE = 4.0
 
-PROFILES: dict[str, dict[str, Any]] = {
+# One API object per setting: the recognition profile (engines/base.py), with dates read by the
+# digit model plus '/'.
+API_SETTINGS: dict[str, dict[str, Any]] = {
     "text": {"lang": "vie", "whitelist": None},
     "digits": {"lang": "eng", "whitelist": "0123456789 "},
     "date": {"lang": "eng", "whitelist": "0123456789/ "},
 }
 
 
-def profile_for(kind: str) -> str:
-    if kind in TEXT_KINDS:
-        return "text"
-    if kind in DIGIT_KINDS:
-        return kind
-    raise ValueError(f"unknown field kind {kind!r}")
+def setting_for(kind: str) -> str:
+    """The API setting that reads a field kind."""
+    return "date" if kind == "date" else profile_of(kind)
 
 
 class _Api:
@@ -60,7 +59,7 @@ _apis_pid: int | None = None
 _apis_lock = threading.Lock()
 
 
-def _get_api(profile: str, tessdata: str = TESSDATA) -> _Api:
+def _get_api(profile: str, tessdata: str = DEFAULT_TESSDATA) -> _Api:
     """The process-wide API object of a profile (created lazily; re-created after a fork)."""
     global _apis_pid
     with _apis_lock:
@@ -74,7 +73,7 @@ def _get_api(profile: str, tessdata: str = TESSDATA) -> _Api:
             from tesserocr import PSM, PyTessBaseAPI  # noqa: PLC0415
         except ImportError as exc:  # pragma: no cover - install problem
             raise EngineError("tesserocr is not installed") from exc
-        spec = PROFILES[profile]
+        spec = API_SETTINGS[profile]
         try:
             api = PyTessBaseAPI(path=tessdata, lang=spec["lang"], psm=PSM.SINGLE_LINE)
         except RuntimeError as exc:
@@ -154,27 +153,27 @@ class TesseractEngine:
 
     name = "tesseract"
 
-    def __init__(self, tessdata: str = TESSDATA):
-        self.tessdata = tessdata
+    def __init__(self, tessdata: str | None = None):
+        self.tessdata = tessdata or DEFAULT_TESSDATA
 
     def load(self, kinds: tuple[str, ...] = ("text", "digits", "date")) -> "TesseractEngine":
         """Create the API objects now instead of on first use (raises EngineError)."""
         for kind in kinds:
-            _get_api(profile_for(kind), self.tessdata)
+            _get_api(setting_for(kind), self.tessdata)
         return self
 
     def read(self, crop: np.ndarray, kind: str) -> Reading:
         try:
             if is_degenerate(crop):
                 return Reading.empty(self.name)
-            holder = _get_api(profile_for(kind), self.tessdata)
+            holder = _get_api(setting_for(kind), self.tessdata)
             img = preprocess(np.asarray(crop))
             with holder.lock:
                 _set_image(holder.api, img)
                 if not holder.api.Recognize():
                     return Reading.empty(self.name)
                 text, confs = _symbols(holder.api)
-            if kind in DIGIT_KINDS:
+            if profile_of(kind) == "digits":
                 keep = [(c, q) for c, q in zip(text, confs) if not c.isspace()]
                 text = "".join(c for c, _ in keep)
                 confs = tuple(q for _, q in keep)
@@ -195,7 +194,7 @@ class TesseractEngine:
         """
         from PIL import Image  # noqa: PLC0415
 
-        holder = _get_api(profile_for(kind), self.tessdata)
+        holder = _get_api(setting_for(kind), self.tessdata)
         with holder.lock:
             holder.api.SetImage(Image.fromarray(np.asarray(crop, dtype=np.uint8)))
             text = holder.api.GetUTF8Text()

@@ -1,29 +1,24 @@
 """Finding, loading and validating template files.
 
-A template is addressed as ``NAME`` (its only or newest version) or ``NAME@VERSION``; it lives in
-``<templates dir>/NAME/VERSION.yaml``. The templates directory is ``$OCR_SERVICE_TEMPLATES`` or
-the ``templates/`` folder beside the package.
+A template is addressed as ``NAME`` (its only or newest version), ``NAME@VERSION`` or the path of a
+template file; a named one lives in ``<templates dir>/NAME/VERSION.yaml``. The templates directory
+is passed in (``Settings.templates_dir``); by default it is the ``templates/`` folder of the source tree.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from ocr_service.errors import TemplateError
-from ocr_service.forms.model import FieldSpec, Option, Registration, StaticText, Template
+from ocr_service.forms.model import FieldSpec, Option, RegistrationSpec, StaticText, Template
+from ocr_service.settings import BUNDLED_TEMPLATES
 
 _SCHEMA_PATH = Path(__file__).with_name("template.schema.json")
-
-
-def templates_dir() -> Path:
-    env = os.environ.get("OCR_SERVICE_TEMPLATES")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "templates"
 
 
 @functools.cache
@@ -31,35 +26,44 @@ def _schema() -> dict:
     return json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-def available() -> list[str]:
+COMPANION_SUFFIXES = (".export",)  # VERSION.export.yaml beside a template is its export mapping
+
+
+def _template_files(folder: Path, pattern: str = "*.yaml") -> list[Path]:
+    return sorted(p for p in folder.glob(pattern) if not p.stem.endswith(COMPANION_SUFFIXES))
+
+
+def available(root: Path = BUNDLED_TEMPLATES) -> list[str]:
     """Every template id (``name@version``) in the templates directory, sorted."""
-    root = templates_dir()
-    return sorted(f"{p.parent.name}@{p.stem}" for p in root.glob("*/*.yaml"))
+    return sorted(f"{p.parent.name}@{p.stem}" for p in _template_files(Path(root), "*/*.yaml"))
 
 
-def resolve(ref: str | Path) -> Path:
+def resolve(ref: str | Path, root: Path = BUNDLED_TEMPLATES) -> Path:
     """The file behind a template reference: a path, ``NAME`` or ``NAME@VERSION``."""
     p = Path(ref)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
+    if p.suffix in (".yaml", ".yml"):
+        if p.exists():
+            return p
+        raise TemplateError("template file not found", file=str(p))
     name, _, version = str(ref).partition("@")
-    folder = templates_dir() / name
+    folder = Path(root) / name
     if version:
         path = folder / f"{version}.yaml"
         if path.exists():
             return path
     else:
-        versions = sorted(folder.glob("*.yaml"))
+        versions = _template_files(folder)
         if versions:
             return versions[-1]
-    known = ", ".join(available()) or "none"
+    known = ", ".join(available(root)) or "none"
     raise TemplateError(f"no template {ref!r} (known: {known})", file=str(folder))
 
 
 @functools.cache
-def load(ref: str) -> Template:
-    """Load and validate a template; errors name the file, the field and the reason."""
-    return load_file(resolve(ref))
+def load(ref: str | Path, root: Path = BUNDLED_TEMPLATES) -> Template:
+    """Load and validate a template (a name, ``name@version`` or a file's path), once per process;
+    errors name the file, the field and the reason."""
+    return load_file(resolve(ref, root))
 
 
 def load_file(path: Path) -> Template:
@@ -151,7 +155,7 @@ def _build(data: dict, path: Path) -> Template:
     return Template(
         name=data["name"], version=data["version"], title=data["title"],
         width_mm=float(data["page"]["width_mm"]), height_mm=float(data["page"]["height_mm"]),
-        registration=Registration(
+        registration=RegistrationSpec(
             method=reg["method"], max_residual_px=float(reg.get("max_residual_px", 6.0)),
             marks=tuple(_box(m) for m in reg.get("marks", [])),
             qr_box_mm=_box(reg["qr_box_mm"]) if "qr_box_mm" in reg else None),

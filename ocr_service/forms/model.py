@@ -57,7 +57,10 @@ class StaticText:
 
 
 @dataclass(frozen=True)
-class Registration:
+class RegistrationSpec:
+    """How a template's pages are registered (the result of registering a page is
+    ``pipeline.register.Registration``)."""
+
     method: str  # "marks" or "features"
     max_residual_px: float = 6.0
     marks: tuple[Box, ...] = ()
@@ -73,7 +76,7 @@ class Template:
     title: str
     width_mm: float
     height_mm: float
-    registration: Registration
+    registration: RegistrationSpec
     fields: tuple[FieldSpec, ...]
     source: Path
     font: dict = field(default_factory=dict)

@@ -12,10 +12,10 @@ import io
 import subprocess
 
 import numpy as np
-import segno
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr_service.errors import TemplateError
+from ocr_service.forms import qr
 from ocr_service.forms.model import Template, box_to_px, mm_to_px
 
 DEFAULT_FONT = {
@@ -24,7 +24,6 @@ DEFAULT_FONT = {
     "italic": "/usr/share/fonts/truetype/noto/NotoSerif-Italic.ttf",
     "size_pt": 10,
 }
-QR_SEPARATOR = "|"
 
 
 @functools.lru_cache(maxsize=64)
@@ -37,16 +36,6 @@ def load_font(path: str, size_px: int) -> ImageFont.FreeTypeFont:
 
 def pt_to_px(pt: float, dpi: float) -> int:
     return max(1, round(pt / 72 * dpi))
-
-
-def qr_payload(template: Template, serial: str) -> str:
-    """The text of a sheet's QR code: template name, version and sheet serial."""
-    return QR_SEPARATOR.join([template.name, template.version, serial])
-
-
-def parse_qr_payload(text: str) -> tuple[str, str, str] | None:
-    parts = text.split(QR_SEPARATOR)
-    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
 
 
 def render_blank(template: Template, dpi: int = 300, *, serial: str | None = None) -> np.ndarray:
@@ -66,7 +55,7 @@ def render_blank(template: Template, dpi: int = 300, *, serial: str | None = Non
         x, y, bw, bh = box_to_px(mark, dpi)
         draw.rectangle([x, y, x + bw - 1, y + bh - 1], fill=0)
     if serial is not None and template.registration.qr_box_mm:
-        _draw_qr(img, qr_payload(template, serial), box_to_px(template.registration.qr_box_mm, dpi))
+        qr.draw(img, qr.payload(template.name, template.version, serial), box_to_px(template.registration.qr_box_mm, dpi))
 
     for s in template.static:
         size = pt_to_px(s.size_pt or font["size_pt"], dpi)
@@ -111,17 +100,6 @@ def _draw_comb(draw: ImageDraw.ImageDraw, field, dpi: int) -> None:
     for cell in field.cell_boxes_mm():
         x, y, bw, bh = box_to_px(cell, dpi)
         draw.rectangle([x, y, x + bw, y + bh], outline=0, width=width)
-
-
-def _draw_qr(img: Image.Image, payload: str, box_px: tuple[int, int, int, int]) -> None:
-    x, y, bw, bh = box_px
-    qr = segno.make(payload, error="m", micro=False)
-    buf = io.BytesIO()
-    qr.save(buf, kind="png", scale=1, border=1)
-    buf.seek(0)
-    side = min(bw, bh)
-    code = Image.open(buf).convert("L").resize((side, side), Image.NEAREST)
-    img.paste(code, (x, y))
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,1 +1,2 @@
-"""The pipeline stages: ingest → orient → register → extract → recognize → validate → decide."""
+"""The pipeline stages: ingest → identify → orient → register → dropout → recognize → evidence → decide,
+chained by build.py and run over batches by batch.py."""

@@ -1,39 +1,70 @@
-"""Checks across the sheets of one batch: one household head per household book number, and the
-same head name and ID on every sheet of a household. The template's ``household`` section names
-the fields (book, head_name, head_id, relation)."""
+"""The batch runner every front end uses: files in, SheetResults out as files finish, household
+checks over the batch at the end.
+
+Only what the household checks need (a few values per read sheet) is kept while the batch runs, so
+memory does not grow with the pages' fields. Progress is reported through a callback: the core never
+draws anything.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
-from ocr_service.forms.model import Template
-from ocr_service.pipeline.decide import NEEDS_REVIEW
-from ocr_service.pipeline.run import OK, SheetResult
-from ocr_service.vietnamese.checks import check_households
+from ocr_service.pipeline import executor
+from ocr_service.pipeline.build import SheetReader
+from ocr_service.pipeline.households import ROLES, HouseholdFinding, household_findings
+from ocr_service.pipeline.sheet import OK, SheetResult
 
 
-def check_batch(template: Template, results: list[SheetResult]) -> list[SheetResult]:
-    """The results with every field named by a failed household check sent to review (the
-    reason names the rule and the household); results of other templates or pages that were not
-    read pass through unchanged."""
-    roles = template.household
-    if not roles or not {"book", "head_name", "head_id", "relation"} <= set(roles):
-        return results
-    read = [i for i, r in enumerate(results) if r.status == OK and r.template == template.id]
-    sheets = [{f.name: f.value for f in results[i].fields} for i in read]
-    failures = check_households(sheets, book_field=roles["book"], head_name_field=roles["head_name"],
-                                head_id_field=roles["head_id"], relation_field=roles["relation"])
-    flagged: dict[int, dict[str, list[str]]] = {}
-    for failure in failures:
-        for sheet in failure.sheets:
-            for name in failure.fields:
-                flagged.setdefault(read[sheet], {}).setdefault(name, []).append(
-                    f"household:{failure.rule}: {failure.reason}")
-    out = list(results)
-    for index, fields in flagged.items():
-        r = out[index]
-        new_fields = tuple(
-            dataclasses.replace(f, status=NEEDS_REVIEW, reasons=tuple(dict.fromkeys(f.reasons + tuple(fields[f.name]))))
-            if f.name in fields else f for f in r.fields)
-        out[index] = dataclasses.replace(r, fields=new_fields)
-    return out
+@dataclass(frozen=True)
+class BatchProgress:
+    files_done: int
+    files_total: int
+    pages_done: int
+    pages_failed: int  # pages not read: 'rescan' or 'error'
+    last: tuple[SheetResult, ...]  # the results of the file that just finished
+
+
+class BatchRun:
+    """Iterate to get every page's SheetResult, file by file in input order, as soon as its file is
+    read; after the iteration, :attr:`findings` holds the household checks over the whole batch
+    (each with the (file, page) of the sheets it names)."""
+
+    def __init__(self, reader: SheetReader, paths: Sequence[str | Path], workers: int | None = None,
+                 on_progress: Callable[[BatchProgress], None] | None = None):
+        self.reader = reader
+        self.paths = [str(p) for p in paths]
+        self.workers = workers
+        self.on_progress = on_progress
+        self.findings: list[HouseholdFinding] = []
+        self.pages = 0
+        self.failed = 0
+
+    def __iter__(self) -> Iterator[SheetResult]:
+        by_template = {t.id: t for t in self.reader.templates}
+        kept: dict[str, list[tuple[tuple[str, int], dict[str, str]]]] = {}
+        for done, results in enumerate(executor.process_files(self.reader, self.paths, self.workers), 1):
+            for r in results:
+                self.pages += 1
+                if r.status != OK:
+                    self.failed += 1
+                elif r.template in by_template and by_template[r.template].household:
+                    names = {by_template[r.template].household.get(role) for role in ROLES}
+                    kept.setdefault(r.template, []).append(
+                        ((r.file, r.page), {f.name: f.value for f in r.fields if f.name in names}))
+                yield r
+            if self.on_progress:
+                self.on_progress(BatchProgress(done, len(self.paths), self.pages, self.failed, tuple(results)))
+        for template_id, sheets in kept.items():
+            for finding in household_findings(by_template[template_id], [values for _, values in sheets]):
+                pages = tuple(sheets[i][0] for i in finding.sheets)
+                self.findings.append(HouseholdFinding(finding.template, finding.rule, finding.reason, finding.sheets,
+                                                      finding.fields, pages))
+
+
+def process_batch(reader: SheetReader, paths: Sequence[str | Path], workers: int | None = None,
+                  on_progress: Callable[[BatchProgress], None] | None = None) -> BatchRun:
+    """A :class:`BatchRun` over ``paths`` with ``workers`` local processes (None: one per core)."""
+    return BatchRun(reader, paths, workers, on_progress)

@@ -1,49 +1,22 @@
 """Decision: auto-accept a field, or send it to review with the reasons.
 
-A field is auto-accepted only when its evidence clears the threshold for its kind (or for the
-field itself) learned by calibration, no check failed, and a required field is not empty.
+A field is auto-accepted only when its score clears the threshold for its kind (or for the field
+itself) learned by calibration, no validator or check failed, and a required field is not empty.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ocr_service.calibration import DEFAULT_THRESHOLD, KIND_DEFAULTS
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
+from ocr_service.pipeline.evidence import FieldEvidence, sheet_evidence
+from ocr_service.pipeline.reasons import ReviewReason
+from ocr_service.pipeline.scoring import Thresholds
+from ocr_service.vietnamese.checks import run_checks
 
 AUTO_ACCEPTED = "auto_accepted"
 NEEDS_REVIEW = "needs_review"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Per-field and per-kind confidence thresholds (from `ocr-service calibrate`)."""
-
-    default: float = DEFAULT_THRESHOLD
-    kinds: dict[str, float] = field(default_factory=lambda: dict(KIND_DEFAULTS))
-    fields: dict[str, float] = field(default_factory=dict)
-    models: dict[str, dict[str, float]] = field(default_factory=dict)  # per kind, see calibration.py
-    source: str = "built-in default"
-
-    def for_field(self, spec: FieldSpec) -> float:
-        return self.fields.get(spec.name, self.kinds.get(spec.kind, self.default))
-
-    @classmethod
-    def load(cls, path: str | Path | None) -> "Thresholds":
-        if path is None or not Path(path).exists():
-            return cls()
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(float(data.get("default", DEFAULT_THRESHOLD)), {**cls().kinds, **data.get("kinds", {})},
-                   dict(data.get("fields", {})), dict(data.get("models", {})), str(path))
-
-
-def thresholds_path(template: Template, engines: str = "tesseract") -> Path:
-    """Where `calibrate` writes a template's thresholds for an engine configuration (beside the
-    template file); `extract` reads them from there."""
-    return template.source.with_name(f"{template.version}.thresholds.{Path(engines).stem}.json")
 
 
 @dataclass(frozen=True)
@@ -62,6 +35,7 @@ class FieldResult:
     candidates: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # soft checks that failed: shown to reviewers, not a reason to review
     features: dict = field(default_factory=dict, compare=False)  # the evidence behind the score
+    kind: str = ""  # the field's kind in its template (calibration fits per kind)
 
     def to_json(self) -> dict:
         d = {"name": self.name, "value": self.value, "confidence": round(self.confidence, 4),
@@ -78,6 +52,13 @@ class FieldResult:
             d["warnings"] = list(self.warnings)
         return d
 
+    def to_record(self) -> dict:
+        """:meth:`to_json` plus what the service keeps for review and recalibration."""
+        d = self.to_json()
+        d.update(kind=self.kind, raw=self.raw, engine=self.engine, candidates=list(self.candidates), warnings=list(self.warnings),
+                 features=dict(self.features))
+        return d
+
 
 def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int], thresholds: Thresholds, *,
            value: str | None = None, confidence: float | None = None, failed: tuple[str, ...] = (),
@@ -90,13 +71,39 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
     reasons: list[str] = []
     if not value:
         if reading.engine not in ("ink", "marks"):
-            reasons.append("unreadable")  # there was writing but no engine could read it
+            reasons.append(ReviewReason.UNREADABLE)  # there was writing but no engine could read it
         elif spec.required:
-            reasons.append("empty_required")
+            reasons.append(ReviewReason.EMPTY_REQUIRED)
     if confidence < thresholds.for_field(spec):
-        reasons.append("low_confidence")
+        reasons.append(ReviewReason.LOW_CONFIDENCE)
     reasons.extend(failed)
     status = NEEDS_REVIEW if reasons else AUTO_ACCEPTED
-    return FieldResult(spec.name, value, confidence, status, tuple(dict.fromkeys(reasons)), box_px,
+    return FieldResult(spec.name, value, confidence, status, tuple(str(r) for r in dict.fromkeys(reasons)), box_px,
                        raw=reading.text, engine=reading.engine, suggestion=suggestion, candidates=candidates,
-                       warnings=warnings, features=features or {})
+                       warnings=warnings, features=features or {}, kind=spec.kind)
+
+
+def decide_sheet(template: Template, readings: dict[str, list[Reading]],
+                 boxes: dict[str, tuple[int, int, int, int]], thresholds: Thresholds) -> list[FieldResult]:
+    """One decided result per template field, in template order: each field's evidence, then the
+    template's cross-field checks (hard ones send the fields they name to review, soft ones warn)."""
+    evidence: dict[str, FieldEvidence] = sheet_evidence(template, readings, thresholds)
+    values = {name: ev.value for name, ev in evidence.items()}
+    hard: dict[str, list[str]] = {}
+    soft: dict[str, list[str]] = {}
+    for failure in run_checks(list(template.checks), values):
+        for name in failure.fields:
+            (soft if failure.soft else hard).setdefault(name, []).append(
+                ReviewReason.CHECK.detail(f"{failure.rule}: {failure.reason}"))
+    results = []
+    for spec in template.fields:
+        ev = evidence[spec.name]
+        failed = []
+        if ev.finding is not None and ev.finding.failed:
+            failed.extend(ReviewReason.INVALID.detail(f"{check}: {reason}") for check, reason in ev.finding.failed)
+        failed.extend(hard.get(spec.name, []))
+        suggestion = ev.finding.suggestion if ev.finding and ev.finding.suggestion != ev.value else None
+        results.append(decide(spec, ev.reading, boxes[spec.name], thresholds, value=ev.value, confidence=ev.score,
+                              failed=tuple(failed), suggestion=suggestion, candidates=ev.candidates,
+                              warnings=tuple(soft.get(spec.name, [])), features=ev.features))
+    return results

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from ocr_service.forms.model import Template
-from ocr_service.forms.render import parse_qr_payload
+from ocr_service.forms import qr
 from ocr_service.pipeline import register
 
 
@@ -18,8 +18,7 @@ def read_page_qr(image: np.ndarray) -> str | None:
     """The text of a QR code anywhere on the page, at any rotation, or None."""
     scale = min(1.0, 1800 / max(image.shape))
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(small)
-    return text or None
+    return qr.decode(small)
 
 
 def candidates(image: np.ndarray, templates: list[Template],
@@ -31,9 +30,9 @@ def candidates(image: np.ndarray, templates: list[Template],
     if register.is_blank(image):
         return [], register.BLANK_REASON
     by_id = {(t.name, t.version): t for t in templates}
-    qr = parse_qr_payload(read_page_qr(image) or "")
-    if qr and (qr[0], qr[1]) in by_id:
-        return [(by_id[(qr[0], qr[1])], "qr")], ""
+    named = qr.parse(read_page_qr(image))
+    if named and (named[0], named[1]) in by_id:
+        return [(by_id[(named[0], named[1])], "qr")], ""
     scored = sorted(((register.match_score(image, t, dpi), t.id, t) for t in templates), reverse=True)
     ranked = [(t, "features") for score, _, t in scored if score >= register.MIN_COARSE_INLIERS]
     if not ranked:

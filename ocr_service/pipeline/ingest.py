@@ -11,7 +11,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -33,6 +33,19 @@ class Page:
     page_no: int  # 1-based
     sha256: str  # of the decoded pixels, so a re-scan wrapped differently still matches
     dpi: float | None
+
+
+def expand_inputs(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to read, in order: each named file, and each supported file (image or PDF) directly
+    inside a named folder, sorted by name. A named file is kept whatever its suffix, so that it
+    gets its own error when it cannot be read."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | {".pdf"}))
+        else:
+            out.append(p)
+    return out
 
 
 def page_hash(image: np.ndarray) -> str:

@@ -1,102 +1,27 @@
 """Recognition: run the configured engines on each field crop.
 
-Which engines read which field kind is configuration (:class:`RecognitionConfig`); engines are
-loaded once per process (:class:`Engines`) and tried in cascade order: the later engines give
+Which engines read which field kind is configuration (``engines/registry.py``: RecognitionConfig);
+engines are loaded once per process (``Engines``) and tried in cascade order: the later engines give
 second opinions only where the first was not confident enough (see :func:`recognize_page`).
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-
 import cv2
 import numpy as np
 
-from ocr_service.engines import marks
-from ocr_service.engines.base import Reading
-from ocr_service.errors import EngineError
+from ocr_service.engines import checkmarks
+from ocr_service.engines.base import Reading, profile_of
+from ocr_service.engines.registry import Engines, RecognitionConfig
 from ocr_service.forms.model import FieldSpec, Template, mm_to_px
-from ocr_service.pipeline.extract import FieldCrop, comb_line
-
-# engine name → "module:class"; a class is constructed without arguments, once per process
-ENGINE_CLASSES = {
-    "tesseract": "ocr_service.engines.tesseract:TesseractEngine",
-    "asternet": "ocr_service.engines.asternet:AsterNetEngine",
-    "ppocr": "ocr_service.engines.ppocr:PPOCRDigitsEngine",
-}
+from ocr_service.pipeline.dropout import INK_LEVEL, FieldCrop, comb_line
 
 MIN_STROKE_MM = 1.2  # a connected ink component this tall or wide is writing, smaller is a speck
 
 
-@dataclass(frozen=True)
-class RecognitionConfig:
-    """Engines per recognition profile ('text' or 'digits'), in cascade order, and the confidence
-    at or above which the cascade stops early."""
-
-    engines: dict[str, tuple[str, ...]] = field(
-        default_factory=lambda: {"text": ("tesseract",), "digits": ("tesseract",)})
-    cascade_gate: float = 0.95
-    # this share of unsure fields makes a page "handwritten": measured on generated sheets, 0.07 flags
-    # about 5% of printed pages and 70% of handwriting-style ones
-    handwritten_share: float = 0.07
-
-    @classmethod
-    def named(cls, name: str) -> "RecognitionConfig":
-        """A named configuration, 'tesseract' (Tesseract alone) or 'cascade', or a YAML file:
-        ``{engines: {text: [tesseract, asternet], digits: [tesseract, ppocr]}, cascade_gate: 0.95}``."""
-        if name == "tesseract":
-            return cls()
-        if name == "cascade":
-            return cls(engines={"text": ("tesseract", "asternet"), "digits": ("tesseract", "ppocr", "asternet")})
-        if name.endswith((".yaml", ".yml")):
-            return cls.from_file(name)
-        raise EngineError(f"unknown engine configuration {name!r} (tesseract, cascade or a .yaml file)")
-
-    @classmethod
-    def from_file(cls, path: str) -> "RecognitionConfig":
-        import yaml
-
-        try:
-            data = yaml.safe_load(open(path, encoding="utf-8")) or {}
-            engines = {profile: tuple(names) for profile, names in data["engines"].items()}
-        except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
-            raise EngineError(f"engine configuration cannot be read: {exc}", file=path) from exc
-        unknown = {n for names in engines.values() for n in names} - set(ENGINE_CLASSES)
-        if unknown or set(engines) - {"text", "digits"}:
-            raise EngineError(f"engine configuration names unknown engines or profiles: "
-                              f"{sorted(unknown | (set(engines) - {'text', 'digits'}))}", file=path)
-        defaults = cls()
-        return cls(engines=engines, cascade_gate=float(data.get("cascade_gate", defaults.cascade_gate)),
-                   handwritten_share=float(data.get("handwritten_share", defaults.handwritten_share)))
-
-    def engine_names(self) -> set[str]:
-        return {name for names in self.engines.values() for name in names}
-
-
-class Engines:
-    """Loaded engines of one worker process, created on first use."""
-
-    def __init__(self) -> None:
-        self._loaded: dict[str, object] = {}
-
-    def get(self, name: str):
-        if name not in self._loaded:
-            try:
-                module, cls = ENGINE_CLASSES[name].split(":")
-            except KeyError as exc:
-                raise EngineError(f"unknown engine {name!r} (known: {', '.join(ENGINE_CLASSES)})") from exc
-            self._loaded[name] = getattr(importlib.import_module(module), cls)()
-        return self._loaded[name]
-
-
-def profile_of(kind: str) -> str:
-    return "digits" if kind in ("digits", "date") else "text"
-
-
 def _components(image: np.ndarray, dpi: int, box_top: int):
     """Label the crop's ink; return (labels, stats, writing ids, ids of the line above)."""
-    ink = (image < 160).astype(np.uint8)
+    ink = (image < INK_LEVEL).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     min_px = mm_to_px(MIN_STROKE_MM, dpi)
     floor = box_top + (image.shape[0] - box_top) * 0.3 if box_top else 0
@@ -197,10 +122,10 @@ def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines,
     for crop in crops:
         spec = template.field(crop.name)
         if spec.kind == "choice":
-            readings[crop.name] = [marks.read_choice(crop.options)]
+            readings[crop.name] = [checkmarks.read_choice(crop.options)]
             continue
         if spec.kind == "signature":
-            readings[crop.name] = [marks.read_signature(crop.ink_ratio)]
+            readings[crop.name] = [checkmarks.read_signature(crop.ink_ratio)]
             continue
         cells = filled_cells(crop, dpi) if crop.cells else []
         image = field_image(crop, spec, dpi, cells)

@@ -18,7 +18,8 @@ import cv2
 import numpy as np
 
 from ocr_service.forms.model import Template, box_to_px
-from ocr_service.forms.render import parse_qr_payload, reference_image
+from ocr_service.forms import qr
+from ocr_service.forms.render import reference_image
 from ocr_service.pipeline.orient import binarize_ink
 
 WORK_DPI = 300
@@ -253,12 +254,12 @@ def register(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> Regis
     errors = np.linalg.norm(projected - ref.anchors[good][mask], axis=1)
     residual = float(np.sqrt(np.mean(errors ** 2))) if len(errors) else float("inf")
     inlier_share = float(mask.sum()) / len(ref.anchors)
-    qr = read_qr(page, final, template, dpi) if template.registration.qr_box_mm else None
+    qr_text = read_qr(page, final, template, dpi) if template.registration.qr_box_mm else None
     if residual > template.registration.max_residual_px or inlier_share < 0.3:
         return Registration(False, f"registration residual {residual:.1f} px is over the "
                             f"{template.registration.max_residual_px:g} px limit",
-                            final, residual, dpi, inlier_share, method, qr)
-    return Registration(True, "", final, residual, dpi, inlier_share, method, qr)
+                            final, residual, dpi, inlier_share, method, qr_text)
+    return Registration(True, "", final, residual, dpi, inlier_share, method, qr_text)
 
 
 def read_qr(page: np.ndarray, homography: np.ndarray, template: Template, dpi: int) -> str | None:
@@ -270,9 +271,4 @@ def read_qr(page: np.ndarray, homography: np.ndarray, template: Template, dpi: i
     shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64)
     crop = cv2.warpPerspective(page, shift @ homography, (bw + 2 * pad, bh + 2 * pad), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=255)
-    text, _, _ = cv2.QRCodeDetector().detectAndDecode(crop)
-    return text or None
-
-
-def qr_identity(text: str | None) -> tuple[str, str, str] | None:
-    return parse_qr_payload(text) if text else None
+    return qr.decode(crop)

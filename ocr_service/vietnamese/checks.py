@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .text import clean, match_key
-from .validate import ParsedDate, decode_personal_id, parse_date
+from .validators import ParsedDate, decode_personal_id, parse_date
 from .vocab import get_vocabulary, is_same_as_marker, parse_address
 
 __all__ = [

@@ -9,29 +9,30 @@ import numpy as np
 import pytest
 
 from conftest import CC01_RECORD, DC01_RECORD, printed_font
-from ocr_service.engines import marks
+from ocr_service.engines import checkmarks
 from ocr_service.forms import loader, render, samples
 from ocr_service.forms.model import LINE_KINDS
-from ocr_service.pipeline import extract, orient, register
+from ocr_service.pipeline import dropout, orient, register
 from ocr_service.pipeline.ingest import Page, page_hash
-from ocr_service.pipeline.recognize import Engines, RecognitionConfig, recognize_page, writing_box
-from ocr_service.pipeline.run import OK, Pipeline
+from ocr_service.engines.registry import Engines, RecognitionConfig
+from ocr_service.pipeline.recognize import recognize_page, writing_box
+from ocr_service.pipeline.build import OK, Pipeline
 
 DPI = 300
 CHOICE_YAML = Path(__file__).parent / "data" / "choice_form.yaml"
 
 
-def crops_of(template, img: np.ndarray) -> dict[str, extract.FieldCrop]:
+def crops_of(template, img: np.ndarray) -> dict[str, dropout.FieldCrop]:
     """orient → register → warp → drop out → field crops, as the pipeline does."""
     upright, _ = orient.orient(img, render.reference_image(template, DPI))
     reg = register.register(upright, template, DPI)
     assert reg.ok, reg.reason
     aligned = register.warp(upright, reg.homography, template, DPI)
-    ink = extract.drop_out(aligned, template, DPI)
-    return {c.name: c for c in extract.extract_fields(ink, template, DPI)}
+    ink = dropout.drop_out(aligned, template, DPI)
+    return {c.name: c for c in dropout.extract_fields(ink, template, DPI)}
 
 
-def has_writing(crop: extract.FieldCrop) -> bool:
+def has_writing(crop: dropout.FieldCrop) -> bool:
     return writing_box(crop.image, DPI, crop.box_top) is not None
 
 
@@ -63,9 +64,9 @@ def test_blank_scan_drops_out_to_nothing(dc01, blank_crops):
 
 
 def test_drop_out_removes_printed_form_keeps_added_ink(dc01, dc01_filled):
-    blank_ink = extract.drop_out(render.render_blank(dc01, DPI), dc01, DPI)
+    blank_ink = dropout.drop_out(render.render_blank(dc01, DPI), dc01, DPI)
     assert (blank_ink < 160).mean() < 1e-4  # labels, dots, marks, borders all gone
-    filled_ink = extract.drop_out(dc01_filled.image, dc01, DPI)
+    filled_ink = dropout.drop_out(dc01_filled.image, dc01, DPI)
     assert (filled_ink < 160).sum() > 20_000  # the writing (and the QR code, not in the blank) stays
 
 
@@ -89,10 +90,10 @@ def test_field_crop_geometry(dc01, filled_crops):
 def test_signatures_present_and_absent(filled_crops, blank_crops):
     for name in ("sig_police_chief", "sig_officer", "sig_declarant"):
         want = "1" if DC01_RECORD.get(name) else ""
-        r = marks.read_signature(filled_crops[name].ink_ratio)
+        r = checkmarks.read_signature(filled_crops[name].ink_ratio)
         assert r.text == want, (name, filled_crops[name].ink_ratio)
         assert r.confidence >= 0.75 and r.engine == "marks"
-        assert marks.read_signature(blank_crops[name].ink_ratio).text == ""
+        assert checkmarks.read_signature(blank_crops[name].ink_ratio).text == ""
 
 
 # ------------------------------------------------------------------ comb cells
@@ -122,7 +123,7 @@ def test_cc01_lines_writing_exactly_where_filled(cc01, cc01_crops):
 
 def test_comb_line_lays_cells_out_in_order():
     cells = tuple(np.full((30, 20), v, np.uint8) for v in (0, 255, 100))
-    line = extract.comb_line(cells, gap=12)
+    line = dropout.comb_line(cells, gap=12)
     assert line.shape == (30, 3 * 32)
     assert line[:, 6:26].max() == 0 and line[:, 32 + 6:32 + 26].min() == 255 and line[:, 64 + 6:64 + 26].max() == 100
     assert line[:, :6].min() == 255  # white gaps
@@ -168,19 +169,19 @@ def test_choice_read_back_by_pipeline(choice_template, scan_of, values, rotation
 
 
 def test_read_choice_rules():
-    one = marks.read_choice((("a", 0.0), ("b", 0.12), ("c", 0.001)))
+    one = checkmarks.read_choice((("a", 0.0), ("b", 0.12), ("c", 0.001)))
     assert one.text == "b" and one.confidence > 0.75
-    none = marks.read_choice((("a", 0.0), ("b", 0.002)))
+    none = checkmarks.read_choice((("a", 0.0), ("b", 0.002)))
     assert none.text == "" and none.confidence > 0.75
-    two = marks.read_choice((("a", 0.09), ("b", 0.15)))
+    two = checkmarks.read_choice((("a", 0.09), ("b", 0.15)))
     assert two.text == "b" and two.confidence == 0.0  # ambiguous: must go to review
     assert {v for v, _ in two.candidates} == {"a", "b"}
 
 
 def test_read_signature_threshold():
-    assert marks.read_signature(0.0).text == ""
-    assert marks.read_signature(0.05).text == "1"
-    assert marks.read_signature(marks.SIGNED_INK * 1.01).confidence < 0.6  # at the threshold: unsure
+    assert checkmarks.read_signature(0.0).text == ""
+    assert checkmarks.read_signature(0.05).text == "1"
+    assert checkmarks.read_signature(checkmarks.SIGNED_INK * 1.01).confidence < 0.6  # at the threshold: unsure
 
 
 def test_field_image_keeps_all_ink_inside_the_field_box(dc01, dc01_filled):
@@ -188,8 +189,8 @@ def test_field_image_keeps_all_ink_inside_the_field_box(dc01, dc01_filled):
 
     from ocr_service.pipeline.recognize import field_image
 
-    ink = extract.drop_out(dc01_filled.image, dc01, DPI)
-    crops = {c.name: c for c in extract.extract_fields(ink, dc01, DPI)}
+    ink = dropout.drop_out(dc01_filled.image, dc01, DPI)
+    crops = {c.name: c for c in dropout.extract_fields(ink, dc01, DPI)}
     lost = {}
     for name in ("full_name", "father_name", "spouse_name"):
         c = crops[name]

@@ -1,4 +1,4 @@
-"""A local pool of worker processes, each holding one loaded :class:`Pipeline`.
+"""A local pool of worker processes, each holding one loaded pipeline (``build.py``).
 
 Engines are loaded once per worker process (Tesseract's API objects, ONNX sessions) and reused
 for every page that worker processes.
@@ -11,12 +11,13 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ocr_service.pipeline.run import Pipeline, Router, SheetResult
+from ocr_service.pipeline.build import SheetReader
+from ocr_service.pipeline.sheet import SheetResult
 
-_PIPELINE: Pipeline | Router | None = None
+_PIPELINE: SheetReader | None = None
 
 
-def _init(pipeline: Pipeline | Router) -> None:
+def _init(pipeline: SheetReader) -> None:
     global _PIPELINE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     _PIPELINE = pipeline
@@ -27,9 +28,9 @@ def _process(path: str) -> list[SheetResult]:
     return list(_PIPELINE.process_file(path))
 
 
-def process_files(pipeline: Pipeline | Router, paths: list[str | Path], workers: int | None = None) -> Iterator[list[SheetResult]]:
+def process_files(pipeline: SheetReader, paths: list[str | Path], workers: int | None = None) -> Iterator[list[SheetResult]]:
     """Results per file, in input order, computed by ``workers`` processes (1: in this process).
-    ``pipeline`` is one template's Pipeline, or a Router over several."""
+    ``pipeline`` is one template's Pipeline, or an IdentifyingPipeline over several."""
     workers = workers or os.cpu_count() or 1
     files = [str(p) for p in paths]
     if workers <= 1 or len(files) <= 1:

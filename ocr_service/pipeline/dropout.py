@@ -1,4 +1,4 @@
-"""Field extraction with form dropout.
+"""Form dropout and field crops.
 
 The registered page is compared with the template's blank at the same resolution: whatever is
 dark on the page but not printed on the blank is ink someone added. Field crops contain only
@@ -18,6 +18,7 @@ from ocr_service.forms.render import reference_image
 
 INK_THRESHOLD = 0.72  # relative darkness (page / local paper) below which a pixel is ink
 DROPOUT_GROW_PX = 3  # printed strokes are grown by this much to absorb registration error
+INK_LEVEL = 160  # a pixel of the dropped-out page darker than this is ink
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def drop_out(aligned: np.ndarray, template: Template, dpi: int) -> np.ndarray:
 
 
 def _ink_share(img: np.ndarray) -> float:
-    return float((img < 160).mean()) if img.size else 0.0
+    return float((img < INK_LEVEL).mean()) if img.size else 0.0
 
 
 def extract_fields(ink_page: np.ndarray, template: Template, dpi: int) -> list[FieldCrop]:

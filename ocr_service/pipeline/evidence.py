@@ -1,22 +1,20 @@
-"""Validation: turn raw readings into checked values, weigh the evidence, then decide each field.
+"""Evidence: turn the engines' readings of a field into a checked value and the numbers behind its score.
 
-Field validators, vocabularies and cross-field checks are named in the template (data) and
-implemented in :mod:`ocr_service.vietnamese`. The evidence for a field (engine confidence,
-engine agreement, validator and snap scores) is combined into one score by
-:mod:`ocr_service.calibration`; the decision compares it with the calibrated threshold.
+Field validators and vocabularies are named in the template (data) and implemented in
+:mod:`ocr_service.vietnamese`. The evidence (engine confidence, engine agreement, validator and
+snap scores) is combined into one score by :mod:`ocr_service.pipeline.scoring`; ``decide.py``
+compares it with the calibrated threshold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ocr_service import calibration
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
-from ocr_service.pipeline.decide import FieldResult, Thresholds, decide
-from ocr_service.vietnamese.checks import run_checks
+from ocr_service.pipeline.scoring import UNCALIBRATED, Thresholds, features
 from ocr_service.vietnamese.text import clean, match_key
-from ocr_service.vietnamese.validate import Finding, get_validator
+from ocr_service.vietnamese.validators import Finding, get_validator
 
 
 @dataclass(frozen=True)
@@ -49,10 +47,7 @@ def run_validators(spec: FieldSpec, text: str, ctx: dict) -> Finding | None:
     return failing[0] if failing else findings[-1]
 
 
-_UNCALIBRATED = Thresholds()
-
-
-def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds) -> FieldEvidence:
+def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds) -> FieldEvidence:
     """Pick the reading to keep among the engines' readings: a valid one before an invalid one,
     then the surest (an engine's confidence, halved when the others read something else), then
     one another engine agrees with. Its calibrated score is then what the decision uses."""
@@ -63,15 +58,15 @@ def _choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thr
     options = []
     for i, reading in enumerate(readings):
         agree = 0 if len(readings) == 1 else (1 if keys[i] and keys.count(keys[i]) > 1 else -1)
-        feats = calibration.features(reading, findings[i], agree, bool(values[i]))
+        feats = features(reading, findings[i], agree, bool(values[i]))
         valid = findings[i] is None or findings[i].ok
         # The choice uses the uncalibrated score, so the evidence a model is fitted on is the
         # evidence it later judges (a choice by the fitted model would change which readings reach it).
-        plain = calibration.score(spec.kind, feats, _UNCALIBRATED)
+        plain = UNCALIBRATED.score(spec.kind, feats)
         options.append(((valid, plain, agree, reading.confidence, -i), agree, feats))
     (_, _, _, _, neg_i), agree, feats = max(options, key=lambda o: o[0])
     i = -neg_i
-    score = calibration.score(spec.kind, feats, thresholds)
+    score = thresholds.score(spec.kind, feats)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)
 
@@ -86,27 +81,9 @@ def _context(template: Template, raw: dict[str, str]) -> dict:
     return ctx
 
 
-def validate_sheet(template: Template, readings: dict[str, list[Reading]],
-                   boxes: dict[str, tuple[int, int, int, int]], thresholds: Thresholds) -> list[FieldResult]:
-    """One decided result per template field, in template order."""
+def sheet_evidence(template: Template, readings: dict[str, list[Reading]],
+                   thresholds: Thresholds) -> dict[str, FieldEvidence]:
+    """The evidence for every field of a sheet, in template order."""
     first = {name: clean(rs[0].text) for name, rs in readings.items()}
     ctx = _context(template, first)
-    evidence = {spec.name: _choose(spec, readings[spec.name], ctx, thresholds) for spec in template.fields}
-    values = {name: ev.value for name, ev in evidence.items()}
-    hard: dict[str, list[str]] = {}
-    soft: dict[str, list[str]] = {}
-    for failure in run_checks(list(template.checks), values):
-        for name in failure.fields:
-            (soft if failure.soft else hard).setdefault(name, []).append(f"check:{failure.rule}: {failure.reason}")
-    results = []
-    for spec in template.fields:
-        ev = evidence[spec.name]
-        failed = []
-        if ev.finding is not None and ev.finding.failed:
-            failed.extend(f"invalid:{check}: {reason}" for check, reason in ev.finding.failed)
-        failed.extend(hard.get(spec.name, []))
-        suggestion = ev.finding.suggestion if ev.finding and ev.finding.suggestion != ev.value else None
-        results.append(decide(spec, ev.reading, boxes[spec.name], thresholds, value=ev.value, confidence=ev.score,
-                              failed=tuple(failed), suggestion=suggestion, candidates=ev.candidates,
-                              warnings=tuple(soft.get(spec.name, [])), features=ev.features))
-    return results
+    return {spec.name: choose(spec, readings[spec.name], ctx, thresholds) for spec in template.fields}

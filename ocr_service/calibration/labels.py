@@ -1,0 +1,114 @@
+"""Labelled fields: a pipeline's field results paired with the truth, as calibration learns from them.
+
+Today the labels come from generated sheets (``truth.jsonl`` beside the scans); reviewers'
+corrections are the next source. Each labelled field keeps the evidence (features) it was decided
+on, so refitting never re-reads a page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ocr_service.pipeline import executor
+from ocr_service.pipeline.evidence import run_validators
+from ocr_service.pipeline.reasons import ReviewReason
+from ocr_service.vietnamese.text import clean, match_key
+
+
+@dataclass(frozen=True)
+class LabelledField:
+    kind: str
+    name: str
+    feats: dict[str, float]
+    correct: bool
+    exact_raw: bool  # the engine's raw text was already right (before validation)
+    value: str
+    truth: str
+    blocked: bool = False  # a hard reason (failed check, empty required …) sends it to review anyway
+
+
+def canonical_truth(spec, truth: str) -> str:
+    """The value the pipeline should produce for a written ``truth`` (a vocabulary variant snaps to
+    its canonical value, a date normalizes), so a right snap counts as right."""
+    text = clean(truth)
+    if not text:
+        return ""
+    finding = run_validators(spec, text, {})
+    return finding.value if finding is not None and finding.ok else text
+
+
+def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField]:
+    """Pair every field result of registered sheets with its ground truth."""
+    out = []
+    for result, truth in zip(results, truths):
+        if result.status != "ok":
+            continue
+        for fr in result.fields:
+            spec = template.field(fr.name)
+            written = truth.get(fr.name, "")
+            want = canonical_truth(spec, written)
+            correct = match_key(fr.value) == match_key(want) or match_key(fr.value) == match_key(written)
+            exact_raw = clean(fr.raw) == clean(written)
+            blocked = any(r != "low_confidence" for r in fr.reasons)
+            out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
+                                     blocked))
+    return out
+
+
+def read_labelled_dir(path: str | Path) -> list[tuple[Path, dict[str, str]]]:
+    """(scan file, truth fields) for each sheet listed in ``truth.jsonl`` (as `samples generate` writes)."""
+    path = Path(path)
+    index = path / "truth.jsonl"
+    if not index.exists():
+        raise FileNotFoundError(f"{index} not found: a labelled folder has truth.jsonl beside its scans")
+    out = []
+    for line in index.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            out.append((path / entry["file"], entry["fields"]))
+    return out
+
+
+def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField]:
+    """Pair every field result of registered sheets with its ground truth."""
+    out = []
+    for result, truth in zip(results, truths):
+        if result.status != "ok":
+            continue
+        for fr in result.fields:
+            spec = template.field(fr.name)
+            written = truth.get(fr.name, "")
+            want = canonical_truth(spec, written)
+            correct = match_key(fr.value) == match_key(want) or match_key(fr.value) == match_key(written)
+            exact_raw = clean(fr.raw) == clean(written)
+            blocked = any(ReviewReason.of(r) != ReviewReason.LOW_CONFIDENCE for r in fr.reasons)
+            out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
+                                     blocked))
+    return out
+
+
+def read_labelled_dir(path: str | Path) -> list[tuple[Path, dict[str, str]]]:
+    """(scan file, truth fields) for each sheet listed in ``truth.jsonl`` (as `samples generate` writes)."""
+    path = Path(path)
+    index = path / "truth.jsonl"
+    if not index.exists():
+        raise FileNotFoundError(f"{index} not found: a labelled folder has truth.jsonl beside its scans")
+    out = []
+    for line in index.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            out.append((path / entry["file"], entry["fields"]))
+    return out
+
+
+def collect(pipeline, labelled_dir: str | Path, workers: int | None = None, on_file=None) -> list[LabelledField]:
+    """Run ``pipeline`` over a labelled folder and label every field of every registered sheet."""
+    items = read_labelled_dir(labelled_dir)
+    fields: list[LabelledField] = []
+    for (path, truth), results in zip(items, executor.process_files(pipeline, [p for p, _ in items], workers)):
+        fields.extend(label(pipeline.template, results[:1], [truth]))
+        if on_file:
+            on_file(path, results)
+    return fields

@@ -1,0 +1,44 @@
+"""Why a field needs review, as stable codes; their human text is data (``data/reasons.yaml``).
+
+A reason travels as a string: the code alone (``low_confidence``) or the code, a colon and a detail
+(``invalid:id_number: 11 digits``). The code is what scripts and the UI rely on; the detail names
+the check and what it found.
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+from pathlib import Path
+
+import yaml
+
+
+class ReviewReason(StrEnum):
+    LOW_CONFIDENCE = "low_confidence"  # the score is under the calibrated threshold
+    EMPTY_REQUIRED = "empty_required"  # a required field holds no writing
+    UNREADABLE = "unreadable"  # there is writing, but no engine read anything
+    INVALID = "invalid"  # a field validator refused the value
+    CHECK = "check"  # a cross-field check on the sheet failed
+    HOUSEHOLD = "household"  # a check across the sheets of one household failed
+
+    def detail(self, detail: str) -> str:
+        """This reason with a detail, as carried in a field's ``reasons``."""
+        return f"{self.value}:{detail}"
+
+    @classmethod
+    def of(cls, reason: str) -> "ReviewReason":
+        """The code of a reason string."""
+        return cls(reason.split(":", 1)[0])
+
+
+@functools.cache
+def _texts() -> dict[str, dict[str, str]]:
+    return yaml.safe_load((Path(__file__).with_name("data") / "reasons.yaml").read_text(encoding="utf-8"))
+
+
+def describe(reason: str, lang: str = "en") -> str:
+    """A person's sentence for a reason string, in 'vi' (the UI) or 'en' (logs), detail appended."""
+    code, _, detail = reason.partition(":")
+    text = _texts()[ReviewReason(code).value][lang]
+    return f"{text}: {detail.strip()}" if detail else text

@@ -1,0 +1,59 @@
+"""What the pipeline says about one page: :class:`SheetResult`, plain data that crosses into the service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ocr_service.pipeline.decide import AUTO_ACCEPTED, FieldResult
+
+OK = "ok"  # registered and read
+RESCAN = "rescan"  # could not be registered: wrong form, blank, too distorted (``reason`` says why)
+ERROR = "error"  # the file or page could not be read
+PAGE_STATUSES = (OK, RESCAN, ERROR)
+
+
+@dataclass(frozen=True)
+class SheetResult:
+    """The outcome for one page: ``status`` is 'ok' (fields read), 'rescan' (the page could not be
+    registered; ``reason`` says why) or 'error' (the file or page could not be read)."""
+
+    file: str
+    page: int
+    template: str
+    status: str
+    reason: str = ""
+    residual_px: float | None = None
+    fields: tuple[FieldResult, ...] = ()
+    sha256: str = ""
+    rotation: int = 0
+    skew_deg: float = 0.0
+    serial: str | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        """The page line of ``extract --json`` (the documented contract)."""
+        d = {"file": self.file, "page": self.page, "template": self.template, "status": self.status,
+             "residual_px": None if self.residual_px is None else round(self.residual_px, 2),
+             "fields": [f.to_json() for f in self.fields]}
+        if self.reason:
+            d["reason"] = self.reason
+        if self.sha256:
+            d["sha256"] = self.sha256
+        if self.status != ERROR:
+            d["rotation"] = self.rotation
+            d["skew_deg"] = round(self.skew_deg, 2)
+        if self.serial:
+            d["serial"] = self.serial
+        return d
+
+    def to_record(self) -> dict:
+        """Everything the service stores about the page: the JSON line plus, per field, its kind and
+        evidence (features, raw reading, engine, candidates, warnings), and the page's timing."""
+        d = self.to_json()
+        d["seconds"] = round(self.seconds, 4)
+        d["fields"] = [f.to_record() for f in self.fields]
+        return d
+
+    @property
+    def needs_review(self) -> int:
+        return sum(1 for f in self.fields if f.status != AUTO_ACCEPTED)
