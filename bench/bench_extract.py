@@ -74,12 +74,13 @@ def sheets(n: int, seed: int) -> Path:
     d = CACHE / f"{TEMPLATE}-seed{seed}-n{n}-{'-'.join(FORMATS)}"
     if (d / "truth.jsonl").exists():
         return d
-    from ocr_service.forms import loader, samples
+    from ocr_service.forms import loader
+    from ocr_service.synth import fill
 
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", dir=CACHE))
     print(f"generating {n} sheets into {d} ...", file=sys.stderr)
-    samples.generate(loader.load(TEMPLATE), n, seed, tmp, style="mixed", formats=FORMATS)
+    fill.generate(loader.load(TEMPLATE), n, seed, tmp, style="mixed", formats=FORMATS)
     tmp.rename(d)
     return d
 

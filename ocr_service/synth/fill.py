@@ -1,7 +1,7 @@
 """Synthetic filled sheets with ground truth: fill a template's blank with a generated record in
 a printed or handwriting-style font, then simulate scanning it.
 
-All data is synthetic (see :mod:`ocr_service.forms.records`).
+All data is synthetic (see :mod:`ocr_service.synth.records`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_service.forms import fonts, scan
+from ocr_service.synth import fonts, scan
 from ocr_service.forms.model import FieldSpec, Template, box_to_px, mm_to_px
 from ocr_service.forms.render import render_blank
 
@@ -207,7 +207,7 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
     for i in range(n):
         sheet_style = style if style in pool else rng.choice(sorted(pool))
         font = rng.choice(pool[sheet_style])
-        from ocr_service.forms import records
+        from ocr_service.synth import records
         record = records.generate_record(rng, declared_on=dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
         serial = f"{seed:04d}{i:05d}"
         sheet = fill_sheet(template, record_values(template, record), rng, font, serial)

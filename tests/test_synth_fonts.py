@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ocr_service.forms import fonts as F
+from ocr_service.synth import fonts as F
 
 TEST_STRING = "Đặng Thị Thuỷ Ngọc ỹ Ỹ ữ Ữ ặ Ặ Nguyễn Hồ Chí Minh"
 
