@@ -106,11 +106,12 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
 
     try:
         t = loader.load(template)
+        with progress(n, f"generating {t.id}") as advance:
+            fill.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
+                          severity=severity, font_family=font, file_quality=file_quality,
+                          on_sheet=lambda i: advance())
     except OcrServiceError as exc:
         fail(exc)
-    with progress(n, f"generating {t.id}") as advance:
-        fill.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
-                      severity=severity, font_family=font, file_quality=file_quality, on_sheet=lambda i: advance())
     typer.echo(f"wrote {n} sheets to {out}", err=True)
 
 

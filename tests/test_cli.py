@@ -153,3 +153,16 @@ def test_samples_generate(tmp_path):
                     "--out", str(again)], capture_output=True, check=True, timeout=120)
     assert (again / "truth.jsonl").read_text(encoding="utf-8") == (out / "truth.jsonl").read_text(encoding="utf-8")
 
+
+@pytest.mark.parametrize("option, message", [
+    (["--font", "nope"], "error: unknown font family 'nope' (known: Patrick Hand, "),
+    (["--style", "cursive"], "error: unknown font style 'cursive' (known: printed, handwriting, mixed)"),
+])
+def test_samples_generate_bad_option_is_one_clear_line(tmp_path, option, message):
+    exe = Path(sys.executable).with_name("ocr-service")
+    res = subprocess.run([str(exe), "samples", "generate", "--template", "dc01", "-n", "1", "--out",
+                          str(tmp_path / "out"), *option], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2  # a configuration error
+    assert res.stderr.startswith(message) and len(res.stderr.splitlines()) == 1, res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+    assert not (tmp_path / "out").exists()
