@@ -78,9 +78,9 @@ def generator_hash() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    forms = REPO / "ocr_service" / "forms"
-    for name in ("samples.py", "scan.py", "records.py", "render.py", "fonts.py", "fonts/fonts.yaml"):
-        path = forms / name
+    synth = REPO / "ocr_service" / "synth"
+    for path in (*sorted(synth.glob("*.py")), synth / "fonts" / "fonts.yaml", synth / "data" / "names_vi.json",
+                 REPO / "ocr_service" / "forms" / "render.py"):
         h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()[:8]
 
@@ -101,7 +101,7 @@ def code_revision() -> str:
 
 def plan(n_eval: int, n_cal: int) -> list[dict]:
     """Folders to generate: set ('cal'/'eval'), group, font family (None: any printed font), n, seed."""
-    from ocr_service.forms import fonts
+    from ocr_service.synth import fonts
 
     out_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=False))
     in_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True))
@@ -123,14 +123,14 @@ def plan(n_eval: int, n_cal: int) -> list[dict]:
 
 
 def generate_all(template, folders: list[dict]) -> None:
-    from ocr_service.forms import samples
+    from ocr_service.synth import fill
 
     for f in folders:
         index = f["dir"] / "truth.jsonl"
         if index.exists() and len(index.read_text(encoding="utf-8").splitlines()) == f["n"]:
             continue
         log(f"generating {f['n']} sheets into {f['dir'].relative_to(REPO)}")
-        samples.generate(template, f["n"], f["seed"], f["dir"], style=f["style"], font_family=f["font"])
+        fill.generate(template, f["n"], f["seed"], f["dir"], style=f["style"], font_family=f["font"])
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -524,7 +524,7 @@ def main() -> None:
 
 
 def emit(args, command, folders, res, speed, total_s, gen_s, rev) -> None:
-    from ocr_service.forms import fonts
+    from ocr_service.synth import fonts
 
     md = render(args, command, folders, res, speed, total_s, gen_s, fonts, rev)
     print(md)
@@ -547,8 +547,8 @@ def render(args, command, folders, res, speed, total_s, gen_s, fonts, rev) -> st
     add("```\n" + command + "\n```\n")
     add(f"Code: commit {rev}. Machine: {machine()}.\n")
     add("## What is measured\n")
-    add("* Synthetic DC01 (`dc01@tt66-2015`) sheets from `ocr_service.forms.samples.generate`: records from "
-        "`forms.records`, filled in one font per sheet, then scan-simulated (rotation, skew, noise, blur, "
+    add("* Synthetic DC01 (`dc01@tt66-2015`) sheets from `ocr_service.synth.fill.generate`: records from "
+        "`synth.records`, filled in one font per sheet, then scan-simulated (rotation, skew, noise, blur, "
         "formats PNG/JPEG/PDF/TIFF in turn). Nothing here is a real scan or real handwriting.")
     add("* Two sets with different seeds. **Calibration** (fit only): "
         f"{sum(f['n'] for f in folders if f['set'] == 'cal' and f['group'] == 'printed')} printed sheets and "

@@ -5,7 +5,7 @@
 1. Pages per core-hour of ``Pipeline.process_file`` in one process pinned to one core
    (``OMP_THREAD_LIMIT=1``): median seconds per page, the first page (warm-up: engine load,
    reference renders) excluded; then the same pages again, timing the stage functions directly,
-   chained as ``run.py`` chains them. Then ``pool.process_files`` with 2 workers: pages/hour on
+   chained as ``pipeline/build.py`` chains them. Then ``executor.process_files`` with 2 workers: pages/hour on
    the wall clock (pool start-up and each worker's warm-up included).
 2. Per-field OCR time, ``TesseractEngine.read`` vs ``TesseractEngine.read_bare`` (bare tesserocr),
    on the same tightened crops the pipeline sends (``recognize.tighten`` on ``extract_fields``).
@@ -74,12 +74,13 @@ def sheets(n: int, seed: int) -> Path:
     d = CACHE / f"{TEMPLATE}-seed{seed}-n{n}-{'-'.join(FORMATS)}"
     if (d / "truth.jsonl").exists():
         return d
-    from ocr_service.forms import loader, samples
+    from ocr_service.forms import loader
+    from ocr_service.synth import fill
 
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", dir=CACHE))
     print(f"generating {n} sheets into {d} ...", file=sys.stderr)
-    samples.generate(loader.load(TEMPLATE), n, seed, tmp, style="mixed", formats=FORMATS)
+    fill.generate(loader.load(TEMPLATE), n, seed, tmp, style="mixed", formats=FORMATS)
     tmp.rename(d)
     return d
 
@@ -181,7 +182,7 @@ def child_single(d: Path) -> dict:
         results.extend(rs)
     mem_after = proc_status()
 
-    # 2. the same pages, stage functions chained as run.py chains them
+    # 2. the same pages, stage functions chained as pipeline/build.py chains them
     t = pipe.template
     dpi, eng, cfg = pipe.dpi, pipe.engines, pipe.recognition
     if hasattr(rec, "recognize_page"):  # one call per page
@@ -293,7 +294,7 @@ def _measured_process(path: str):
 
 
 def child_pool(d: Path, workers: int = 2) -> dict:
-    """pool.process_files with ``workers`` processes; each worker records its own VmHWM after
+    """executor.process_files with ``workers`` processes; each worker records its own VmHWM after
     every file (into a temp dir keyed by pid), so the last record is its peak after its pages."""
     from ocr_service.pipeline import executor
 
@@ -303,7 +304,7 @@ def child_pool(d: Path, workers: int = 2) -> dict:
     global _MEMDIR, _ORIGINAL
     _MEMDIR = Path(tempfile.mkdtemp(prefix="bench_extract_mem."))
     _ORIGINAL = executor._process
-    executor._process = _measured_process  # pool.process_files looks it up by name: same work, plus a probe
+    executor._process = _measured_process  # executor.process_files looks it up by name: same work, plus a probe
     parent_before = proc_status()
     t0 = time.perf_counter()
     results = [r for rs in executor.process_files(pipe, files, workers) for r in rs]
@@ -424,7 +425,7 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
              f"{single['other_load']:.2f} / {pooled['other_load']:.2f} |")
     L.append(f"| Pool results identical to the 1-process results | {'yes' if same else f'NO: {differ} field results differ (the code under ocr_service/ changed between the runs?)'} |")
     L.append("")
-    L.append("Per stage, same pages, stage functions chained as in `run.py` (median s/page, warm-up excluded):")
+    L.append("Per stage, same pages, stage functions chained as in `pipeline/build.py` (median s/page, warm-up excluded):")
     L.append("")
     L.append("| Stage | Median wall s/page | Share | Median CPU s/page | Share |")
     L.append("|---|---|---|---|---|")
@@ -433,9 +434,9 @@ def build_report(args, d: Path, single: dict, pooled: dict, load: tuple) -> tupl
         L.append(f"| {k} | {v:.3f} | {v / stage_total:.0%} | {vc:.3f} | {vc / cpu_total:.0%} |")
     L.append(f"| sum of medians | {stage_total:.3f} | | {cpu_total:.3f} | |")
     L.append("")
-    L.append("ingest = decoding the file (`load_pages`); register includes `qr_identity` and `warp`; "
+    L.append("ingest = decoding the file (`load_pages`); register includes `qr.parse` and `warp`; "
              "dropout+extract = `drop_out` + `extract_fields`; recognize = `recognize()` on every field; "
-             "validate/decide = `validate_sheet`.")
+             "validate/decide = `decide_sheet`.")
     L.append("")
     L.append(f"Per-field OCR on the same {len(single['ours'])} tightened crops "
              "(`recognize.tighten` on `extract_fields` output, comb fields as `comb_line`):")
@@ -541,8 +542,8 @@ What is measured, in one run on the same generated sheets:
 
 1. Pages per core-hour of `extract` (`Pipeline.process_file`) in one process pinned to one core with
    `OMP_THREAD_LIMIT=1`: median seconds per page, the first page (one-time warm-up) excluded; the same
-   pages again with the stage functions timed one by one, chained as `ocr_service/pipeline/run.py`
-   chains them; and `pool.process_files` with 2 workers (pages/hour, wall clock).
+   pages again with the stage functions timed one by one, chained as `ocr_service/pipeline/build.py`
+   chains them; and `executor.process_files` with 2 workers (pages/hour, wall clock).
 2. Per-field OCR time of `TesseractEngine.read` vs bare tesserocr (`TesseractEngine.read_bare`) on the
    same tightened crops the pipeline sends to the engine.
 3. Peak memory (VmHWM from `/proc/self/status`, read inside each worker after its pages).

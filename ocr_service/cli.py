@@ -121,15 +121,17 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
                      severity: float = typer.Option(1.0, "--severity", help="Scan degradation, 0 (clean) to 2 (poor)."),
                      file_quality: int = typer.Option(85, "--file-quality", help="JPEG quality of .jpg files and PDF pages.")) -> None:
     """Fill the blank with synthetic records and simulate scanning; writes images + ground-truth JSON."""
-    from ocr_service.forms import loader, samples
+    from ocr_service.forms import loader
+    from ocr_service.synth import fill
 
     try:
         t = loader.load(template)
+        with progress(n, f"generating {t.id}") as advance:
+            fill.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
+                          severity=severity, font_family=font, file_quality=file_quality,
+                          on_sheet=lambda i: advance())
     except OcrServiceError as exc:
         fail(exc)
-    with progress(n, f"generating {t.id}") as advance:
-        samples.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
-                         severity=severity, font_family=font, file_quality=file_quality, on_sheet=lambda i: advance())
     typer.echo(f"wrote {n} sheets to {out}", err=True)
 
 

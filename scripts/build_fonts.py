@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the handwriting-style fonts shipped in ``ocr_service/forms/fonts/``.
+"""Build the handwriting-style fonts kept in ``ocr_service/synth/fonts/`` (not in the wheel).
 
 Debian has no handwriting-style font that covers Vietnamese (stacked tone
 marks such as "ặ", "ỹ", "Ữ"). The npm registry's ``@fontsource/*`` packages
@@ -40,7 +40,7 @@ from fontTools.merge import Merger
 from fontTools.ttLib import TTFont
 
 REPO = Path(__file__).resolve().parents[1]
-FONT_DIR = REPO / "ocr_service" / "forms" / "fonts"
+FONT_DIR = REPO / "ocr_service" / "synth" / "fonts"
 SUBSETS = ("latin", "latin-ext", "vietnamese")
 WEIGHT = 400
 

@@ -31,7 +31,7 @@ stamp=.venv/.ocr-service-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-engines.txt -nt "$stamp" ]; then
   echo "setup: installing Python packages" >&2
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -e '.[dev,synth]'
   .venv/bin/python -m pip install -q --no-deps --require-hashes -r requirements-engines.txt
   touch "$stamp"
 fi

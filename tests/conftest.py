@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from ocr_service.forms import fonts, loader, render, samples, scan
+from ocr_service.forms import loader, render
+from ocr_service.synth import fill, fonts, scan
 
 DPI = 300
 
@@ -80,26 +81,26 @@ def cc01():
 
 
 @pytest.fixture(scope="session")
-def dc01_filled(dc01) -> samples.FilledSheet:
+def dc01_filled(dc01) -> fill.FilledSheet:
     """The DC01 blank filled with DC01_RECORD in a printed font, at 300 dpi (clean, not scanned)."""
-    return samples.fill_sheet(dc01, DC01_RECORD, random.Random(7), printed_font(), DC01_SERIAL)
+    return fill.fill_sheet(dc01, DC01_RECORD, random.Random(7), printed_font(), DC01_SERIAL)
 
 
 @pytest.fixture(scope="session")
-def dc01_blank(dc01) -> samples.FilledSheet:
+def dc01_blank(dc01) -> fill.FilledSheet:
     """The DC01 blank with its QR code printed and nothing written on it."""
-    return samples.fill_sheet(dc01, {}, random.Random(8), printed_font(), DC01_BLANK_SERIAL)
+    return fill.fill_sheet(dc01, {}, random.Random(8), printed_font(), DC01_BLANK_SERIAL)
 
 
 @pytest.fixture(scope="session")
-def cc01_filled(cc01) -> samples.FilledSheet:
-    return samples.fill_sheet(cc01, CC01_RECORD, random.Random(9), printed_font(), "cc0001")
+def cc01_filled(cc01) -> fill.FilledSheet:
+    return fill.fill_sheet(cc01, CC01_RECORD, random.Random(9), printed_font(), "cc0001")
 
 
 _SCANS: dict = {}
 
 
-def scanned(sheet: samples.FilledSheet, **params) -> tuple[np.ndarray, dict]:
+def scanned(sheet: fill.FilledSheet, **params) -> tuple[np.ndarray, dict]:
     """simulate_scan of a 300-dpi sheet, cached per (sheet, params) for the whole session."""
     key = (id(sheet), tuple(sorted(params.items())))
     if key not in _SCANS:  # the sheet is kept in the entry, so its id cannot be reused

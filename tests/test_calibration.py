@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from ocr_service import calibration
 from ocr_service.cli import app
 from ocr_service.engines.base import Reading
-from ocr_service.forms import loader, samples
+from ocr_service.forms import loader
+from ocr_service.synth import fill
 from ocr_service.calibration.fit import MIN_ACCEPTED
 from ocr_service.pipeline.scoring import DEFAULT_THRESHOLD, Thresholds, features
 
@@ -92,7 +93,7 @@ def test_missing_thresholds_file_gives_built_in_defaults(tmp_path):
 def test_calibrate_command_writes_thresholds_the_pipeline_reads(tmp_path):
     dc01 = loader.load("dc01")
     labelled = tmp_path / "labelled"
-    samples.generate(dc01, 2, 77, labelled, style="printed", formats=("jpg",))
+    fill.generate(dc01, 2, 77, labelled, style="printed", formats=("jpg",))
     out = tmp_path / "thresholds.json"
     res = CliRunner().invoke(app, ["calibrate", str(labelled), "--template", "dc01", "--out", str(out),
                                    "--workers", "1"])

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from conftest import DC01_RECORD, DC01_SERIAL, printed_font
 from ocr_service.cli import app
-from ocr_service.forms import loader, samples, scan
+from ocr_service.forms import loader
+from ocr_service.synth import fill, scan
 
 runner = CliRunner()
 FIELD_KEYS = {"name", "value", "confidence", "status", "reasons", "box_px"}
@@ -109,7 +110,7 @@ def test_only_bad_files(folder):
 def test_extract_all_good_exits_zero(tmp_path, scan_of):
     """A form with checkboxes only (no OCR engine runs): every page ok → exit code 0."""
     t = loader.load_file(CHOICE_YAML)
-    sheet = samples.fill_sheet(t, {"sex": "Nam", "marital_status": "đã kết hôn"}, random.Random(4), printed_font(),
+    sheet = fill.fill_sheet(t, {"sex": "Nam", "marital_status": "đã kết hôn"}, random.Random(4), printed_font(),
                                "7")
     img, _ = scan_of(sheet, rotation90=270, skew_deg=1.0, out_dpi=200, noise_sigma=2.0)
     scan.write_png(img, tmp_path / "p.png", dpi=200)
@@ -151,3 +152,17 @@ def test_samples_generate(tmp_path):
     subprocess.run([str(exe), "samples", "generate", "--template", "dc01", "-n", "2", "--seed", "1",
                     "--out", str(again)], capture_output=True, check=True, timeout=120)
     assert (again / "truth.jsonl").read_text(encoding="utf-8") == (out / "truth.jsonl").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--font", "nope"], "error: unknown font family 'nope' (known: Patrick Hand, "),
+    (["--style", "cursive"], "error: unknown font style 'cursive' (known: printed, handwriting, mixed)"),
+])
+def test_samples_generate_bad_option_is_one_clear_line(tmp_path, option, message):
+    exe = Path(sys.executable).with_name("ocr-service")
+    res = subprocess.run([str(exe), "samples", "generate", "--template", "dc01", "-n", "1", "--out",
+                          str(tmp_path / "out"), *option], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2  # a configuration error
+    assert res.stderr.startswith(message) and len(res.stderr.splitlines()) == 1, res.stderr
+    assert "Traceback" not in res.stderr and res.stdout == ""
+    assert not (tmp_path / "out").exists()

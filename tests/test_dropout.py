@@ -10,7 +10,8 @@ import pytest
 
 from conftest import CC01_RECORD, DC01_RECORD, printed_font
 from ocr_service.engines import checkmarks
-from ocr_service.forms import loader, render, samples
+from ocr_service.forms import loader, render
+from ocr_service.synth import fill
 from ocr_service.forms.model import LINE_KINDS
 from ocr_service.pipeline import dropout, orient, register
 from ocr_service.pipeline.ingest import Page, page_hash
@@ -151,7 +152,7 @@ CHOICE_CASES = [
 
 @pytest.mark.parametrize("values,rotation", CHOICE_CASES, ids=["nu-lyhon", "nam-chuakethon", "none"])
 def test_choice_read_back_by_pipeline(choice_template, scan_of, values, rotation):
-    sheet = samples.fill_sheet(choice_template, values, random.Random(3), printed_font(), "1")
+    sheet = fill.fill_sheet(choice_template, values, random.Random(3), printed_font(), "1")
     img, _ = scan_of(sheet, rotation90=rotation, skew_deg=2.0, out_dpi=200, noise_sigma=2.0, blur_sigma=0.6)
     # the recognition step on its own
     crops = list(crops_of(choice_template, img).values())

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from ocr_service import calibration
-from ocr_service.forms import loader, samples
+from ocr_service.forms import loader
+from ocr_service.synth import fill
 from ocr_service.pipeline.scoring import Thresholds, thresholds_path
 from ocr_service.engines.registry import RecognitionConfig
 from ocr_service.pipeline.build import Pipeline
@@ -26,14 +27,14 @@ def dc01():
 @pytest.fixture(scope="module")
 def printed_dir(tmp_path_factory, dc01):
     out = tmp_path_factory.mktemp("printed")
-    samples.generate(dc01, PRINTED_SHEETS, 9101, out, style="printed", formats=("jpg", "pdf", "png", "tiff"))
+    fill.generate(dc01, PRINTED_SHEETS, 9101, out, style="printed", formats=("jpg", "pdf", "png", "tiff"))
     return out
 
 
 @pytest.fixture(scope="module")
 def hand_dir(tmp_path_factory, dc01):
     out = tmp_path_factory.mktemp("hand")
-    samples.generate(dc01, HAND_SHEETS, 9102, out, style="handwriting", formats=("jpg", "pdf"))
+    fill.generate(dc01, HAND_SHEETS, 9102, out, style="handwriting", formats=("jpg", "pdf"))
     return out
 
 

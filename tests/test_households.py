@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from ocr_service.forms import loader, records
+from ocr_service.forms import loader
+from ocr_service.synth import records
 from ocr_service.pipeline.households import check_results
 from ocr_service.pipeline.decide import AUTO_ACCEPTED, NEEDS_REVIEW, FieldResult
 from ocr_service.pipeline.sheet import OK, SheetResult

@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ocr_service.cli import app
-from ocr_service.forms import fonts, loader, samples, scan
+from ocr_service.forms import loader
+from ocr_service.synth import fill, fonts, scan
 from ocr_service.pipeline.identify import candidates, read_page_qr
 from ocr_service.pipeline.ingest import Page
 from ocr_service.pipeline.build import IdentifyingPipeline, Pipeline
@@ -21,7 +22,7 @@ def templates():
 
 
 def _scanned(template, rotation, seed=1):
-    sheet = samples.fill_sheet(template, {"full_name": "Nguyễn Văn An"}, random.Random(seed),
+    sheet = fill.fill_sheet(template, {"full_name": "Nguyễn Văn An"}, random.Random(seed),
                                fonts.list_fonts("printed")[0], "000777")
     params = scan.ScanParams(rotation90=rotation, skew_deg=2.0, out_dpi=200, noise_sigma=2.0, noise_seed=seed)
     return scan.simulate_scan(sheet.image, params, src_dpi=300)[0]

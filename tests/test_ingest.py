@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ocr_service.errors import InputFileError
-from ocr_service.forms import scan
+from ocr_service.synth import scan
 from ocr_service.pipeline.ingest import Page, load_pages, page_hash
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import DC01_SERIAL
-from ocr_service.forms import qr, scan
+from ocr_service.forms import qr
+from ocr_service.synth import scan
 from ocr_service.forms.model import box_to_px
 from ocr_service.pipeline import orient, register
 

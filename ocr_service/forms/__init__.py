@@ -1,1 +1,1 @@
-"""Form templates: schema, loading, rendering blanks, generating synthetic filled sheets."""
+"""Form templates: schema, loading, rendering blanks."""

@@ -35,6 +35,7 @@ __all__ = [
     "get_vocabulary",
     "AdminUnits",
     "admin_units",
+    "legacy_unit_rows",
     "AddressComponent",
     "AddressMatch",
     "parse_address",
@@ -325,11 +326,7 @@ class AdminUnits:
     """
 
     def __init__(self) -> None:
-        from vietnamadminunits.database import query  # slow import: keep lazy
-
-        rows = query("SELECT province, provinceShort, provinceCode, district, districtShort,"
-                     " districtCode, districtType, ward, wardShort, wardCode, wardType"
-                     " FROM admin_units_legacy")
+        rows = legacy_unit_rows()
         self._provinces: dict[str, dict] = {}
         self._districts: dict[str, dict] = {}
         self._communes: dict[str, dict] = {}
@@ -421,6 +418,16 @@ class AdminUnits:
             return None
         return {"province": u.province, "province_code": u.province_code,
                 "commune": u.ward or None, "commune_code": u.ward_code or None}
+
+
+def legacy_unit_rows() -> list[dict]:
+    """Every row of vietnamadminunits' pre-2025 table (province, district, ward: names, short names,
+    codes, types), as the library returns it; not cached (callers keep what they build from it)."""
+    from vietnamadminunits.database import query  # slow import: keep lazy
+
+    return query("SELECT province, provinceShort, provinceCode, district, districtShort,"
+                 " districtCode, districtType, ward, wardShort, wardCode, wardType"
+                 " FROM admin_units_legacy")
 
 
 def _code2(code: str) -> str:

@@ -1,16 +1,18 @@
+import shutil
 import unicodedata
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ocr_service.forms import fonts as F
+from ocr_service.errors import ConfigError
+from ocr_service.synth import fonts as F
 
 TEST_STRING = "Đặng Thị Thuỷ Ngọc ỹ Ỹ ữ Ữ ặ Ặ Nguyễn Hồ Chí Minh"
 
 
 def _catalog_entries():
-    return yaml.safe_load(F.CATALOG.read_text(encoding="utf-8"))["fonts"]
+    return yaml.safe_load(F.default_catalog().read_text(encoding="utf-8"))["fonts"]
 
 
 def test_test_string_has_precomposed_letters():
@@ -21,7 +23,7 @@ def test_test_string_has_precomposed_letters():
 
 def test_every_shipped_ttf_is_listed():
     listed = {e["file"] for e in _catalog_entries()}
-    for ttf in F.FONT_DIR.glob("*.ttf"):
+    for ttf in F.font_dir().glob("*.ttf"):
         assert ttf.name in listed, f"{ttf.name} not in fonts.yaml"
 
 
@@ -29,8 +31,8 @@ def test_handwriting_fonts_exist_with_licence():
     entries = [e for e in _catalog_entries() if e["style"] == "handwriting"]
     assert len(entries) >= 6
     for e in entries:
-        assert (F.FONT_DIR / e["file"]).is_file(), e["file"]
-        lic = F.FONT_DIR / e["licence"]
+        assert (F.font_dir() / e["file"]).is_file(), e["file"]
+        lic = F.font_dir() / e["licence"]
         assert "SIL Open Font License" in lic.read_text(encoding="utf-8")
 
 
@@ -74,7 +76,7 @@ def test_notdef_render_check_flags_unmapped_char():
 
 def test_font_path_lookup():
     assert F.font_path("mali").name == "Mali-Regular.ttf"
-    with pytest.raises(KeyError):
+    with pytest.raises(ConfigError, match=r"unknown font family 'No Such Font' \(known: Patrick Hand, Mali, .*\)"):
         F.font_path("No Such Font")
 
 
@@ -92,5 +94,36 @@ def test_missing_system_font_is_skipped(tmp_path, caplog):
         got = F.list_fonts("printed", catalog=cat)
     assert "Ghost Sans" not in [f.family for f in got]
     assert "fonts-ghost" in caplog.text
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match=r"unknown font style 'cursive' \(known: printed, handwriting\)"):
         F.list_fonts("cursive")
+
+
+def test_the_source_tree_holds_the_fonts(monkeypatch):
+    monkeypatch.delenv(F.FONTS_ENV, raising=False)
+    assert F.font_dir() == Path(F.__file__).resolve().parent / "fonts"
+    assert (F.font_dir() / "PatrickHand-Regular.ttf").is_file()
+
+
+def test_font_folder_from_the_environment(tmp_path, monkeypatch):
+    shutil.copy(F.SOURCE_FONT_DIR / "fonts.yaml", tmp_path)
+    shutil.copy(F.SOURCE_FONT_DIR / "Mali-Regular.ttf", tmp_path)
+    monkeypatch.setenv(F.FONTS_ENV, str(tmp_path))
+    assert F.font_dir() == tmp_path
+    assert F.font_path("Mali") == tmp_path / "Mali-Regular.ttf"
+    assert F.list_fonts("printed")  # system fonts are found wherever the catalogue is
+    # the other handwriting fonts are not in that folder: a clear error, naming it and the way out
+    with pytest.raises(ConfigError) as err:
+        F.list_fonts("handwriting")
+    msg = str(err.value)
+    assert f"{tmp_path} has no PatrickHand-Regular.ttf" in msg
+    assert "scripts/build_fonts.py" in msg and F.FONTS_ENV in msg
+    with pytest.raises(ConfigError, match="handwriting font 'Itim' missing"):
+        F.font_path("Itim")
+
+
+def test_missing_font_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(F.FONTS_ENV, str(tmp_path / "absent"))
+    with pytest.raises(ConfigError) as err:
+        F.list_fonts("printed")
+    assert str(tmp_path / "absent" / "fonts.yaml") in str(err.value)
+    assert "scripts/build_fonts.py" in str(err.value)

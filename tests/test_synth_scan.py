@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocr_service.forms.scan import (
+from ocr_service.synth.scan import (
     ScanParams,
     map_points,
     page_corners,

@@ -1,4 +1,4 @@
-"""Tests of the synthetic DC01 record generator (ocr_service.forms.records)."""
+"""Tests of the synthetic DC01 record generator (ocr_service.synth: records, households, people, places)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import unicodedata
 
 import pytest
 
-from ocr_service.forms import records as R
-from ocr_service.forms.records import (
+from ocr_service.synth.people import ETHNIC_GROUPS
+from ocr_service.synth.places import POPULATION_K, Unit
+from ocr_service.synth.records import (
     FIELDS,
-    decode_personal_id,
     generate_household,
     generate_household_with_truth,
     generate_record,
     generate_record_with_truth,
 )
+from ocr_service.vietnamese.validators import decode_personal_id
 
 N = 400
 
@@ -96,8 +97,8 @@ def test_declared_on_parameter():
 def _check_id(number: str, sex: str, year: int) -> None:
     assert number.isdigit() and len(number) in (9, 12), number
     if len(number) == 12:
-        ppp, id_sex, id_year = decode_personal_id(number)
-        assert ppp in {"0" + c for c in R.POPULATION_K}
+        ppp, province, id_sex, id_year = decode_personal_id(number)
+        assert ppp in {"0" + c for c in POPULATION_K} and province
         assert id_sex == sex and id_year == year, (number, sex, year)
 
 
@@ -175,7 +176,7 @@ def test_legal_rep_for_minors(samples):
 
 def test_vocabularies(samples):
     for rec, t in samples:
-        assert t["ethnicity"] in R.ETHNIC_GROUPS
+        assert t["ethnicity"] in ETHNIC_GROUPS
         assert rec["nationality"] == "Việt Nam"
         assert rec["blood_group"] in ("", "O", "A", "B", "AB", "O+", "A+", "B+", "AB+")
         for f in ("sig_police_chief", "sig_officer", "sig_declarant"):
@@ -213,7 +214,7 @@ def db_units() -> set[tuple[str, str, str]]:
     return {(r["provinceShort"], r["district"].casefold(), (r["ward"] or "").casefold()) for r in rows}
 
 
-def _db_key(u: R.Unit) -> tuple[str, str, str]:
+def _db_key(u: Unit) -> tuple[str, str, str]:
     prov = "Huế" if u.province_short == "Thừa Thiên Huế" else u.province_short
     return prov, u.district.casefold(), u.ward.casefold()
 

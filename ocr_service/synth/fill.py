@@ -1,7 +1,7 @@
 """Synthetic filled sheets with ground truth: fill a template's blank with a generated record in
 a printed or handwriting-style font, then simulate scanning it.
 
-All data is synthetic (see :mod:`ocr_service.forms.records`).
+All data is synthetic (see :mod:`ocr_service.synth.records`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ocr_service.forms import fonts, scan
+from ocr_service.errors import ConfigError
 from ocr_service.forms.model import FieldSpec, Template, box_to_px, mm_to_px
 from ocr_service.forms.render import render_blank
+from ocr_service.synth import fonts, records, scan
 
 FILL_DPI = 300
 FORMATS = ("png", "jpg", "pdf", "tiff")
@@ -190,24 +191,29 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
     """Write ``n`` scanned-looking filled sheets and their ground truth into ``out_dir``.
 
     Each sheet gets ``NNNN.<ext>`` (format drawn from ``formats``) and ``NNNN.json``; ``truth.jsonl``
-    lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'. ``file_quality`` is the JPEG
-    quality of .jpg files and of the images inside PDFs. Deterministic for a seed.
+    lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'; ``font_family`` (one font for
+    every sheet) overrides it. ``file_quality`` is the JPEG quality of .jpg files and of the images
+    inside PDFs. Deterministic for a seed. An unknown or missing font or style is a ``ConfigError``.
     """
+    fonts.check_style(style, (*fonts.STYLES, "mixed"))
+    if not formats or not set(formats) <= set(FORMATS):
+        raise ConfigError(f"unknown file formats {','.join(formats)!r} (known: {', '.join(FORMATS)})")
+    if font_family:
+        chosen = fonts.find_font(font_family)
+        pool = {chosen.style: [chosen]}
+    else:
+        pool = {s: fonts.list_fonts(s) for s in (fonts.STYLES if style == "mixed" else (style,))}
+        for s, found in pool.items():
+            if not found:
+                raise ConfigError(f"no {s} font is installed (see {fonts.default_catalog()})")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     np_rng = np.random.default_rng(seed)
-    pool = {s: fonts.list_fonts(s) for s in ("printed", "handwriting")}
-    if font_family:
-        chosen = [f for f in fonts.list_fonts() if f.family.casefold() == font_family.casefold()]
-        if not chosen:
-            raise ValueError(f"unknown font {font_family!r}")
-        pool = {chosen[0].style: chosen}
     entries = []
     for i in range(n):
         sheet_style = style if style in pool else rng.choice(sorted(pool))
         font = rng.choice(pool[sheet_style])
-        from ocr_service.forms import records
         record = records.generate_record(rng, declared_on=dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
         serial = f"{seed:04d}{i:05d}"
         sheet = fill_sheet(template, record_values(template, record), rng, font, serial)
@@ -222,10 +228,8 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
             scan.write_jpeg(scanned, path, quality=file_quality, dpi=params.out_dpi)
         elif fmt == "tiff":
             scan.write_tiff([scanned], path, dpi=params.out_dpi)
-        elif fmt == "pdf":
+        else:  # pdf
             scan.write_pdf([scanned], path, params.out_dpi, quality=file_quality)
-        else:
-            raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
         entry = {"file": name, "page": 1, "template": template.id, "serial": serial, "font": sheet.font,
                  "style": sheet.style, "scan": params.to_dict(), "fields": sheet.truth}
         (out / f"{i:04d}.json").write_text(json.dumps(entry, ensure_ascii=False, indent=1), encoding="utf-8")
