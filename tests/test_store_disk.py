@@ -136,3 +136,33 @@ def test_a_read_only_database_refuses_writes_with_store_error(tmp_path):
     with st.session(write=False) as s:
         assert repo.list_batches(s).items == []
     st.close()
+
+
+def test_an_unreachable_database_is_a_store_error(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(StoreError) as e:
+        open_store(f"postgresql+psycopg://u:secret@127.0.0.1:{port}/x?connect_timeout=2", tmp_path)
+    assert e.value.exit_code == 7 and f"127.0.0.1:{port}" in str(e.value) and "secret" not in str(e.value)
+
+
+def test_concurrent_first_runs_migrate_once(tmp_path):
+    import threading
+
+    errors = []
+
+    def first_run():
+        try:
+            open_store(data_dir=tmp_path, create=True).close()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

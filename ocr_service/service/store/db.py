@@ -22,6 +22,7 @@ DB_FILE = "ocr-service.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 30_000
 IMMEDIATE = "ocr_sqlite_immediate"  # execution option: take SQLite's write lock at BEGIN
+MIGRATION_LOCK = 0x6F63_7201  # PostgreSQL advisory lock key held while migrating
 
 
 def default_url(data_dir: str | Path) -> str:
@@ -112,7 +113,11 @@ def upgrade(url: str | Engine, revision: str = "head") -> None:
 
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
-        with translated(str(engine.url)), engine.begin() as conn:
+        # One upgrader at a time: SQLite's write lock from BEGIN, a transaction advisory lock on
+        # PostgreSQL. A second process waits, then finds the schema at head and does nothing.
+        with translated(str(engine.url)), engine.execution_options(**{IMMEDIATE: True}).begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg = alembic_config(str(engine.url))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
