@@ -9,6 +9,7 @@ APT_PACKAGES=(
   poppler-utils
   fonts-dejavu-core fonts-noto-core fonts-liberation2 fonts-freefont-ttf fonts-roboto fonts-open-sans
   python3-venv
+  postgresql redis-server
 )
 
 missing=()

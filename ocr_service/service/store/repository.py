@@ -1,0 +1,604 @@
+"""What the service does with the store, as plain functions taking a SQLAlchemy Session.
+
+The caller owns the transaction (``with store.session() as s: ...`` commits at the end); these
+functions only flush. They take and return plain values and model rows, never pipeline classes: a
+page's result comes in as the JSON-able dict of ``SheetResult.to_json()`` with each field's
+``kind`` and ``features`` added.
+
+Idempotency, in one place each:
+- a file is keyed by (batch, sha256): adding it again returns the existing row, ``created=False``;
+- a page by (file, page number); its result by the same key: a page whose status is no longer
+  ``queued`` already has its result, and writing again changes nothing;
+- a job by its idempotency key (unique);
+- duplicates within a batch (same page image hash, or a sheet serial already read) are flagged, not
+  processed or stored twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, Iterable, Sequence, TypeVar
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from ocr_service.errors import AuthError, ConflictError, NotFoundError, StoreError
+from ocr_service.service.store.models import (
+    FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
+    PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, PAGE_STATUSES, SHEET_STATUSES, ApiToken,
+    AuditEvent, Batch, Export, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, utcnow)
+
+T = TypeVar("T")
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Added(Generic[T]):
+    """A row and whether this call created it (False: it existed, the call was a repeat)."""
+
+    row: T
+    created: bool
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.created
+
+
+@dataclass(frozen=True)
+class Paged(Generic[T]):
+    """One page of a keyset-paginated listing; ``next`` is the cursor for the following page, None at the end."""
+
+    items: list[T]
+    next: str | None
+
+
+@dataclass(frozen=True)
+class ResultWrite:
+    page_id: int
+    status: str  # the page's status after the call
+    sheet_id: int | None
+    written: bool  # False: the page already had its result, nothing changed
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+def _insert_or_get(s: Session, row: T, lookup: Callable[[], T | None]) -> Added[T]:
+    """Insert ``row`` unless ``lookup`` finds it; a concurrent insert of the same key (unique
+    violation) is resolved by returning the winner's row."""
+    found = lookup()
+    if found is not None:
+        return Added(found, False)
+    try:
+        with s.begin_nested():
+            s.add(row)
+        return Added(row, True)
+    except IntegrityError:
+        found = lookup()
+        if found is None:
+            raise
+        return Added(found, False)
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list[Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError:
+        key = None
+    if not isinstance(key, list) or len(key) != n or not all(isinstance(k, int) for k in key):
+        raise NotFoundError(f"invalid page cursor {cursor[:40]!r}")
+    return key
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= 1000:
+        raise ValueError("limit must be between 1 and 1000")
+    return limit
+
+
+def _paged_by_id(s: Session, q, model, after: str | None, limit: int) -> Paged:
+    if after:
+        (last,) = decode_cursor(after, 1)
+        q = q.where(model.id > last)
+    rows = list(s.scalars(q.order_by(model.id).limit(_limit(limit) + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Paged(rows, encode_cursor([rows[-1].id]) if more else None)
+
+
+def _get(s: Session, model, ident: int, what: str):
+    row = s.get(model, ident)
+    if row is None:
+        raise NotFoundError(f"no {what} with id {ident}")
+    return row
+
+
+# -- templates and batches ------------------------------------------------------------------------
+
+def template_for(s: Session, ref: str) -> Template:
+    """The template row for ``name@version``, created on first use."""
+    name, sep, version = ref.partition("@")
+    if not sep or not name or not version:
+        raise NotFoundError(f"not a template reference (name@version): {ref!r}")
+    lookup = lambda: s.scalars(select(Template).where(Template.name == name, Template.version == version)).first()  # noqa: E731
+    return _insert_or_get(s, Template(name=name, version=version), lookup).row
+
+
+def create_batch(s: Session, name: str, *, commune: str | None = None, village: str | None = None,
+                 box_label: str | None = None, officer: str | None = None, expected_sheets: int | None = None,
+                 template: str | None = None, priority: int = 0, created_by: str | None = None) -> Batch:
+    """A new batch; ConflictError if the name is taken. ``template`` is ``name@version``, or None/'auto'."""
+    tpl = template_for(s, template) if template and template != "auto" else None
+    batch = Batch(name=name, commune=commune, village=village, box_label=box_label, officer=officer,
+                  expected_sheets=expected_sheets, template_id=tpl.id if tpl else None, priority=priority,
+                  created_by=created_by)
+    try:
+        with s.begin_nested():
+            s.add(batch)
+    except IntegrityError:
+        raise ConflictError(f"a batch named {name!r} already exists") from None
+    return batch
+
+
+def get_batch(s: Session, batch: int | str) -> Batch:
+    """A batch by id or by name."""
+    if isinstance(batch, int):
+        return _get(s, Batch, batch, "batch")
+    row = s.scalars(select(Batch).where(Batch.name == batch)).first()
+    if row is None:
+        raise NotFoundError(f"no batch named {batch!r}")
+    return row
+
+
+def list_batches(s: Session, *, after: str | None = None, limit: int = 50) -> Paged[Batch]:
+    return _paged_by_id(s, select(Batch), Batch, after, limit)
+
+
+# -- files and pages ------------------------------------------------------------------------------
+
+def add_file(s: Session, batch_id: int, *, sha256: str, original_name: str, size_bytes: int,
+             media_type: str | None = None, created_by: str | None = None) -> Added[SourceFile]:
+    """Record a file (already in the blob store) in a batch. The same bytes in the same batch give
+    the existing row back with ``created=False`` (a duplicate upload)."""
+    _get(s, Batch, batch_id, "batch")
+    lookup = lambda: s.scalars(select(SourceFile).where(SourceFile.batch_id == batch_id,  # noqa: E731
+                                                        SourceFile.sha256 == sha256)).first()
+    row = SourceFile(batch_id=batch_id, sha256=sha256, original_name=original_name, size_bytes=size_bytes,
+                     media_type=media_type, created_by=created_by)
+    return _insert_or_get(s, row, lookup)
+
+
+def get_file(s: Session, file_id: int) -> SourceFile:
+    return _get(s, SourceFile, file_id, "file")
+
+
+def _page(s: Session, file_id: int, page_no: int, *, lock: bool = False) -> PageRow | None:
+    q = select(PageRow).where(PageRow.file_id == file_id, PageRow.page_no == page_no)
+    if lock:
+        q = q.with_for_update()
+    return s.scalars(q).first()
+
+
+def find_duplicate_page(s: Session, batch_id: int, *, sha256: str | None = None, serial: str | None = None,
+                        exclude_page_id: int | None = None) -> PageRow | None:
+    """The earliest page of the batch with the same image hash (any status but duplicate), or whose
+    sheet carries the same serial (read: status ok). None if there is none."""
+    conds = []
+    if sha256:
+        conds.append(and_(PageRow.sha256 == sha256, PageRow.status != PAGE_DUPLICATE))
+    if serial:
+        conds.append(and_(PageRow.serial == serial, PageRow.status == PAGE_OK))
+    if not conds:
+        return None
+    q = select(PageRow).where(PageRow.batch_id == batch_id, or_(*conds))
+    if exclude_page_id is not None:
+        q = q.where(PageRow.id != exclude_page_id)
+    return s.scalars(q.order_by(PageRow.id).limit(1)).first()
+
+
+def _describe(s: Session, page: PageRow) -> str:
+    f = s.get(SourceFile, page.file_id)
+    return f"page {page.page_no} of file {f.original_name!r} (file {f.id})"
+
+
+def mark_duplicate(s: Session, page: PageRow, of: PageRow, reason: str) -> PageRow:
+    page.status, page.duplicate_of_page_id, page.reason, page.finished_at = PAGE_DUPLICATE, of.id, reason, utcnow()
+    s.flush()
+    return page
+
+
+def add_pages(s: Session, file_id: int, pages: Iterable[dict], *, enqueue: bool = True,
+              replaces: dict[int, int] | None = None) -> list[PageRow]:
+    """Record the pages of a file (``{"page": n, "sha256": hash of the page image}`` each), once:
+    a page already recorded is returned as it is. A page whose image is already in the batch is
+    marked ``duplicate`` and not queued; the others are ``queued`` and, with ``enqueue``, get a page
+    job (key ``page:<id>``). ``replaces`` maps a page number to the id of the page it rescans."""
+    f = get_file(s, file_id)
+    out = []
+    for p in pages:
+        page_no, sha = int(p["page"]), p.get("sha256") or None
+        row = PageRow(file_id=f.id, batch_id=f.batch_id, page_no=page_no, sha256=sha, status=PAGE_QUEUED,
+                      replaces_page_id=(replaces or {}).get(page_no))
+        added = _insert_or_get(s, row, lambda: _page(s, f.id, page_no))
+        page = added.row
+        if added.created:
+            dup = find_duplicate_page(s, f.batch_id, sha256=sha, exclude_page_id=page.id) if sha else None
+            if dup is not None and dup.id < page.id:
+                mark_duplicate(s, page, dup, f"same page image as {_describe(s, dup)}")
+            elif enqueue:
+                enqueue_job(s, "page", key=f"page:{page.id}", batch_id=f.batch_id, file_id=f.id, page_id=page.id)
+        out.append(page)
+    return out
+
+
+def list_pages(s: Session, file_id: int, *, after: str | None = None, limit: int = 100) -> Paged[PageRow]:
+    return _paged_by_id(s, select(PageRow).where(PageRow.file_id == file_id), PageRow, after, limit)
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+
+def enqueue_job(s: Session, kind: str, *, key: str, batch_id: int | None = None, file_id: int | None = None,
+                page_id: int | None = None, payload: dict | None = None, max_attempts: int = 3) -> Added[Job]:
+    """Queue a job once per idempotency ``key``: a second call returns the first job, ``created=False``."""
+    if kind not in ("file", "page"):
+        raise ValueError(f"unknown job kind {kind!r}")
+    job = Job(kind=kind, idempotency_key=key, batch_id=batch_id, file_id=file_id, page_id=page_id,
+              payload=payload or {}, max_attempts=max_attempts, status=JOB_QUEUED)
+    return _insert_or_get(s, job, lambda: s.scalars(select(Job).where(Job.idempotency_key == key)).first())
+
+
+def get_job(s: Session, job_id: int) -> Job:
+    return _get(s, Job, job_id, "job")
+
+
+def claim_job(s: Session, owner: str, *, lease: dt.timedelta = DEFAULT_LEASE, kinds: Sequence[str] | None = None,
+              now: dt.datetime | None = None) -> Job | None:
+    """Lease the oldest runnable job to ``owner``: a queued one, or a running one whose lease
+    expired (its worker died). Exactly one concurrent claimer gets each job: the candidate is
+    locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's write sessions hold the database
+    write lock), and the claim itself is a compare-and-set UPDATE checked by its row count. A job
+    whose lease expired on its last allowed attempt is marked failed instead. None: nothing to do."""
+    now = now or utcnow()
+    table = Job.__table__
+    for _ in range(1000):
+        q = select(Job).where(or_(Job.status == JOB_QUEUED,
+                                  and_(Job.status == JOB_RUNNING, Job.lease_expires_at < now)))
+        if kinds:
+            q = q.where(Job.kind.in_(list(kinds)))
+        q = q.order_by(Job.id).limit(1).with_for_update(skip_locked=True)
+        job = s.scalars(q).first()
+        if job is None:
+            return None
+        same = and_(table.c.id == job.id, table.c.status == job.status, table.c.attempts == job.attempts)
+        if job.status == JOB_RUNNING and job.attempts >= job.max_attempts:
+            error = (f"gave up after {job.attempts} attempts: the lease of {job.lease_owner} expired "
+                     f"(the worker died or hung)" + (f"; last error: {job.last_error}" if job.last_error else ""))
+            s.execute(update(table).where(same).values(status=JOB_FAILED, last_error=error, lease_owner=None,
+                                                       lease_expires_at=None, updated_at=now, finished_at=now))
+            s.expire(job)
+            continue
+        res = s.execute(update(table).where(same).values(
+            status=JOB_RUNNING, attempts=table.c.attempts + 1, lease_owner=owner, lease_expires_at=now + lease,
+            updated_at=now))
+        s.expire(job)
+        if res.rowcount == 1:
+            s.refresh(job)
+            return job
+    raise StoreError("could not claim a job: too much contention")
+
+
+def _owned(s: Session, job_id: int, owner: str, values: dict) -> Job:
+    table = Job.__table__
+    res = s.execute(update(table).where(table.c.id == job_id, table.c.status == JOB_RUNNING,
+                                        table.c.lease_owner == owner).values(**values))
+    job = get_job(s, job_id)
+    s.expire(job)
+    if res.rowcount != 1:
+        s.refresh(job)
+        raise ConflictError(f"job {job_id} is not leased to {owner} (status {job.status}, "
+                            f"lease owner {job.lease_owner})")
+    s.refresh(job)
+    return job
+
+
+def renew_lease(s: Session, job_id: int, owner: str, *, lease: dt.timedelta = DEFAULT_LEASE,
+                now: dt.datetime | None = None) -> Job:
+    """Extend the lease of a running job (a heartbeat); ConflictError if it is no longer ours."""
+    now = now or utcnow()
+    return _owned(s, job_id, owner, dict(lease_expires_at=now + lease, updated_at=now))
+
+
+def complete_job(s: Session, job_id: int, owner: str, *, now: dt.datetime | None = None) -> Job:
+    now = now or utcnow()
+    return _owned(s, job_id, owner, dict(status=JOB_DONE, lease_owner=None, lease_expires_at=None, last_error=None,
+                                         updated_at=now, finished_at=now))
+
+
+def fail_job(s: Session, job_id: int, owner: str, error: str, *, retry: bool = True,
+             now: dt.datetime | None = None) -> Job:
+    """Record a failed attempt: the job goes back to the queue, or is marked failed (with the
+    error) once it has used ``max_attempts`` or when ``retry`` is False."""
+    now = now or utcnow()
+    job = get_job(s, job_id)
+    last = not retry or job.attempts >= job.max_attempts
+    reason = f"failed after {job.attempts} attempts: {error}" if last and retry else error
+    return _owned(s, job_id, owner, dict(status=JOB_FAILED if last else JOB_QUEUED, last_error=reason,
+                                         lease_owner=None, lease_expires_at=None, updated_at=now,
+                                         finished_at=now if last else None))
+
+
+# -- results --------------------------------------------------------------------------------------
+
+def _sheet_summary(statuses: Iterable[str]) -> tuple[str, int, int]:
+    statuses = list(statuses)
+    review = sum(1 for st in statuses if st == FIELD_REVIEW)
+    if review:
+        return FIELD_REVIEW, len(statuses), review
+    return (FIELD_VERIFIED if FIELD_VERIFIED in statuses else FIELD_AUTO), len(statuses), 0
+
+
+def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | None = None) -> ResultWrite:
+    """Store one page's result (``SheetResult.to_json()`` plus each field's ``kind`` and
+    ``features``), keyed by (file, page number). A page that already has its result (status no
+    longer ``queued``) is left as it is: writing twice is a no-op (``written=False``). An ``ok`` page
+    whose serial was already read in the batch becomes ``duplicate`` with no second sheet; an ``ok``
+    page with the serial of an earlier ``rescan`` page records that it replaces it."""
+    now = now or utcnow()
+    f = get_file(s, file_id)
+    page_no = int(result["page"])
+    page = _page(s, f.id, page_no, lock=True)
+    if page is None:  # e.g. a file that could not be opened at all: its error comes as page 0
+        page = _insert_or_get(s, PageRow(file_id=f.id, batch_id=f.batch_id, page_no=page_no, status=PAGE_QUEUED,
+                                         sha256=result.get("sha256") or None),
+                              lambda: _page(s, f.id, page_no)).row
+        page = _page(s, f.id, page_no, lock=True)
+    if page.status != PAGE_QUEUED:
+        sheet = s.scalars(select(Sheet.id).where(Sheet.page_id == page.id)).first()
+        return ResultWrite(page.id, page.status, sheet, written=False)
+
+    status = result.get("status")
+    if status not in (PAGE_OK, PAGE_RESCAN, PAGE_ERROR):
+        raise ValueError(f"page result status must be ok, rescan or error, not {status!r}")
+    page.sha256 = page.sha256 or result.get("sha256") or None
+    page.reason = result.get("reason") or None
+    page.rotation = result.get("rotation")
+    page.skew_deg = result.get("skew_deg")
+    page.residual_px = result.get("residual_px")
+    page.serial = result.get("serial") or None
+    page.finished_at = now
+    if status != PAGE_OK:
+        page.status = status
+        s.flush()
+        return ResultWrite(page.id, page.status, None, written=True)
+
+    same = [PageRow.serial == page.serial] if page.serial else []
+    same += [PageRow.sha256 == page.sha256] if page.sha256 else []
+    dup = s.scalars(select(PageRow).where(PageRow.batch_id == f.batch_id, PageRow.status == PAGE_OK,
+                                          PageRow.id != page.id, or_(*same))
+                    .order_by(PageRow.id).limit(1)).first() if same else None
+    if dup is not None:
+        why = (f"sheet serial {page.serial} already read on" if page.serial and dup.serial == page.serial
+               else "same page image as")
+        mark_duplicate(s, page, dup, f"{why} {_describe(s, dup)}")
+        return ResultWrite(page.id, page.status, None, written=True)
+    if page.serial and page.replaces_page_id is None:
+        replaced = aliased(PageRow)
+        earlier = s.scalars(
+            select(PageRow).where(PageRow.batch_id == f.batch_id, PageRow.serial == page.serial,
+                                  PageRow.status == PAGE_RESCAN, PageRow.id != page.id,
+                                  ~exists().where(replaced.replaces_page_id == PageRow.id))
+            .order_by(PageRow.id.desc()).limit(1)).first()
+        if earlier is not None:
+            page.replaces_page_id = earlier.id
+    page.status = PAGE_OK
+
+    template = template_for(s, result["template"])
+    fields = result.get("fields") or []
+    st, total, review = _sheet_summary(fd["status"] for fd in fields)
+    sheet = Sheet(page_id=page.id, batch_id=f.batch_id, template_id=template.id, status=st, fields_total=total,
+                  fields_review=review, created_at=now, updated_at=now)
+    s.add(sheet)
+    s.flush()
+    s.add_all(FieldRow(
+        sheet_id=sheet.id, batch_id=f.batch_id, position=i, name=fd["name"], kind=fd.get("kind"),
+        raw=fd.get("raw", fd.get("value", "")), value=fd.get("value", ""), suggestion=fd.get("suggestion"),
+        candidates=list(fd.get("candidates") or []), engine=fd.get("engine") or None,
+        confidence=float(fd.get("confidence", 0.0)), features=dict(fd.get("features") or {}),
+        status=fd["status"], reasons=list(fd.get("reasons") or []), warnings=list(fd.get("warnings") or []),
+        box_px=list(fd.get("box_px") or []))
+        for i, fd in enumerate(fields))
+    s.flush()
+    return ResultWrite(page.id, page.status, sheet.id, written=True)
+
+
+# -- status and listings --------------------------------------------------------------------------
+
+def batch_status(s: Session, batch: int | str) -> dict:
+    """``{"batch", "expected", "files", "pages", "sheets": {status: n}, "rescan", "failed",
+    "duplicates", "jobs": {"queued", "running", "done", "failed"}}``. ``rescan`` and ``failed``
+    count pages still waiting for a rescan (not replaced by a later page); ``failed`` is pages
+    that could not be read (status error)."""
+    b = get_batch(s, batch)
+    files = s.scalar(select(func.count()).select_from(SourceFile).where(SourceFile.batch_id == b.id))
+    later = aliased(PageRow)
+    replaced = exists().where(later.replaces_page_id == PageRow.id)
+    pages = dict(s.execute(select(PageRow.status, func.count()).where(PageRow.batch_id == b.id, ~replaced)
+                           .group_by(PageRow.status)).all())
+    total_pages = s.scalar(select(func.count()).select_from(PageRow).where(PageRow.batch_id == b.id))
+    sheets = dict(s.execute(select(Sheet.status, func.count()).where(Sheet.batch_id == b.id)
+                            .group_by(Sheet.status)).all())
+    jobs = dict(s.execute(select(Job.status, func.count()).where(Job.batch_id == b.id).group_by(Job.status)).all())
+    return {
+        "batch": b.name,
+        "expected": b.expected_sheets,
+        "files": files,
+        "pages": total_pages,
+        "sheets": {st: sheets.get(st, 0) for st in SHEET_STATUSES},
+        "rescan": pages.get(PAGE_RESCAN, 0),
+        "failed": pages.get(PAGE_ERROR, 0),
+        "duplicates": pages.get(PAGE_DUPLICATE, 0),
+        "jobs": {st: jobs.get(st, 0) for st in JOB_STATUSES},
+    }
+
+
+def get_sheet(s: Session, sheet_id: int) -> Sheet:
+    return _get(s, Sheet, sheet_id, "sheet")
+
+
+def list_sheets(s: Session, batch_id: int | None = None, *, status: str | None = None, after: str | None = None,
+                limit: int = 50) -> Paged[Sheet]:
+    """Sheets in id order (a batch's, of one status if given), ``limit`` at a time."""
+    q = select(Sheet)
+    if batch_id is not None:
+        q = q.where(Sheet.batch_id == batch_id)
+    if status is not None:
+        q = q.where(Sheet.status == status)
+    return _paged_by_id(s, q, Sheet, after, limit)
+
+
+def list_fields(s: Session, *, sheet_id: int | None = None, batch_id: int | None = None, status: str | None = None,
+                after: str | None = None, limit: int = 100) -> Paged[FieldRow]:
+    """Fields in id order (on a sheet that is its position order), filtered as given."""
+    q = select(FieldRow)
+    if sheet_id is not None:
+        q = q.where(FieldRow.sheet_id == sheet_id)
+    if batch_id is not None:
+        q = q.where(FieldRow.batch_id == batch_id)
+    if status is not None:
+        q = q.where(FieldRow.status == status)
+    return _paged_by_id(s, q, FieldRow, after, limit)
+
+
+def review_queue(s: Session, *, batch_id: int | None = None, after: str | None = None,
+                 limit: int = 50) -> Paged[FieldRow]:
+    """Fields needing review: batches of higher priority first, then the oldest field first.
+    The cursor is (priority, field id); a batch whose priority changes while a client is paging
+    may be seen again or skipped."""
+    q = (select(FieldRow, Batch.priority).join(Batch, Batch.id == FieldRow.batch_id)
+         .where(FieldRow.status == FIELD_REVIEW))
+    if batch_id is not None:
+        q = q.where(FieldRow.batch_id == batch_id)
+    if after:
+        prio, last = decode_cursor(after, 2)
+        q = q.where(or_(Batch.priority < prio, and_(Batch.priority == prio, FieldRow.id > last)))
+    rows = s.execute(q.order_by(Batch.priority.desc(), FieldRow.id).limit(_limit(limit) + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Paged([r[0] for r in rows], encode_cursor([rows[-1][1], rows[-1][0].id]) if more else None)
+
+
+def get_field(s: Session, field_id: int) -> FieldRow:
+    return _get(s, FieldRow, field_id, "field")
+
+
+def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: str, source: str = "web",
+                 now: dt.datetime | None = None) -> FieldRow:
+    """A reviewer's value for a field, if the field is still at ``version`` (what the reviewer
+    saw); otherwise ConflictError. Bumps the version, updates the sheet's summary, audits."""
+    now = now or utcnow()
+    table = FieldRow.__table__
+    old = get_field(s, field_id)
+    before = {"status": old.status, "value": old.value, "verified_value": old.verified_value, "version": old.version}
+    res = s.execute(update(table).where(table.c.id == field_id, table.c.version == version).values(
+        status=FIELD_VERIFIED, verified_value=value, verified_by=actor, verified_at=now, version=table.c.version + 1))
+    s.expire(old)
+    if res.rowcount != 1:
+        s.refresh(old)
+        raise ConflictError(f"field {old.name} (id {field_id}) was changed by someone else: "
+                            f"it is at version {old.version}, you edited version {version}", field=old.name)
+    s.refresh(old)
+    sheet = get_sheet(s, old.sheet_id)
+    sheet.status, sheet.fields_total, sheet.fields_review = _sheet_summary(
+        s.scalars(select(FieldRow.status).where(FieldRow.sheet_id == sheet.id)))
+    sheet.updated_at = now
+    add_audit(s, actor=actor, action="field.verify", entity_type="field", entity_id=field_id, old=before,
+              new={"status": old.status, "verified_value": value, "version": old.version}, source=source)
+    return old
+
+
+# -- audit, users, tokens, exports ----------------------------------------------------------------
+
+def add_audit(s: Session, *, actor: str, action: str, entity_type: str, entity_id: int | str,
+              old: dict | None = None, new: dict | None = None, source: str) -> AuditEvent:
+    event = AuditEvent(actor=actor, action=action, entity_type=entity_type, entity_id=str(entity_id), old=old,
+                       new=new, source=source)
+    s.add(event)
+    s.flush()
+    return event
+
+
+def list_audit(s: Session, *, entity_type: str | None = None, entity_id: int | str | None = None,
+               after: str | None = None, limit: int = 100) -> Paged[AuditEvent]:
+    q = select(AuditEvent)
+    if entity_type is not None:
+        q = q.where(AuditEvent.entity_type == entity_type)
+    if entity_id is not None:
+        q = q.where(AuditEvent.entity_id == str(entity_id))
+    return _paged_by_id(s, q, AuditEvent, after, limit)
+
+
+def create_user(s: Session, username: str, *, role: str, password_hash: str | None = None) -> User:
+    """A user; ``password_hash`` is computed by the caller (the auth module), never stored plain."""
+    user = User(username=username, role=role, password_hash=password_hash, active=True)
+    try:
+        with s.begin_nested():
+            s.add(user)
+    except IntegrityError:
+        raise ConflictError(f"a user named {username!r} already exists") from None
+    return user
+
+
+def get_user(s: Session, username: str) -> User:
+    user = s.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise NotFoundError(f"no user named {username!r}")
+    return user
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(s: Session, user_id: int, name: str) -> tuple[str, ApiToken]:
+    """A new random API token for a user: the token (shown once, never stored) and its row."""
+    _get(s, User, user_id, "user")
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(token_sha256=token_hash(token), name=name, user_id=user_id)
+    s.add(row)
+    s.flush()
+    return token, row
+
+
+def user_for_token(s: Session, token: str, *, now: dt.datetime | None = None) -> User:
+    """The active user a token belongs to (and the token's last use recorded); AuthError otherwise."""
+    row = s.scalars(select(ApiToken).where(ApiToken.token_sha256 == token_hash(token))).first()
+    if row is None or row.revoked_at is not None or not row.user.active:
+        raise AuthError("unknown, revoked or inactive API token")
+    row.last_used_at = now or utcnow()
+    return row.user
+
+
+def revoke_token(s: Session, token_id: int, *, now: dt.datetime | None = None) -> ApiToken:
+    row = _get(s, ApiToken, token_id, "API token")
+    row.revoked_at = row.revoked_at or now or utcnow()
+    return row
+
+
+def record_export(s: Session, *, filter: dict, template: str | None, mapping_version: str | None,
+                  record_count: int, files: list[dict], created_by: str | None) -> Export:
+    """Record an export run: ``files`` is ``[{"name", "sha256", "size"}]`` of what was written."""
+    row = Export(filter=filter, template_id=template_for(s, template).id if template else None,
+                 mapping_version=mapping_version, record_count=record_count, files=files, created_by=created_by)
+    s.add(row)
+    s.flush()
+    return row
+
