@@ -153,7 +153,6 @@ def _fields_json(results) -> list[dict]:
 def child_single(d: Path) -> dict:
     """process_file on every sheet, then the stages timed one by one, then read vs read_bare."""
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
-    import numpy as np
 
     from ocr_service.engines.tesseract import TesseractEngine
     from ocr_service.forms import qr
@@ -185,23 +184,13 @@ def child_single(d: Path) -> dict:
     # 2. the same pages, stage functions chained as pipeline/build.py chains them
     t = pipe.template
     dpi, eng, cfg = pipe.dpi, pipe.engines, pipe.recognition
-    if hasattr(rec, "recognize_page"):  # one call per page
-        def recognize_all(crops):
-            return rec.recognize_page(crops, t, eng, cfg, dpi)
-    else:  # one call per field
-        def recognize_all(crops):
-            return {cr.name: rec.recognize(cr, t.field(cr.name), eng, cfg, dpi) for cr in crops}
+
+    def recognize_all(crops):
+        return rec.recognize_page(crops, t, eng, cfg, dpi)
 
     def engine_image(cr, spec):
         """The tightened image recognition sends to an engine (None: no writing)."""
-        if hasattr(rec, "field_image"):
-            return rec.field_image(cr, spec, dpi)
-        if cr.cells:
-            cells = tuple(x if rec.writing_box(x, dpi) else np.full_like(x, 255) for x in cr.cells)
-            if not any(x.min() < 160 for x in cells):
-                return None
-            return rec.tighten(rec.comb_line(cells), dpi)
-        return rec.tighten(cr.image, dpi, cr.box_top)
+        return rec.field_image(cr, spec, dpi)
 
     stages: list[dict[str, float]] = []
     stages_cpu: list[dict[str, float]] = []

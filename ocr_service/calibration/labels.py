@@ -51,38 +51,6 @@ def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField
             want = canonical_truth(spec, written)
             correct = match_key(fr.value) == match_key(want) or match_key(fr.value) == match_key(written)
             exact_raw = clean(fr.raw) == clean(written)
-            blocked = any(r != "low_confidence" for r in fr.reasons)
-            out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
-                                     blocked))
-    return out
-
-
-def read_labelled_dir(path: str | Path) -> list[tuple[Path, dict[str, str]]]:
-    """(scan file, truth fields) for each sheet listed in ``truth.jsonl`` (as `samples generate` writes)."""
-    path = Path(path)
-    index = path / "truth.jsonl"
-    if not index.exists():
-        raise FileNotFoundError(f"{index} not found: a labelled folder has truth.jsonl beside its scans")
-    out = []
-    for line in index.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            entry = json.loads(line)
-            out.append((path / entry["file"], entry["fields"]))
-    return out
-
-
-def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField]:
-    """Pair every field result of registered sheets with its ground truth."""
-    out = []
-    for result, truth in zip(results, truths):
-        if result.status != "ok":
-            continue
-        for fr in result.fields:
-            spec = template.field(fr.name)
-            written = truth.get(fr.name, "")
-            want = canonical_truth(spec, written)
-            correct = match_key(fr.value) == match_key(want) or match_key(fr.value) == match_key(written)
-            exact_raw = clean(fr.raw) == clean(written)
             blocked = any(ReviewReason.of(r) != ReviewReason.LOW_CONFIDENCE for r in fr.reasons)
             out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
                                      blocked))

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased
 from ocr_service.errors import AuthError, ConflictError, NotFoundError, StoreError
 from ocr_service.service.store.models import (
     FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
-    PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, PAGE_STATUSES, SHEET_STATUSES, ApiToken,
+    PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, SHEET_STATUSES, ApiToken,
     AuditEvent, Batch, Export, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, utcnow)
 
 T = TypeVar("T")
