@@ -480,20 +480,33 @@ def list_fields(s: Session, *, sheet_id: int | None = None, batch_id: int | None
 
 def review_queue(s: Session, *, batch_id: int | None = None, after: str | None = None,
                  limit: int = 50) -> Paged[FieldRow]:
-    """Fields needing review: batches of higher priority first, then the oldest field first.
-    The cursor is (priority, field id); a batch whose priority changes while a client is paging
-    may be seen again or skipped."""
-    q = (select(FieldRow, Batch.priority).join(Batch, Batch.id == FieldRow.batch_id)
-         .where(FieldRow.status == FIELD_REVIEW))
+    """Fields needing review: batches of higher priority first, older batches before newer ones,
+    then each batch's fields oldest first. The cursor is (priority, batch id, field id).
+
+    Walks the batches that have fields waiting, in that order, with one index range scan each, so a
+    page costs the same at the head of a district's queue as deep inside it (no sort of the queue)."""
+    limit = _limit(limit)
+    prio, last_batch, last_field = decode_cursor(after, 3) if after else (None, None, 0)
+    waiting = exists().where(FieldRow.batch_id == Batch.id, FieldRow.status == FIELD_REVIEW)
+    q = select(Batch.id, Batch.priority).where(waiting)
     if batch_id is not None:
-        q = q.where(FieldRow.batch_id == batch_id)
-    if after:
-        prio, last = decode_cursor(after, 2)
-        q = q.where(or_(Batch.priority < prio, and_(Batch.priority == prio, FieldRow.id > last)))
-    rows = s.execute(q.order_by(Batch.priority.desc(), FieldRow.id).limit(_limit(limit) + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Paged([r[0] for r in rows], encode_cursor([rows[-1][1], rows[-1][0].id]) if more else None)
+        q = q.where(Batch.id == batch_id)
+    if prio is not None:
+        q = q.where(or_(Batch.priority < prio, and_(Batch.priority == prio, Batch.id >= last_batch)))
+    items: list[FieldRow] = []
+    keys: list[tuple[int, int]] = []
+    for b_id, b_prio in s.execute(q.order_by(Batch.priority.desc(), Batch.id)):
+        after_id = last_field if (b_prio, b_id) == (prio, last_batch) else 0
+        rows = s.scalars(select(FieldRow).where(FieldRow.batch_id == b_id, FieldRow.status == FIELD_REVIEW,
+                                                FieldRow.id > after_id)
+                         .order_by(FieldRow.id).limit(limit + 1 - len(items))).all()
+        items.extend(rows)
+        keys.extend((b_prio, b_id) for _ in rows)
+        if len(items) > limit:
+            break
+    more = len(items) > limit
+    items, keys = items[:limit], keys[:limit]
+    return Paged(items, encode_cursor([*keys[-1], items[-1].id]) if more else None)
 
 
 def get_field(s: Session, field_id: int) -> FieldRow:
