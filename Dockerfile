@@ -1,6 +1,8 @@
-# ocr-service worker image: the pipeline, Tesseract with the Vietnamese models, poppler, fonts and the
-# hash-pinned neural engines. Build: docker build -t ocr-service .
+# ocr-service image: the pipeline, the service (API, workers), Tesseract with the Vietnamese models,
+# poppler, fonts and the hash-pinned neural engines. Build: docker build -t ocr-service .
 # Run:   docker run --rm -v "$PWD/scans:/scans" ocr-service extract /scans --template dc01 --json
+# Serve: docker run -v ocr-data:/data -p 127.0.0.1:8000:8000 -e OCR_SERVICE_BIND_HOST=0.0.0.0 ocr-service serve
+#        (the server binds 127.0.0.1 unless told otherwise; publish the port on the host's loopback)
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OMP_THREAD_LIMIT=1 ORT_DISABLE_TELEMETRY=1 \
@@ -17,9 +19,10 @@ COPY ocr_service ./ocr_service
 COPY templates ./templates
 RUN pip install . && pip install --no-deps --require-hashes -r requirements-engines.txt
 
-# templates are data beside the package, not inside it
-ENV OCR_SERVICE_TEMPLATES=/app/templates
-RUN useradd --create-home --uid 10001 ocr
+# templates are data beside the package, not inside it; the installation's data in a volume
+ENV OCR_SERVICE_TEMPLATES_DIR=/app/templates OCR_SERVICE_DATA_DIR=/data
+RUN useradd --create-home --uid 10001 ocr && mkdir /data && chown ocr /data
+VOLUME /data
 USER ocr
 ENTRYPOINT ["ocr-service"]
 CMD ["--help"]
