@@ -94,19 +94,15 @@ def error_id() -> str:
 
 
 def _where(request: Request | None) -> str:
-    if request is None:
-        return "?"
-    route = request.scope.get("route")
-    return f"{request.method} {getattr(route, 'path', None) or request.url.path}"
+    return f"{request.method} {request.url.path}" if request is not None else "?"  # paths hold ids only
 
 
 def log_unexpected(request: Request | None, exc: BaseException) -> str:
-    """Log an unexpected exception by a new error id: where, the exception type and the stack, but
-    not its message (it may quote request data)."""
+    """Log an unexpected exception by a new error id: where, the exception type and the stack (file,
+    line, function), but not its message or any values: they may quote personal data."""
     ident = error_id()
-    stack = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("error %s in %s: %s.%s\n%s", ident, _where(request), type(exc).__module__, type(exc).__qualname__,
-              stack.rstrip())
+    stack = "\n".join(f"  {fs.filename}:{fs.lineno} in {fs.name}" for fs in traceback.extract_tb(exc.__traceback__))
+    log.error("error %s in %s: %s.%s\n%s", ident, _where(request), type(exc).__module__, type(exc).__qualname__, stack)
     return ident
 
 
