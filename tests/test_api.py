@@ -339,3 +339,21 @@ def test_openapi_lists_the_routes(api: Api):
     assert "multipart/form-data" in upload["requestBody"]["content"] and "207" in upload["responses"]
     assert "Problem" in doc["components"]["schemas"] and "token" in doc["components"]["securitySchemes"]
     assert api.client.get("/api/docs").status_code == 404 and api.client.get("/docs").status_code == 404  # no CDN UI
+
+
+def test_json_bodies_are_small_uploads_are_not(api: Api):
+    body = assert_problem(api.post("/api/v1/batches", as_="clerk", json={"name": "x" * 2_000_000}), 413, "too_large")
+    assert "over" in body["detail"]
+
+    def chunked():  # no Content-Length: refused when it crosses the limit
+        yield b'{"name": "'
+        yield from (b"x" * 100_000 for _ in range(15))
+        yield b'"}'
+
+    assert_problem(api.post("/api/v1/batches", as_="clerk", content=chunked(),
+                            headers={"Content-Type": "application/json"}), 413, "too_large")
+    b = api.batch()
+    res = api.post(f"/api/v1/batches/{b['id']}/files", as_="clerk",
+                   files=files_part(("a.jpg", JPG2, "image/jpeg"), ("b.jpg", JPG3, "image/jpeg"),
+                                    ("c.jpg", JPG5, "image/jpeg"), ("d.pdf", TRUNCATED, "application/pdf")))
+    assert res.status_code == 201 and res.json()["accepted"] == 4  # a 1 MB request of files under the file limit

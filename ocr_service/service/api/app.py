@@ -11,9 +11,13 @@ would load assets from a CDN).
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, AsyncIterator, Callable, ContextManager, Sequence
 
 from fastapi import APIRouter, FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ocr_service.service.api import problems
 from ocr_service.service.api.deps import StoreDep
@@ -25,7 +29,7 @@ from ocr_service.settings import Settings
 
 PREFIX = "/api/v1"
 OPENAPI_URL = "/api/openapi.json"
-JSON_BODY_LIMIT = 1 << 20  # every body but an upload is small JSON
+JSON_BODY_LIMIT = 1 << 20  # every body but an upload (routes/uploads.py sets its own) is small JSON
 
 LifespanHook = Callable[[Settings, Store], ContextManager[Any]]
 
@@ -58,6 +62,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
     app.state.store = store
     app.state.lifespan_hooks = hooks
     problems.install(app)
+    app.add_middleware(BodyLimit, limit=JSON_BODY_LIMIT)
 
     @app.get("/health", response_model=Health, tags=["health"], summary="Liveness and schema revision (no auth)")
     def health(st: StoreDep) -> Health:
@@ -70,6 +75,40 @@ def create_app(settings: Settings, store: Store | None = None, *,
     app.include_router(api)
     _add_problem_schema(app)
     return app
+
+
+UPLOAD_PATH = re.compile(re.escape(PREFIX) + r"/batches/[^/]+/files")
+
+
+class BodyLimit:
+    """Request bodies over ``limit`` bytes get a 413 problem, except uploads (``POST …/files``),
+    which stream and are held to ``max_file_bytes`` per file by intake. A declared Content-Length
+    over the limit is refused before anything is read; a chunked body when it crosses the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["method"] == "POST" and UPLOAD_PATH.fullmatch(scope["path"])):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            response = problems.problem(Request(scope), "too_large", f"the request body is over {self.limit} bytes")
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise StarletteHTTPException(413, f"the request body is over {self.limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def _add_problem_schema(app: FastAPI) -> None:
