@@ -1,4 +1,4 @@
-"""The `ocr-service` command line: templates, samples, extract, calibrate.
+"""The `ocr-service` command line: templates, samples, extract, calibrate; users, tokens, serve.
 
 Progress bars go to stderr and only on a terminal; JSON goes to stdout.
 """
@@ -177,6 +177,127 @@ def extract(files: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG
             typer.echo(json.dumps(finding.to_json(), ensure_ascii=False))
     typer.echo(f"{run.pages} pages, {run.failed} not read", err=True)
     raise typer.Exit(1 if run.failed else 0)
+
+
+# -- users, API tokens and the HTTP server (the service) ------------------------------------------
+
+users_app = typer.Typer(help="Users of the service (no self-registration: an admin adds them here).", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens (shown once when created, stored hashed, revocable).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+def _open_store(settings):
+    from ocr_service.service.store import open_store
+
+    return open_store(settings.database or None, settings.data_dir, create=True)
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _read_password() -> str:
+    """The new password: one line of standard input when it is not a terminal, else asked twice
+    with hidden input. There is never a default."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+
+
+@users_app.command("add")
+def users_add(username: str, role: str = typer.Option(..., "--role", help="clerk, reviewer, supervisor, exporter or admin.")) -> None:
+    """Add a user; the password is read from standard input (or asked for twice on a terminal)."""
+    from ocr_service.service import auth
+
+    try:
+        auth.check_username(username)
+        auth.check_role(role)
+        password = _read_password()
+        with _open_store(_settings()) as store, store.session() as s:
+            user = auth.add_user(s, username, password, role=role, actor=_cli_actor())
+            shown = f"added user {user.username!r} (id {user.id}, role {user.role})"
+    except OcrServiceError as exc:
+        fail(exc)
+    typer.echo(shown, err=True)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the users: id, name, role, active, created."""
+    from ocr_service.service import auth
+
+    try:
+        with _open_store(_settings()) as store, store.session(write=False) as s:
+            rows = [(u.id, u.username, u.role, "active" if u.active else "inactive", u.created_at.isoformat())
+                    for u in auth.list_users(s)]
+    except OcrServiceError as exc:
+        fail(exc)
+    for row in rows:
+        typer.echo("\t".join(map(str, row)))
+
+
+@tokens_app.command("create")
+def tokens_create(username: str, name: str = typer.Option("api", "--name", help="What the token is for.")) -> None:
+    """Create an API token for a user and print it once on standard output."""
+    from ocr_service.service import auth
+
+    try:
+        with _open_store(_settings()) as store, store.session() as s:
+            token, row = auth.create_token(s, username, name=name, actor=_cli_actor())
+            token_id = row.id
+    except OcrServiceError as exc:
+        fail(exc)
+    typer.echo(token)
+    typer.echo(f"token {token_id} for {username!r}: send it as `Authorization: Bearer TOKEN`; it is not shown again "
+               f"(revoke it with `ocr-service tokens revoke {token_id}`)", err=True)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke an API token by its id."""
+    from ocr_service.service import auth
+
+    try:
+        with _open_store(_settings()) as store, store.session() as s:
+            auth.revoke_token(s, token_id, actor=_cli_actor())
+    except OcrServiceError as exc:
+        fail(exc)
+    typer.echo(f"revoked token {token_id}", err=True)
+
+
+def serve_hooks(settings) -> list:
+    """What runs beside the HTTP server for the app's lifetime (``create_app(lifespan_hooks=…)``):
+    each a callable (settings, store) → context manager. The jobs layer adds its local job pool here."""
+    return []
+
+
+@app.command("serve")
+def serve(host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: the bind_host setting, 127.0.0.1)."),
+          port: Optional[int] = typer.Option(None, "--port", help="Port (default: the bind_port setting, 8000).")) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    from ocr_service.service.api import create_app
+
+    try:
+        settings = _settings(bind_host=host, bind_port=port)
+        api = create_app(settings, lifespan_hooks=serve_hooks(settings))
+    except OcrServiceError as exc:
+        fail(exc)
+    shown = f"[{settings.bind_host}]" if ":" in settings.bind_host else settings.bind_host
+    typer.echo(f"serving the API at http://{shown}:{settings.bind_port}/api/v1 (OpenAPI: /api/openapi.json, "
+               f"health: /health)\nauthenticate with `Authorization: Bearer TOKEN`; make a token with "
+               f"`ocr-service tokens create USER` (users: `ocr-service users add USER --role ROLE`)", err=True)
+    if settings.bind_host not in ("127.0.0.1", "::1", "localhost"):
+        typer.echo("warning: listening beyond this machine; put a TLS-terminating proxy in front", err=True)
+    uvicorn.run(api, host=settings.bind_host, port=settings.bind_port, server_header=False, proxy_headers=False,
+                log_level="info")
 
 
 @app.command("calibrate")

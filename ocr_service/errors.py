@@ -100,6 +100,12 @@ class PermissionDeniedError(OcrServiceError):
     code = "forbidden"
 
 
+class InvalidRequestError(OcrServiceError):
+    """A request to the service is malformed: a bad query parameter, page cursor or request body."""
+
+    code = "invalid_request"
+
+
 # The one mapping from error code to CLI exit code. 1 is "some input failed" (extract, ingest),
 # 2 is a usage error (Typer's own).
 EXIT_CODES: dict[str, int] = {
@@ -114,4 +120,5 @@ EXIT_CODES: dict[str, int] = {
     "conflict": 10,
     "unauthenticated": 11,
     "forbidden": 12,
+    "invalid_request": 2,
 }

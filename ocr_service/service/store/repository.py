@@ -181,6 +181,15 @@ def get_file(s: Session, file_id: int) -> SourceFile:
     return _get(s, SourceFile, file_id, "file")
 
 
+def list_files(s: Session, batch_id: int, *, after: str | None = None, limit: int = 100) -> Paged[SourceFile]:
+    """The files of a batch in id order (the order they were added)."""
+    return _paged_by_id(s, select(SourceFile).where(SourceFile.batch_id == batch_id), SourceFile, after, limit)
+
+
+def get_page(s: Session, page_id: int) -> PageRow:
+    return _get(s, PageRow, page_id, "page")
+
+
 def _page(s: Session, file_id: int, page_no: int, *, lock: bool = False) -> PageRow | None:
     q = select(PageRow).where(PageRow.file_id == file_id, PageRow.page_no == page_no)
     if lock:
@@ -258,6 +267,15 @@ def enqueue_job(s: Session, kind: str, *, key: str, batch_id: int | None = None,
 
 def get_job(s: Session, job_id: int) -> Job:
     return _get(s, Job, job_id, "job")
+
+
+def list_jobs(s: Session, batch_id: int, *, status: str | None = None, after: str | None = None,
+              limit: int = 100) -> Paged[Job]:
+    """The jobs of a batch in id order (of one status if given)."""
+    q = select(Job).where(Job.batch_id == batch_id)
+    if status is not None:
+        q = q.where(Job.status == status)
+    return _paged_by_id(s, q, Job, after, limit)
 
 
 def claim_job(s: Session, owner: str, *, lease: dt.timedelta = DEFAULT_LEASE, kinds: Sequence[str] | None = None,
@@ -575,6 +593,10 @@ def get_user(s: Session, username: str) -> User:
     if user is None:
         raise NotFoundError(f"no user named {username!r}")
     return user
+
+
+def list_users(s: Session, *, after: str | None = None, limit: int = 100) -> Paged[User]:
+    return _paged_by_id(s, select(User), User, after, limit)
 
 
 def token_hash(token: str) -> str:

@@ -1,0 +1,27 @@
+"""The review queue, read side: fields needing review, batches of higher priority first, each with
+its reasons in Vietnamese. (Verifying a field is the review station's, with sessions and CSRF.)"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from ocr_service.service import auth
+from ocr_service.service.api.deps import Paging, StoreDep, cursor_checked, require
+from ocr_service.service.api.schemas import FieldOut, Page
+from ocr_service.service.auth import Principal
+from ocr_service.service.store import repository as repo
+
+router = APIRouter(tags=["review"])
+Reviewer = Annotated[Principal, Depends(require(*auth.CAN_REVIEW, action="read the review queue"))]
+
+
+@router.get("/review", response_model=Page[FieldOut], summary="Fields needing review (reviewer, supervisor, admin)")
+def review_queue(store: StoreDep, paging: Paging, _: Reviewer,
+                 batch: Annotated[int | None, Query(description="only this batch")] = None) -> Page[FieldOut]:
+    with store.session(write=False) as s:
+        if batch is not None:
+            repo.get_batch(s, batch)
+        got = repo.review_queue(s, batch_id=batch, after=cursor_checked(paging.after, 2), limit=paging.limit)
+        return Page[FieldOut](items=[FieldOut.of(f) for f in got.items], next=got.next)

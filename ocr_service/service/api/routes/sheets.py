@@ -1,0 +1,61 @@
+"""Sheets (by batch and status) with their fields; fields one at a time. Field values are personal
+data: reviewers, supervisors, exporters and admins read them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from ocr_service.service import auth
+from ocr_service.service.api.deps import Paging, StoreDep, cursor_checked, require
+from ocr_service.service.api.schemas import FieldOut, Page, SheetDetail, SheetOut
+from ocr_service.service.auth import Principal
+from ocr_service.service.store import repository as repo
+
+router = APIRouter(tags=["sheets"])
+Records = Annotated[Principal, Depends(require(*auth.CAN_READ_RECORDS, action="read sheets and fields"))]
+SheetStatus = Literal["auto_accepted", "needs_review", "verified"]
+FieldStatus = Literal["auto_accepted", "needs_review", "verified", "rejected"]
+
+
+def _all_fields(s, sheet_id: int) -> list[FieldOut]:
+    out, after = [], None
+    while True:
+        got = repo.list_fields(s, sheet_id=sheet_id, after=after, limit=1000)
+        out += [FieldOut.of(f) for f in got.items]
+        if got.next is None:
+            return out
+        after = got.next
+
+
+@router.get("/batches/{batch_id}/sheets", response_model=Page[SheetOut], summary="The sheets of a batch")
+def list_sheets(batch_id: int, store: StoreDep, paging: Paging, _: Records,
+                status: Annotated[SheetStatus | None, Query()] = None) -> Page[SheetOut]:
+    with store.session(write=False) as s:
+        repo.get_batch(s, batch_id)
+        got = repo.list_sheets(s, batch_id, status=status, after=cursor_checked(paging.after), limit=paging.limit)
+        return Page[SheetOut](items=[SheetOut.of(sh) for sh in got.items], next=got.next)
+
+
+@router.get("/sheets/{sheet_id}", response_model=SheetDetail, summary="A sheet with all its fields")
+def get_sheet(sheet_id: int, store: StoreDep, _: Records) -> SheetDetail:
+    with store.session(write=False) as s:
+        sheet = repo.get_sheet(s, sheet_id)
+        return SheetDetail(**SheetOut.of(sheet).model_dump(), fields=_all_fields(s, sheet.id))
+
+
+@router.get("/sheets/{sheet_id}/fields", response_model=Page[FieldOut], summary="The fields of a sheet")
+def list_fields(sheet_id: int, store: StoreDep, paging: Paging, _: Records,
+                status: Annotated[FieldStatus | None, Query()] = None) -> Page[FieldOut]:
+    with store.session(write=False) as s:
+        repo.get_sheet(s, sheet_id)
+        got = repo.list_fields(s, sheet_id=sheet_id, status=status, after=cursor_checked(paging.after),
+                               limit=paging.limit)
+        return Page[FieldOut](items=[FieldOut.of(f) for f in got.items], next=got.next)
+
+
+@router.get("/fields/{field_id}", response_model=FieldOut, summary="A field")
+def get_field(field_id: int, store: StoreDep, _: Records) -> FieldOut:
+    with store.session(write=False) as s:
+        return FieldOut.of(repo.get_field(s, field_id))
