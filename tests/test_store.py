@@ -9,7 +9,7 @@ import threading
 import pytest
 from sqlalchemy import func, inspect, select
 
-from ocr_service.errors import AuthError, ConflictError, NotFoundError, SchemaOutdatedError
+from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError, SchemaOutdatedError
 from ocr_service.service.store import db, open_store, repository as repo
 from ocr_service.service.store.models import Base, FieldRow, Job, PageRow, Sheet, SourceFile
 from store_fixtures import BACKENDS, TEMPLATE, db_url, field, pg_cluster, result, sha, store  # noqa: F401
@@ -353,8 +353,10 @@ def test_pagination_returns_every_row_once(store):
         assert [f.id for f in queue[14:]] == sorted(f.id for f in queue[14:])  # then oldest first
         batches, _ = walk(lambda **kw: repo.list_batches(s, **kw), 1)
         assert [b.name for b in batches] == ["low", "high"]
-        with pytest.raises(NotFoundError, match="cursor"):
+        with pytest.raises(InvalidRequestError, match="cursor"):
             repo.list_sheets(s, after="not-a-cursor")
+        with pytest.raises(InvalidRequestError, match="cursor"):
+            repo.review_queue(s, after=repo.encode_cursor([1, 2]))  # a cursor of another listing
 
 
 # -- review, audit, users -------------------------------------------------------------------------

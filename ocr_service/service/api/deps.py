@@ -8,10 +8,9 @@ from typing import Annotated, Callable
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ocr_service.errors import AuthError, InvalidRequestError, NotFoundError
+from ocr_service.errors import AuthError
 from ocr_service.service import auth
 from ocr_service.service.auth import Principal
-from ocr_service.service.store import repository as repo
 from ocr_service.service.store.store import Store
 from ocr_service.settings import Settings
 
@@ -74,15 +73,3 @@ def page_params(after: Annotated[str | None, Query(max_length=200, description="
 
 
 Paging = Annotated[PageParams, Depends(page_params)]
-
-
-def cursor_checked(after: str | None, n: int = 1) -> str | None:
-    """The cursor, if it is one the listing can take; a 422 problem naming ``after`` otherwise (the
-    repository would call it not found)."""
-    if after is None:
-        return None
-    try:
-        repo.decode_cursor(after, n)
-    except NotFoundError as exc:
-        raise InvalidRequestError(f"query parameter after: {exc.reason}") from None
-    return after

@@ -28,7 +28,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from ocr_service.errors import AuthError, ConflictError, NotFoundError, StoreError
+from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError, StoreError
 from ocr_service.service.store.models import (
     FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
     PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, SHEET_STATUSES, ApiToken,
@@ -95,7 +95,7 @@ def decode_cursor(cursor: str, n: int) -> list[Any]:
     except ValueError:
         key = None
     if not isinstance(key, list) or len(key) != n or not all(isinstance(k, int) for k in key):
-        raise NotFoundError(f"invalid page cursor {cursor[:40]!r}")
+        raise InvalidRequestError(f"invalid page cursor {cursor[:40]!r} (pass back the 'next' of the page before)")
     return key
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from ocr_service.errors import InvalidRequestError
 from ocr_service.forms import loader
 from ocr_service.service import auth
-from ocr_service.service.api.deps import CurrentPrincipal, Paging, SettingsDep, StoreDep, cursor_checked, require
+from ocr_service.service.api.deps import CurrentPrincipal, Paging, SettingsDep, StoreDep, require
 from ocr_service.service.api.schemas import BatchCreate, BatchDetail, BatchOut, BatchStatus, Page
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
@@ -36,7 +36,7 @@ def template_ref(settings: Settings, template: str | None) -> str | None:
 @router.get("/batches", response_model=Page[BatchOut], summary="List batches (oldest first)")
 def list_batches(store: StoreDep, paging: Paging, _: CurrentPrincipal) -> Page[BatchOut]:
     with store.session(write=False) as s:
-        got = repo.list_batches(s, after=cursor_checked(paging.after), limit=paging.limit)
+        got = repo.list_batches(s, after=paging.after, limit=paging.limit)
         return Page[BatchOut](items=[BatchOut.of(b) for b in got.items], next=got.next)
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response
 from ocr_service.errors import InputFileError, NotFoundError
 from ocr_service.pipeline import ingest
 from ocr_service.service import auth
-from ocr_service.service.api.deps import CurrentPrincipal, Paging, SettingsDep, StoreDep, cursor_checked, require
+from ocr_service.service.api.deps import CurrentPrincipal, Paging, SettingsDep, StoreDep, require
 from ocr_service.service.api.schemas import FileOut, Page, PageOut
 from ocr_service.service.auth import Principal
 from ocr_service.service.intake import MAGIC
@@ -37,7 +37,7 @@ def _download_headers(filename: str) -> dict[str, str]:
 def list_files(batch_id: int, store: StoreDep, paging: Paging, _: CurrentPrincipal) -> Page[FileOut]:
     with store.session(write=False) as s:
         repo.get_batch(s, batch_id)
-        got = repo.list_files(s, batch_id, after=cursor_checked(paging.after), limit=paging.limit)
+        got = repo.list_files(s, batch_id, after=paging.after, limit=paging.limit)
         return Page[FileOut](items=[FileOut.of(f) for f in got.items], next=got.next)
 
 
@@ -51,7 +51,7 @@ def get_file(file_id: int, store: StoreDep, _: CurrentPrincipal) -> FileOut:
 def list_pages(file_id: int, store: StoreDep, paging: Paging, _: CurrentPrincipal) -> Page[PageOut]:
     with store.session(write=False) as s:
         repo.get_file(s, file_id)
-        got = repo.list_pages(s, file_id, after=cursor_checked(paging.after), limit=paging.limit)
+        got = repo.list_pages(s, file_id, after=paging.after, limit=paging.limit)
         return Page[PageOut](items=[PageOut.of(p) for p in got.items], next=got.next)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from ocr_service.service.api.deps import CurrentPrincipal, Paging, StoreDep, cursor_checked
+from ocr_service.service.api.deps import CurrentPrincipal, Paging, StoreDep
 from ocr_service.service.api.schemas import JobOut, Page
 from ocr_service.service.store import repository as repo
 
@@ -19,5 +19,5 @@ def list_jobs(batch_id: int, store: StoreDep, paging: Paging, _: CurrentPrincipa
               status: Annotated[JobStatus | None, Query()] = None) -> Page[JobOut]:
     with store.session(write=False) as s:
         repo.get_batch(s, batch_id)
-        got = repo.list_jobs(s, batch_id, status=status, after=cursor_checked(paging.after), limit=paging.limit)
+        got = repo.list_jobs(s, batch_id, status=status, after=paging.after, limit=paging.limit)
         return Page[JobOut](items=[JobOut.of(j) for j in got.items], next=got.next)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from ocr_service.service import auth
-from ocr_service.service.api.deps import Paging, StoreDep, cursor_checked, require
+from ocr_service.service.api.deps import Paging, StoreDep, require
 from ocr_service.service.api.schemas import FieldOut, Page
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
@@ -23,5 +23,5 @@ def review_queue(store: StoreDep, paging: Paging, _: Reviewer,
     with store.session(write=False) as s:
         if batch is not None:
             repo.get_batch(s, batch)
-        got = repo.review_queue(s, batch_id=batch, after=cursor_checked(paging.after, 2), limit=paging.limit)
+        got = repo.review_queue(s, batch_id=batch, after=paging.after, limit=paging.limit)
         return Page[FieldOut](items=[FieldOut.of(f) for f in got.items], next=got.next)

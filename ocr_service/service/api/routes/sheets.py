@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from ocr_service.service import auth
-from ocr_service.service.api.deps import Paging, StoreDep, cursor_checked, require
+from ocr_service.service.api.deps import Paging, StoreDep, require
 from ocr_service.service.api.schemas import FieldOut, Page, SheetDetail, SheetOut
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
@@ -34,7 +34,7 @@ def list_sheets(batch_id: int, store: StoreDep, paging: Paging, _: Records,
                 status: Annotated[SheetStatus | None, Query()] = None) -> Page[SheetOut]:
     with store.session(write=False) as s:
         repo.get_batch(s, batch_id)
-        got = repo.list_sheets(s, batch_id, status=status, after=cursor_checked(paging.after), limit=paging.limit)
+        got = repo.list_sheets(s, batch_id, status=status, after=paging.after, limit=paging.limit)
         return Page[SheetOut](items=[SheetOut.of(sh) for sh in got.items], next=got.next)
 
 
@@ -50,7 +50,7 @@ def list_fields(sheet_id: int, store: StoreDep, paging: Paging, _: Records,
                 status: Annotated[FieldStatus | None, Query()] = None) -> Page[FieldOut]:
     with store.session(write=False) as s:
         repo.get_sheet(s, sheet_id)
-        got = repo.list_fields(s, sheet_id=sheet_id, status=status, after=cursor_checked(paging.after),
+        got = repo.list_fields(s, sheet_id=sheet_id, status=status, after=paging.after,
                                limit=paging.limit)
         return Page[FieldOut](items=[FieldOut.of(f) for f in got.items], next=got.next)
 
