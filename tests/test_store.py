@@ -417,3 +417,21 @@ def test_claim_locks_with_skip_locked_on_postgresql(store):
         assert all("FOR UPDATE SKIP LOCKED" in q for q in selects)
     else:
         assert seen[0] == "BEGIN IMMEDIATE"  # SQLite: a writing session holds the write lock from BEGIN
+
+
+@BACKENDS
+def test_token_use_is_recorded_to_the_minute(store):
+    t0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
+    with store.session() as s:
+        user = repo.create_user(s, "ana", role="reviewer")
+        token, row = repo.create_token(s, user.id, "t")
+    with store.session() as s:
+        repo.user_for_token(s, token, now=t0)
+    with store.session() as s:
+        repo.user_for_token(s, token, now=t0 + dt.timedelta(seconds=30))
+        assert not s.dirty  # within the minute: nothing to write
+    with store.session() as s:
+        repo.user_for_token(s, token, now=t0 + dt.timedelta(seconds=61))
+    with store.session(write=False) as s:
+        got = s.get(type(row), row.id).last_used_at
+        assert got == t0 + dt.timedelta(seconds=61)

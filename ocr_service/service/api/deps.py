@@ -43,8 +43,14 @@ def current_principal(store: StoreDep,
     token = credentials.credentials
     if not token or len(token) > MAX_TOKEN_CHARS:
         raise AuthError("unknown, revoked or inactive API token")
-    with store.session() as s:  # a write session: the token's last use is recorded
-        return auth.authenticate(s, token)
+    with store.session(write=False) as s:
+        principal = auth.authenticate(s, token)
+        stale = bool(s.dirty)  # the token's last use is due to be recorded
+        s.rollback()  # a read session never writes
+    if stale:
+        with store.session() as s:
+            auth.authenticate(s, token)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -613,12 +613,19 @@ def create_token(s: Session, user_id: int, name: str) -> tuple[str, ApiToken]:
     return token, row
 
 
+TOKEN_USE_RESOLUTION = dt.timedelta(minutes=1)
+
+
 def user_for_token(s: Session, token: str, *, now: dt.datetime | None = None) -> User:
-    """The active user a token belongs to (and the token's last use recorded); AuthError otherwise."""
+    """The active user a token belongs to; AuthError otherwise. The token's last use is recorded to
+    the minute: a request reads, and only the first one in a minute writes (on SQLite every write
+    takes the database's one write lock, which the workers need)."""
     row = s.scalars(select(ApiToken).where(ApiToken.token_sha256 == token_hash(token))).first()
     if row is None or row.revoked_at is not None or not row.user.active:
         raise AuthError("unknown, revoked or inactive API token")
-    row.last_used_at = now or utcnow()
+    now = now or utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        row.last_used_at = now
     return row.user
 
 
