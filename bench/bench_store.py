@@ -12,8 +12,8 @@ In one run, per backend:
 3. Times the repository calls behind the API's review-queue and sheet endpoints (``review_queue``
    first page and deep pages by cursor, ``get_sheet`` + its fields, ``batch_status``): p50/p99 of
    repeated calls, in-process (no HTTP), so the figure is the database's share of a request.
-4. When the API exists (``ocr_service.service.api``), the same endpoints over HTTP against a real
-   ``ocr-service serve`` process on loopback, with its resident memory.
+4. The same endpoints over HTTP against a real ``ocr-service serve`` process on loopback (one
+   client, sequential requests), and the server's resident memory afterwards.
 
 All data is synthetic. Results go to docs/benchmarks.md between the bench_store markers.
 """
@@ -159,6 +159,66 @@ def time_calls(store, n_sheets: int, repeats: int) -> dict[str, tuple[float, flo
     return {k: percentiles(v) for k, v in out.items()}
 
 
+def time_http(url: str, data_dir: Path, n_sheets: int, repeats: int) -> dict:
+    """p50/p99 ms of the review-queue and sheet endpoints against a real `ocr-service serve` on
+    loopback, and the server's resident memory (VmRSS, VmHWM) after the requests."""
+    import httpx
+
+    sys.path.insert(0, str(REPO / "tests"))
+    import pg
+
+    from ocr_service.service import auth
+    from ocr_service.service.store import open_store
+
+    store = open_store(url, data_dir)
+    with store.session() as s:
+        auth.add_user(s, "bench", "bench-password-not-used", role="admin", actor="bench")
+    with store.session() as s:
+        token = auth.create_token(s, "bench", name="bench", actor="bench")
+    token = token[0] if isinstance(token, tuple) else token
+    store.close()
+    port = pg.free_port()
+    env = {**os.environ, "OCR_SERVICE_DATABASE_URL": url, "OCR_SERVICE_DATA_DIR": str(data_dir),
+           "OCR_SERVICE_BIND_PORT": str(port), "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen([sys.executable, "-m", "ocr_service.cli", "serve"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    rng = random.Random(4)
+    out: dict[str, list[float]] = {"GET /api/v1/review?limit=50 (first page)": [],
+                                   "GET /api/v1/review?limit=50&after=… (deep page)": [],
+                                   "GET /api/v1/sheets/{id} (sheet + 45 fields)": []}
+    try:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+            for _ in range(200):
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            cursors, page = [], client.get("/api/v1/review", params={"limit": 50}).json()
+            for _ in range(100):
+                for _ in range(rng.randrange(1, 40)):
+                    page = client.get("/api/v1/review", params={"limit": 50, "after": page["next"]}).json()
+                cursors.append(page["next"])
+            for _ in range(repeats):
+                for key, params_or_path in (
+                        (0, ("/api/v1/review", {"limit": 50})),
+                        (1, ("/api/v1/review", {"limit": 50, "after": rng.choice(cursors)})),
+                        (2, (f"/api/v1/sheets/{rng.randrange(1, n_sheets + 1)}", {}))):
+                    path, params = params_or_path
+                    t0 = time.perf_counter()
+                    r = client.get(path, params=params)
+                    out[list(out)[key]].append(1000 * (time.perf_counter() - t0))
+                    assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        status = {k: v for k, v in (line.split(":", 1) for line in
+                                    Path(f"/proc/{server.pid}/status").read_text().splitlines() if ":" in line)}
+        memory = {k: int(status[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM")}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"http": {k: percentiles(v) for k, v in out.items()}, "serve_mib": memory}
+
+
 def blob_bytes_per_1000() -> float:
     samples = [p for p in (REPO / "samples" / "dc01").iterdir() if p.suffix in (".jpg", ".pdf")]
     return 1000 * statistics.mean(p.stat().st_size for p in samples)
@@ -187,7 +247,10 @@ def run_backend(name: str, n_sheets: int, repeats: int) -> dict:
         log(f"{name}: {seconds:.0f} s, {size / 1e9:.2f} GB; timing calls")
         calls = time_calls(store, n_sheets, repeats)
         store.close()
-        return {"backend": name, "sheets": n_sheets, "fill_s": seconds, "db_bytes": size, "calls": calls, "url": url}
+        log(f"{name}: timing HTTP against ocr-service serve")
+        http = time_http(url, tmp, n_sheets, repeats)
+        return {"backend": name, "sheets": n_sheets, "fill_s": seconds, "db_bytes": size, "calls": calls,
+                **http, "url": url}
     finally:
         if cluster is not None:
             cluster.stop()
@@ -205,8 +268,9 @@ def main() -> None:
     for r in results:
         print(f"\n{r['backend']}: {r['sheets']:,} sheets, fill {r['fill_s']:.0f} s, "
               f"database {r['db_bytes'] / 1e9:.2f} GB = {r['db_bytes'] / r['sheets'] * 1000 / 1e6:.1f} MB per 1,000 sheets")
-        for k, (p50, p99) in r["calls"].items():
+        for k, (p50, p99) in {**r["calls"], **r["http"]}.items():
             print(f"  {k}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        print(f"  serve resident memory: {r['serve_mib']['VmRSS']:.0f} MiB (peak {r['serve_mib']['VmHWM']:.0f} MiB)")
     print(f"\nblob store: {blobs / 1e6:.0f} MB per 1,000 sheets (bundled sample scans)")
     if args.json:
         args.json.write_text(json.dumps({"results": results, "blob_bytes_per_1000": blobs}, indent=1, default=str))
