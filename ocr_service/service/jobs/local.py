@@ -39,9 +39,11 @@ MAX_QUICK_DEATHS = 5  # a worker dying this often in a row without holding a job
 
 
 def _worker_main(settings: Settings, url: str, token: str, batch_id: int | None, stop, lease_s: float,
-                 poll: float) -> None:
+                 poll: float, environ: dict[str, str]) -> None:
     """One worker process: claim, run, repeat until ``stop`` is set."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which stops us cleanly
+    os.environ.clear()  # the parent's environment now, not the forkserver's from when it started
+    os.environ.update(environ)
     owner = local_owner(os.getpid(), token)
     store = open_store(url, settings.data_dir, check=False)
     lease = dt.timedelta(seconds=lease_s)
@@ -178,7 +180,7 @@ class LocalPool:
         token = secrets.token_hex(3)
         proc = self._ctx.Process(target=_worker_main, name=f"ocr-worker-{index}",
                                  args=(self.settings, self.url, token, self.batch_id, self._stop,
-                                       self.lease.total_seconds(), self.poll), daemon=True)
+                                       self.lease.total_seconds(), self.poll, dict(os.environ)), daemon=True)
         proc.start()
         return _Slot(index, proc, token, time.monotonic())
 

@@ -105,6 +105,11 @@ def run_batch(store: Store, settings: Settings, batch_id: int, *,
               poll: float = 0.25) -> work.Progress:
     """Run the batch's jobs until none is queued or running: on the local pool, or (broker URL set)
     by publishing them to the Celery workers and waiting for the database to say they are done."""
+    first = work.progress(store, batch_id)
+    if first.idle:  # nothing to do (a repeated ingest): no worker to start
+        if on_progress:
+            on_progress(first)
+        return first
     if not settings.broker_url:
         from ocr_service.service.jobs.local import LocalPool
 
