@@ -75,10 +75,11 @@ def publish(store: Store, job_ids: list[int] | tuple[int, ...]) -> int:
     """Send one ``process_job`` message per job, then record when. A broker that cannot be reached
     is logged, not raised: the jobs stay in the database and the reconciler publishes them later."""
     sent = []
-    try:
-        for job_id in job_ids:
-            app.send_task(TASK, args=[int(job_id)], queue=QUEUE)
-            sent.append(job_id)
+    try:  # a connection of its own (to the broker configured now), not one of a pool
+        with app.connection_for_write() as conn, conn.Producer() as producer:
+            for job_id in job_ids:
+                app.send_task(TASK, args=[int(job_id)], queue=QUEUE, producer=producer)
+                sent.append(job_id)
     except Exception as exc:  # noqa: BLE001 - kombu/redis raise many kinds; the database keeps the job
         log.warning("could not publish %d job(s) to the broker (%s); the reconciler will", len(job_ids) - len(sent),
                     exc)
