@@ -1,4 +1,5 @@
-"""The `ocr-service` command line: templates, samples, extract, calibrate; users, tokens, serve.
+"""The `ocr-service` command line: templates, samples, extract, calibrate, and the service: ingest, serve,
+worker, status, db, users, tokens.
 
 Progress bars go to stderr and only on a terminal; JSON goes to stdout.
 """
@@ -19,8 +20,10 @@ app = typer.Typer(help="Digitize Vietnamese paper forms (DC01 and others).", no_
                   pretty_exceptions_enable=False)
 templates_app = typer.Typer(help="Inspect and draw form templates.", no_args_is_help=True)
 samples_app = typer.Typer(help="Generate synthetic filled sheets with ground truth.", no_args_is_help=True)
+db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.add_typer(samples_app, name="samples")
+app.add_typer(db_app, name="db")
 
 
 _CONFIG_FILE: list[Path] = []  # set by the --config option before any command runs
@@ -58,8 +61,8 @@ def progress(total: int, label: str, enabled: bool | None = None) -> Iterator:
                   TextColumn("{task.fields[note]}"), console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(label, total=total, note="")
 
-        def advance(n: int = 1, note: str = "") -> None:
-            bar.update(task, advance=n, note=note)
+        def advance(n: int = 1, note: str = "", total: int | None = None) -> None:
+            bar.update(task, advance=n, note=note, total=total)
 
         yield advance
 
@@ -271,23 +274,18 @@ def tokens_revoke(token_id: int) -> None:
     typer.echo(f"revoked token {token_id}", err=True)
 
 
-def serve_hooks(settings) -> list:
-    """What runs beside the HTTP server for the app's lifetime (``create_app(lifespan_hooks=…)``):
-    each a callable (settings, store) → context manager. The jobs layer adds its local job pool here."""
-    return []
-
-
 @app.command("serve")
 def serve(host: Optional[str] = typer.Option(None, "--host", help="Address to listen on (default: the bind_host setting, 127.0.0.1)."),
           port: Optional[int] = typer.Option(None, "--port", help="Port (default: the bind_port setting, 8000).")) -> None:
-    """Run the HTTP API (uvicorn)."""
+    """Run the HTTP API (uvicorn) and, with no broker configured, a local pool of job workers beside it."""
     import uvicorn
 
     from ocr_service.service.api import create_app
+    from ocr_service.service.jobs.runner import background_jobs
 
     try:
         settings = _settings(bind_host=host, bind_port=port)
-        api = create_app(settings, lifespan_hooks=serve_hooks(settings))
+        api = create_app(settings, lifespan_hooks=[background_jobs])
     except OcrServiceError as exc:
         fail(exc)
     shown = f"[{settings.bind_host}]" if ":" in settings.bind_host else settings.bind_host
@@ -335,6 +333,178 @@ def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labell
     rows = calibration.decide_all(fields, Thresholds.load(path))
     typer.echo(calibration.format_table(calibration.report(rows)))
     typer.echo(f"wrote {path} (fitted on {len(fields)} fields; in-sample figures, see bench/ for held-apart ones)", err=True)
+
+
+# -- the service: ingest, worker, status, db ----------------------------------------------------------
+
+def _store(settings):
+    from ocr_service.service.jobs.runner import open_service_store
+
+    return open_service_store(settings)
+
+
+@app.command("ingest")
+def ingest(paths: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG, PNG, or folders of them."),
+           batch: str = typer.Option(..., "--batch", help="The batch (one box of sheets); created if new."),
+           template: str = typer.Option("auto", "--template", help="NAME, NAME@VERSION, or auto: each page's own form."),
+           expected: Optional[int] = typer.Option(None, "--expected", help="Sheets expected in the batch."),
+           commune: Optional[str] = typer.Option(None, "--commune"),
+           village: Optional[str] = typer.Option(None, "--village"),
+           box: Optional[str] = typer.Option(None, "--box", help="The box label."),
+           officer: Optional[str] = typer.Option(None, "--officer", help="The collecting officer."),
+           workers: Optional[int] = typer.Option(None, "--workers", help="Local worker processes (0: one per core)."),
+           engines: Optional[str] = typer.Option(None, "--engines", help="tesseract, cascade, fake or a YAML file."),
+           progress_bar: Optional[bool] = typer.Option(None, "--progress/--no-progress")) -> None:
+    """Put files into a batch and read them; exit code 1 if a file was refused or a page failed or needs rescanning."""
+    from ocr_service.pipeline.ingest import expand_inputs
+    from ocr_service.service.jobs import runner
+
+    try:
+        settings = _settings(workers=workers, engines=engines)
+        store = _store(settings)
+        batch_id, created = runner.ensure_batch(store, settings, batch, template=template, expected=expected,
+                                                commune=commune, village=village, box=box, officer=officer)
+        files = expand_inputs(paths)
+        got = runner.receive_paths(store, settings, batch_id, files,
+                                   on_refused=lambda name, exc: typer.echo(f"refused: {exc.message}", err=True))
+        new = sum(1 for r in got.received if not r.duplicate)
+        typer.echo(f"batch {batch!r}{' (new)' if created else ''}: {new} new file(s), "
+                   f"{len(got.received) - new} already in it, {len(got.refused)} refused", err=True)
+        with progress(0, "reading", progress_bar) as advance:
+            seen = [0]
+
+            def on_progress(p) -> None:
+                advance(p.finished - seen[0], total=p.total,
+                        note=f"{p.counts.get('running', 0)} running")
+                seen[0] = p.finished
+
+            runner.run_batch(store, settings, batch_id, on_progress=on_progress)
+        with store.session(write=False) as s:
+            from ocr_service.service.store import repository as repo
+
+            status = repo.batch_status(s, batch_id)
+            problems = repo.problem_pages(s, batch_id)
+    except OcrServiceError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        typer.echo("interrupted: the jobs left stay queued; run `ocr-service ingest` again or "
+                   "`ocr-service worker` to finish them", err=True)
+        raise typer.Exit(130)
+    for page, name in problems:
+        typer.echo(f"{name}: page {page.page_no}: {page.status}: {page.reason}", err=True)
+    sheets = status["sheets"]
+    typer.echo(f"batch {status['batch']!r}: {status['files']} files, {status['pages']} pages, "
+               f"{sum(sheets.values())} sheets ({sheets['auto_accepted']} auto-accepted, "
+               f"{sheets['needs_review']} need review, {sheets['verified']} verified), {status['rescan']} to rescan, "
+               f"{status['failed']} failed, {status['duplicates']} duplicates"
+               + (f" (expected {status['expected']})" if status["expected"] else ""))
+    raise typer.Exit(1 if got.refused or status["rescan"] or status["failed"] else 0)
+
+
+@app.command("worker")
+def worker(workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (0: one per core)."),
+           engines: Optional[str] = typer.Option(None, "--engines"),
+           reconcile_every: float = typer.Option(30.0, "--reconcile-every",
+                                                 help="Seconds between reconciler runs (Celery only)."),
+           loglevel: str = typer.Option("INFO", "--loglevel")) -> None:
+    """Run jobs until interrupted: a Celery worker with the broker URL set, else a local pool."""
+    import signal
+    import threading
+
+    try:
+        settings = _settings(workers=workers, engines=engines)
+        store = _store(settings)
+    except OcrServiceError as exc:
+        fail(exc)
+    n = settings.workers or None
+    if settings.broker_url:
+        import os
+
+        from celery.signals import worker_ready, worker_shutting_down
+
+        from ocr_service.service.jobs import celery_app
+
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        celery_app.configure(settings)
+        reconciler = celery_app.Reconciler(store, reconcile_every)
+        worker_ready.connect(lambda **kw: reconciler.start(), weak=False)
+        worker_shutting_down.connect(lambda **kw: reconciler.stop(), weak=False)
+        celery_app.app.worker_main(celery_app.worker_argv(n or os.cpu_count() or 1, loglevel))
+        return
+    from ocr_service.service.jobs.local import LocalPool
+
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    pool = LocalPool(settings, settings.database, n).start()
+    typer.echo(f"local worker pool: {pool.workers} process(es) on {settings.database}; Ctrl-C to stop", err=True)
+    try:
+        while not done.wait(0.5):
+            if pool.fatal:
+                typer.echo(f"error: {pool.fatal}", err=True)
+                break
+    finally:
+        pool.stop()
+    raise typer.Exit(1 if pool.fatal else 0)
+
+
+@app.command("status")
+def status(batch: Optional[str] = typer.Option(None, "--batch", help="One batch's status."),
+           as_json: bool = typer.Option(False, "--json")) -> None:
+    """Batches, the job queue and failures."""
+    from ocr_service.service.store import repository as repo
+
+    try:
+        store = _store(_settings())
+        with store.session(write=False) as s:
+            if batch is not None:
+                one = repo.batch_status(s, batch)
+                problems = repo.problem_pages(s, repo.get_batch(s, batch).id)
+                rows, jobs = [one], one["jobs"]
+            else:
+                rows, after = [], None
+                while True:
+                    page = repo.list_batches(s, after=after, limit=1000)
+                    rows += [repo.batch_status(s, b.id) for b in page.items]
+                    if not (after := page.next):
+                        break
+                problems, jobs = [], repo.job_counts(s)
+    except OcrServiceError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps(rows[0] if batch is not None else {"batches": rows, "jobs": jobs}, ensure_ascii=False))
+        return
+    for st in rows:
+        sheets = st["sheets"]
+        typer.echo(f"{st['batch']}: {st['files']} files, {st['pages']} pages, {sum(sheets.values())} sheets "
+                   f"({sheets['needs_review']} need review), {st['rescan']} rescan, {st['failed']} failed, "
+                   f"{st['duplicates']} duplicates; jobs {st['jobs']['queued']} queued, {st['jobs']['running']} "
+                   f"running, {st['jobs']['failed']} failed")
+    for page, name in problems:
+        typer.echo(f"  {name}: page {page.page_no}: {page.status}: {page.reason}")
+    typer.echo(f"queue: {jobs['queued']} queued, {jobs['running']} running, {jobs['done']} done, "
+               f"{jobs['failed']} failed", err=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run the database migrations (the configured database, or the embedded SQLite file)."""
+    from ocr_service.service.store import db
+
+    try:
+        settings = _settings()
+        url = settings.database
+        engine = db.make_engine(url)
+        try:
+            before = db.current_revision(engine)
+            db.upgrade(engine)
+            after = db.current_revision(engine)
+        finally:
+            engine.dispose()
+    except OcrServiceError as exc:
+        fail(exc)
+    change = "already at" if before == after else f"upgraded from {before or 'an empty database'} to"
+    typer.echo(f"database {db.display_url(url)}: {change} revision {after} (head)")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ def server(tmp_path, fast_hashing):
     tokens = make_tokens(store)
     store.close()
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OCR_SERVICE_DATA_DIR": str(data), "OCR_SERVICE_MAX_FILE_BYTES": "400000"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OCR_SERVICE_DATA_DIR": str(data), "OCR_SERVICE_MAX_FILE_BYTES": "400000",
+           "OCR_SERVICE_ENGINES": "fake", "OCR_SERVICE_WORKERS": "1"}
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "ocr_service.cli", "serve", "--port", str(port)], cwd=tmp_path,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -108,8 +109,13 @@ def test_serve_answers_and_a_cut_off_upload_leaves_nothing(server):
     assert [f["original_name"] for f in files] == ["whole.jpg"]
     blobs = [p for p in (data / "blobs").rglob("*") if p.is_file()]
     assert len(blobs) == 1 and blobs[0].read_bytes() == JPG2
-    status = httpx.get(url + f"/api/v1/batches/{batch['id']}/status", headers=bearer(tokens["reviewer"])).json()
-    assert status["files"] == 1 and status["jobs"]["queued"] == 1
+    def status():
+        return httpx.get(url + f"/api/v1/batches/{batch['id']}/status", headers=bearer(tokens["reviewer"])).json()
+
+    # serve runs a local worker pool beside the API: the whole file is split and its page read
+    wait_until(lambda: status()["jobs"]["done"] == 2, 120, "the file and page jobs to be done by serve's pool")
+    got = status()
+    assert got["files"] == 1 and got["pages"] == 1 and sum(got["sheets"].values()) == 1
     assert "NGUY" not in log.read_text() and "cut.jpg" not in log.read_text()  # no file names in the log
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from ocr_service.errors import InputFileError
 from ocr_service.synth import scan
-from ocr_service.pipeline.ingest import Page, load_pages, page_hash
+from ocr_service.pipeline.ingest import Page, load_page, load_pages, page_hash
 
 
 def _page(seed: int, shape=(330, 240)) -> np.ndarray:
@@ -247,3 +247,58 @@ def test_truncated_multipage_tiff_yields_good_pages_then_error(files, tmp_path):
     np.testing.assert_array_equal(got[1].image, PAGES[1])
     assert str(p) in str(info.value) and info.value.page == 3
 
+
+
+# -- load_page: one page alone, as a page job reads it ------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["png", "jpg", "tiff3", "pdf2"])
+def test_load_page_gives_the_same_page_as_load_pages(files, kind):
+    every = list(load_pages(files[kind]))
+    for want in every:
+        got = load_page(files[kind], want.page_no)
+        assert (got.page_no, got.sha256, got.source) == (want.page_no, want.sha256, want.source)
+        np.testing.assert_array_equal(got.image, want.image)
+
+
+def test_load_page_of_a_pdf_rasterizes_only_that_page(files, monkeypatch):
+    import pdf2image
+
+    calls = []
+    real = pdf2image.convert_from_path
+
+    def spy(*args, **kw):
+        calls.append((kw.get("first_page"), kw.get("last_page")))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pdf2image, "convert_from_path", spy)
+    load_page(files["pdf2"], 2)
+    assert calls == [(2, 2)]
+
+
+@pytest.mark.parametrize("kind, page", [("pdf2", 3), ("tiff3", 4), ("png", 2), ("png", 0)])
+def test_load_page_beyond_the_last_page_names_file_and_page(files, kind, page):
+    with pytest.raises(InputFileError) as info:
+        load_page(files[kind], page)
+    assert info.value.file == str(files[kind]) and info.value.page == page
+    assert str(files[kind]) in str(info.value) and f"page {page}" in str(info.value)
+
+
+def test_load_page_of_a_truncated_tiff(files, tmp_path):
+    p = _truncated_third_page_tiff(files, tmp_path)
+    np.testing.assert_array_equal(load_page(p, 2).image, PAGES[1])
+    with pytest.raises(InputFileError) as info:
+        load_page(p, 3)
+    assert info.value.page == 3 and "truncated or corrupt" in info.value.reason
+
+
+def test_load_page_keeps_the_limits(files, tmp_path):
+    _expect_error(files["pdf1"], "limit", max_bytes=100)
+    with pytest.raises(InputFileError, match="limit"):
+        load_page(files["pdf1"], 1, max_bytes=100)
+    with pytest.raises(InputFileError, match="million-pixel limit") as info:
+        load_page(files["tiff3"], 2, max_pixels=1000)
+    assert info.value.page == 2
+    empty = tmp_path / "empty.tif"
+    empty.write_bytes(b"")
+    with pytest.raises(InputFileError, match="empty file"):
+        load_page(empty, 1)

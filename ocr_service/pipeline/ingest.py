@@ -64,6 +64,43 @@ def load_pages(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int 
     stay valid when a later page fails.
     """
     path = Path(path)
+    head = _checked_head(path, max_bytes)
+    if head.startswith(b"%PDF"):
+        yield from _pdf_pages(path, max_pixels, pdf_dpi)
+    else:
+        yield from _image_pages(path, max_pixels)
+
+
+def load_page(path: str | Path, page_no: int, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS,
+              pdf_dpi: int = PDF_DPI) -> Page:
+    """Only page ``page_no`` (1-based) of ``path``, the same pixels and hash :func:`load_pages`
+    gives for it: a PDF page is rasterized alone (``pdftoppm -f N -l N``), a TIFF is seeked to that
+    frame. Raises :class:`InputFileError` naming the file and page for a page that does not exist
+    or cannot be read, with the same checks and limits as :func:`load_pages`."""
+    path = Path(path)
+    src = str(path)
+    head = _checked_head(path, max_bytes)
+    if page_no < 1:
+        raise InputFileError(f"there is no page {page_no} (pages are numbered from 1)", file=src, page=page_no)
+    if head.startswith(b"%PDF"):
+        info, n_pages, size = _pdf_layout(path)
+        if page_no > n_pages:
+            raise InputFileError(f"the PDF has {n_pages} page{'s' if n_pages != 1 else ''}", file=src, page=page_no)
+        return _pdf_page(path, page_no, size, max_pixels, pdf_dpi)
+    with _open_image(path, max_pixels) as img:
+        try:
+            n = getattr(img, "n_frames", 1)
+        except (OSError, SyntaxError, ValueError, TypeError):  # a damaged multi-frame file
+            n = _readable_frames(img)
+            if page_no > n:
+                raise InputFileError("file is truncated or corrupt before this page", file=src,
+                                     page=page_no) from None
+        if page_no > n:
+            raise InputFileError(f"the file has {n} page{'s' if n != 1 else ''}", file=src, page=page_no)
+        return _frame(img, src, page_no, n, max_pixels)
+
+
+def _checked_head(path: Path, max_bytes: int) -> bytes:
     src = str(path)
     try:
         size = path.stat().st_size
@@ -74,17 +111,13 @@ def load_pages(path: str | Path, *, max_bytes: int = MAX_BYTES, max_pixels: int 
     if size > max_bytes:
         raise InputFileError(f"file is {_bytes(size)}, over the {_bytes(max_bytes)} limit", file=src)
     with path.open("rb") as fh:
-        head = fh.read(8)
-    if head.startswith(b"%PDF"):
-        yield from _pdf_pages(path, max_pixels, pdf_dpi)
-    else:
-        yield from _image_pages(path, max_pixels)
+        return fh.read(8)
 
 
-def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
+def _open_image(path: Path, max_pixels: int) -> Image.Image:
     src = str(path)
     try:
-        img = Image.open(path)
+        return Image.open(path)
     except Image.DecompressionBombError as exc:
         m = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(m.group(1)) / 1e6:.0f} million pixels" if m else "too many pixels"
@@ -92,7 +125,31 @@ def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
                              "(possible decompression bomb)", file=src) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputFileError(f"not a readable image or PDF ({_short(exc)})", file=src) from exc
-    with img:
+
+
+def _frame(img: Image.Image, src: str, page_no: int, n: int, max_pixels: int) -> Page:
+    """Frame ``page_no`` of an open image of ``n`` frames, as a Page."""
+    try:
+        img.seek(page_no - 1)
+        w, h = img.size
+        if w * h > max_pixels:
+            raise InputFileError(
+                f"{w}×{h} pixels = {w * h / 1e6:.0f} million, over the {max_pixels / 1e6:.0f} million-pixel limit "
+                "(possible decompression bomb)", file=src, page=page_no)
+        frame = ImageOps.exif_transpose(img) if n == 1 else img
+        gray = np.asarray(frame.convert("L"), dtype=np.uint8)
+    except InputFileError:
+        raise
+    except (EOFError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputFileError(f"image data is truncated or corrupt ({_short(exc)})",
+                             file=src, page=page_no) from exc
+    dpi = img.info.get("dpi", (None,))[0]
+    return Page(gray, src, page_no, page_hash(gray), float(dpi) if dpi else None)
+
+
+def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
+    src = str(path)
+    with _open_image(path, max_pixels) as img:
         try:
             n = getattr(img, "n_frames", 1)
         except (OSError, SyntaxError, ValueError, TypeError) as exc:  # Pillow walks every frame header
@@ -103,23 +160,7 @@ def _image_pages(path: Path, max_pixels: int) -> Iterator[Page]:
         else:
             truncated_after = None
         for i in range(n):
-            page_no = i + 1
-            try:
-                img.seek(i)
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise InputFileError(
-                        f"{w}×{h} pixels = {w * h / 1e6:.0f} million, over the {max_pixels / 1e6:.0f} million-pixel limit "
-                        "(possible decompression bomb)", file=src, page=page_no)
-                frame = ImageOps.exif_transpose(img) if n == 1 else img
-                gray = np.asarray(frame.convert("L"), dtype=np.uint8)
-            except InputFileError:
-                raise
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-                raise InputFileError(f"image data is truncated or corrupt ({_short(exc)})",
-                                     file=src, page=page_no) from exc
-            dpi = img.info.get("dpi", (None,))[0]
-            yield Page(gray, src, page_no, page_hash(gray), float(dpi) if dpi else None)
+            yield _frame(img, src, i + 1, n, max_pixels)
         if truncated_after is not None:
             raise InputFileError("file is truncated or corrupt after this page", file=src, page=truncated_after + 1)
 
@@ -154,10 +195,8 @@ def _pdfinfo(path: Path) -> dict[str, str]:
     return info
 
 
-def _pdf_pages(path: Path, max_pixels: int, dpi: int) -> Iterator[Page]:
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
-
+def _pdf_layout(path: Path) -> tuple[dict[str, str], int, tuple[float, float] | None]:
+    """pdfinfo's answer, the page count (≥ 1) and the page size in points (None if not stated)."""
     src = str(path)
     info = _pdfinfo(path)
     if info.get("Encrypted", "no").startswith("yes") and "print:yes" not in info.get("Encrypted", ""):
@@ -169,24 +208,37 @@ def _pdf_pages(path: Path, max_pixels: int, dpi: int) -> Iterator[Page]:
     if n_pages < 1:
         raise InputFileError("PDF has no pages", file=src)
     m = re.match(r"([\d.]+) x ([\d.]+) pts", info.get("Page size", ""))
+    return info, n_pages, (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def _pdf_page(path: Path, page_no: int, size: tuple[float, float] | None, max_pixels: int, dpi: int) -> Page:
+    """One PDF page rasterized alone (pdftoppm -f N -l N through pdf2image)."""
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    src = str(path)
+    if size:
+        w_px, h_px = size[0] / 72 * dpi, size[1] / 72 * dpi
+        if w_px * h_px > max_pixels:
+            raise InputFileError(f"page is {w_px:.0f}×{h_px:.0f} pixels at {dpi} dpi, over the "
+                                 f"{max_pixels / 1e6:.0f} million-pixel limit", file=src, page=page_no)
+    try:
+        images = convert_from_path(src, dpi=dpi, first_page=page_no, last_page=page_no,
+                                   grayscale=True, timeout=120)
+    except (PDFPageCountError, PDFSyntaxError, OSError, ValueError) as exc:
+        raise InputFileError(f"PDF page cannot be rendered ({_short(exc)})", file=src, page=page_no) from exc
+    except Exception as exc:  # pdf2image raises bare Exceptions on poppler timeouts
+        raise InputFileError(f"PDF page cannot be rendered ({_short(exc)})", file=src, page=page_no) from exc
+    if not images:
+        raise InputFileError("PDF page rendered to nothing", file=src, page=page_no)
+    gray = np.asarray(images[0].convert("L"), dtype=np.uint8)
+    return Page(gray, src, page_no, page_hash(gray), float(dpi))
+
+
+def _pdf_pages(path: Path, max_pixels: int, dpi: int) -> Iterator[Page]:
+    _info, n_pages, size = _pdf_layout(path)
     for page_no in range(1, n_pages + 1):
-        if m:
-            w_px = float(m.group(1)) / 72 * dpi
-            h_px = float(m.group(2)) / 72 * dpi
-            if w_px * h_px > max_pixels:
-                raise InputFileError(f"page is {w_px:.0f}×{h_px:.0f} pixels at {dpi} dpi, over the "
-                                     f"{max_pixels / 1e6:.0f} million-pixel limit", file=src, page=page_no)
-        try:
-            images = convert_from_path(src, dpi=dpi, first_page=page_no, last_page=page_no,
-                                       grayscale=True, timeout=120)
-        except (PDFPageCountError, PDFSyntaxError, OSError, ValueError) as exc:
-            raise InputFileError(f"PDF page cannot be rendered ({_short(exc)})", file=src, page=page_no) from exc
-        except Exception as exc:  # pdf2image raises bare Exceptions on poppler timeouts
-            raise InputFileError(f"PDF page cannot be rendered ({_short(exc)})", file=src, page=page_no) from exc
-        if not images:
-            raise InputFileError("PDF page rendered to nothing", file=src, page=page_no)
-        gray = np.asarray(images[0].convert("L"), dtype=np.uint8)
-        yield Page(gray, src, page_no, page_hash(gray), float(dpi))
+        yield _pdf_page(path, page_no, size, max_pixels, dpi)
 
 
 def _bytes(n: int) -> str:

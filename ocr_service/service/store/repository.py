@@ -279,12 +279,15 @@ def list_jobs(s: Session, batch_id: int, *, status: str | None = None, after: st
 
 
 def claim_job(s: Session, owner: str, *, lease: dt.timedelta = DEFAULT_LEASE, kinds: Sequence[str] | None = None,
+              batch_id: int | None = None, job_id: int | None = None,
               now: dt.datetime | None = None) -> Job | None:
     """Lease the oldest runnable job to ``owner``: a queued one, or a running one whose lease
     expired (its worker died). Exactly one concurrent claimer gets each job: the candidate is
     locked with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's write sessions hold the database
     write lock), and the claim itself is a compare-and-set UPDATE checked by its row count. A job
-    whose lease expired on its last allowed attempt is marked failed instead. None: nothing to do."""
+    whose lease expired on its last allowed attempt is marked failed instead. None: nothing to do.
+    ``kinds``, ``batch_id`` and ``job_id`` restrict the candidates (``job_id``: claim that job or
+    nothing, as a Celery task does)."""
     now = now or utcnow()
     table = Job.__table__
     for _ in range(1000):
@@ -292,6 +295,10 @@ def claim_job(s: Session, owner: str, *, lease: dt.timedelta = DEFAULT_LEASE, ki
                                   and_(Job.status == JOB_RUNNING, Job.lease_expires_at < now)))
         if kinds:
             q = q.where(Job.kind.in_(list(kinds)))
+        if batch_id is not None:
+            q = q.where(Job.batch_id == batch_id)
+        if job_id is not None:
+            q = q.where(Job.id == job_id)
         q = q.order_by(Job.id).limit(1).with_for_update(skip_locked=True)
         job = s.scalars(q).first()
         if job is None:
@@ -352,6 +359,70 @@ def fail_job(s: Session, job_id: int, owner: str, error: str, *, retry: bool = T
     return _owned(s, job_id, owner, dict(status=JOB_FAILED if last else JOB_QUEUED, last_error=reason,
                                          lease_owner=None, lease_expires_at=None, updated_at=now,
                                          finished_at=now if last else None))
+
+
+def job_counts(s: Session, batch_id: int | None = None) -> dict[str, int]:
+    """Jobs per status (every status key present), of one batch or of all."""
+    q = select(Job.status, func.count()).group_by(Job.status)
+    if batch_id is not None:
+        q = q.where(Job.batch_id == batch_id)
+    counts = dict(s.execute(q).all())
+    return {st: counts.get(st, 0) for st in JOB_STATUSES}
+
+
+def running_jobs(s: Session, batch_id: int | None = None) -> list[Job]:
+    """The jobs leased right now (status running), oldest first."""
+    q = select(Job).where(Job.status == JOB_RUNNING)
+    if batch_id is not None:
+        q = q.where(Job.batch_id == batch_id)
+    return list(s.scalars(q.order_by(Job.id)))
+
+
+def jobs_to_publish(s: Session, *, published_before: dt.datetime, created_before: dt.datetime,
+                    now: dt.datetime | None = None, batch_id: int | None = None, limit: int = 1000) -> list[Job]:
+    """Jobs a broker should be told about again: queued and never published (created before
+    ``created_before``, so a publish still in flight is left alone) or last published before
+    ``published_before``; and running jobs whose lease expired (their worker died)."""
+    now = now or utcnow()
+    queued = and_(Job.status == JOB_QUEUED,
+                  or_(and_(Job.published_at.is_(None), Job.created_at < created_before),
+                      Job.published_at < published_before))
+    expired = and_(Job.status == JOB_RUNNING, Job.lease_expires_at < now,
+                   or_(Job.published_at.is_(None), Job.published_at < published_before))
+    q = select(Job).where(or_(queued, expired))
+    if batch_id is not None:
+        q = q.where(Job.batch_id == batch_id)
+    return list(s.scalars(q.order_by(Job.id).limit(limit)))
+
+
+def mark_published(s: Session, job_ids: Iterable[int], *, now: dt.datetime | None = None) -> None:
+    """Record that these jobs were just sent to the broker."""
+    ids = list(job_ids)
+    if ids:
+        s.execute(update(Job.__table__).where(Job.__table__.c.id.in_(ids)).values(published_at=now or utcnow()))
+
+
+def unsettled_failures(s: Session, batch_id: int | None = None) -> list[Job]:
+    """Failed jobs whose page still waits (status queued), or failed file jobs whose file has no
+    page at all: the page must be marked so the batch does not wait for it forever."""
+    page_waiting = exists().where(PageRow.id == Job.page_id, PageRow.status == PAGE_QUEUED)
+    no_pages = ~exists().where(PageRow.file_id == Job.file_id)
+    q = select(Job).where(Job.status == JOB_FAILED,
+                          or_(and_(Job.kind == "page", page_waiting), and_(Job.kind == "file", no_pages)))
+    if batch_id is not None:
+        q = q.where(Job.batch_id == batch_id)
+    return list(s.scalars(q.order_by(Job.id)))
+
+
+def problem_pages(s: Session, batch_id: int, *, limit: int = 1000) -> list[tuple[PageRow, str]]:
+    """The batch's pages that were not read (status rescan or error, not replaced by a rescan),
+    with their file's display name, in id order."""
+    later = aliased(PageRow)
+    q = (select(PageRow, SourceFile.original_name).join(SourceFile, SourceFile.id == PageRow.file_id)
+         .where(PageRow.batch_id == batch_id, PageRow.status.in_([PAGE_RESCAN, PAGE_ERROR]),
+                ~exists().where(later.replaces_page_id == PageRow.id))
+         .order_by(PageRow.id).limit(limit))
+    return [(row, name) for row, name in s.execute(q).all()]
 
 
 # -- results --------------------------------------------------------------------------------------

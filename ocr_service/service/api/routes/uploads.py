@@ -23,6 +23,7 @@ from ocr_service.service.api.deps import SettingsDep, StoreDep, require
 from ocr_service.service.api.multipart import BodyCutOff, MultipartReader, boundary_of
 from ocr_service.service.api.schemas import UploadReport, UploadResult
 from ocr_service.service.auth import Principal
+from ocr_service.service.jobs import runner
 from ocr_service.service.store import repository as repo
 
 router = APIRouter(tags=["uploads"])
@@ -89,6 +90,7 @@ def upload_files(batch_id: int, request: Request, store: StoreDep, settings: Set
         body.close()
     if not results:
         raise InvalidRequestError("no files in the upload: send each file as a multipart part with a filename")
+    runner.dispatch(store, settings, [r.job_id for r in results if r.status == "created" and r.job_id])
     accepted = sum(r.status != "refused" for r in results)
     if not accepted:
         one = results[0] if len(results) == 1 else None
