@@ -139,12 +139,14 @@ def test_an_exception_is_retried_then_the_page_is_failed(svc, monkeypatch):
     settings, store, batch_id = svc
     _receive(store, "0002.jpg", (SAMPLES / "dc01" / "0002.jpg").read_bytes())
 
-    def boom(*a, **kw):
-        raise RuntimeError("engine fell over")
+    class Broken:
+        def process_page(self, page):
+            raise RuntimeError("engine fell over")
 
-    monkeypatch.setattr(work, "load_page", boom)
+    monkeypatch.setattr(work, "pipeline_for", lambda settings, template: Broken())
     outcomes = _drain(store, settings)
-    assert [o.status for o in outcomes] == ["done", "queued", "queued", "failed"]
+    # the file job reads its one page at once (attempt 1, given back), then the page job twice more
+    assert [o.status for o in outcomes] == ["done", "queued", "failed"]
     assert outcomes[-1].error == "RuntimeError: engine fell over"
     with store.session(write=False) as s:
         page = s.scalars(select(PageRow)).one()
@@ -207,3 +209,17 @@ def test_a_multipage_tiff_is_split_into_page_jobs(svc, tmp_path):
     assert_each_page_once(store, batch_id, fields_per_sheet=46)
     with store.session(write=False) as s:
         assert sorted(p.page_no for p in s.scalars(select(PageRow))) == [1, 2]
+
+
+def test_a_one_page_file_is_decoded_once(svc, monkeypatch):
+    settings, store, batch_id = svc
+    _receive(store, "0002.jpg", (SAMPLES / "dc01" / "0002.jpg").read_bytes())
+    calls = []
+    real = work.load_page
+    monkeypatch.setattr(work, "load_page", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    outcomes = _drain(store, settings)
+    assert [o.status for o in outcomes] == ["done"]  # the split job read the page itself
+    assert calls == []  # with the image it had decoded to hash it
+    with store.session(write=False) as s:
+        assert repo.batch_status(s, batch_id)["jobs"] == {"queued": 0, "running": 0, "done": 2, "failed": 0}
+        assert s.scalars(select(PageRow)).one().status == "ok"

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from ocr_service.errors import ConflictError, InputFileError, NotFoundError, TemplateError
 from ocr_service.pipeline.build import SheetReader, build_pipeline
-from ocr_service.pipeline.ingest import load_page, load_pages
+from ocr_service.pipeline.ingest import Page, load_page, load_pages
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import (JOB_DONE, JOB_FAILED, JOB_FILE, JOB_QUEUED, JOB_RUNNING, PAGE_QUEUED,
                                               Job, PageRow)
@@ -147,7 +147,8 @@ class Heartbeat:
 # -- claiming and running --------------------------------------------------------------------------------
 
 def claim_and_run(store: Store, settings: Settings, owner: str, *, job_id: int | None = None,
-                  batch_id: int | None = None, lease: dt.timedelta = LEASE) -> Outcome | None:
+                  batch_id: int | None = None, lease: dt.timedelta = LEASE,
+                  decoded: Page | None = None) -> Outcome | None:
     """Claim a job (that job, with ``job_id``; else the oldest runnable one, of ``batch_id`` if
     given) and run it. None: nothing to claim (a job already done, or leased to a live worker, is
     left alone: running a task twice is a no-op)."""
@@ -160,15 +161,19 @@ def claim_and_run(store: Store, settings: Settings, owner: str, *, job_id: int |
         if job is None:
             return None
         job_id, kind = job.id, job.kind
-    return run_claimed(store, settings, job_id, kind, owner, lease=lease)
+    return run_claimed(store, settings, job_id, kind, owner, lease=lease, decoded=decoded)
 
 
 def run_claimed(store: Store, settings: Settings, job_id: int, kind: str, owner: str, *,
-                lease: dt.timedelta = LEASE) -> Outcome:
-    """Run a job leased to ``owner``: its effect and its completion are one transaction."""
+                lease: dt.timedelta = LEASE, decoded: Page | None = None) -> Outcome:
+    """Run a job leased to ``owner``: its effect and its completion are one transaction. ``decoded``:
+    the page a page job reads, when the caller has it decoded already."""
     try:
         with Heartbeat(store, job_id, owner, lease):
-            enqueued = (file_job if kind == JOB_FILE else page_job)(store, settings, job_id, owner)
+            if kind == JOB_FILE:
+                enqueued = file_job(store, settings, job_id, owner)
+            else:
+                enqueued = page_job(store, settings, job_id, owner, decoded=decoded)
         return Outcome(job_id, kind, JOB_DONE, tuple(enqueued))
     except ConflictError as exc:
         if "not leased to" in exc.reason:
@@ -247,10 +252,11 @@ def file_job(store: Store, settings: Settings, job_id: int, owner: str) -> list[
         f = repo.get_file(s, job.file_id)
         file_id, sha = f.id, f.sha256
     path = store.blobs.path(sha)
-    pages, error = [], None
+    pages, error, first = [], None, None
     try:
         for page in load_pages(path, max_bytes=settings.max_file_bytes, max_pixels=settings.max_page_pixels):
             pages.append({"page": page.page_no, "sha256": page.sha256})
+            first = page if len(pages) == 1 else None  # only a one-page file's image is kept (memory)
             del page
     except InputFileError as exc:
         error = exc
@@ -260,13 +266,21 @@ def file_job(store: Store, settings: Settings, job_id: int, owner: str) -> list[
         if error is not None:
             repo.write_result(s, file_id, {"page": error.page or 0, "status": "error", "reason": error.reason,
                                            "template": ""})
-        return list(s.scalars(select(Job.id).where(Job.file_id == file_id, Job.kind == "page",
-                                                   Job.status == JOB_QUEUED, Job.published_at.is_(None))
-                              .order_by(Job.id)))
+        new = list(s.scalars(select(Job.id).where(Job.file_id == file_id, Job.kind == "page",
+                                                  Job.status == JOB_QUEUED, Job.published_at.is_(None))
+                             .order_by(Job.id)))
+    if first is not None and error is None and len(new) == 1:
+        # One page (one scan per sheet is the common case): read it now with the image already
+        # decoded instead of decoding it again in another job. Claimed like any job, so a crash here
+        # gives it back and it is retried on its own.
+        claim_and_run(store, settings, owner, job_id=new[0], decoded=first)
+        with store.session(write=False) as s:
+            new = [j for j in new if repo.get_job(s, j).status == JOB_QUEUED]
+    return new
 
 
-def page_job(store: Store, settings: Settings, job_id: int, owner: str) -> list[int]:
-    """Read one page and store its result."""
+def page_job(store: Store, settings: Settings, job_id: int, owner: str, *, decoded: Page | None = None) -> list[int]:
+    """Read one page (``decoded``, when the caller has its image already) and store its result."""
     with store.session(write=False) as s:
         job = repo.get_job(s, job_id)
         page = s.get(PageRow, job.page_id)
@@ -280,8 +294,8 @@ def page_job(store: Store, settings: Settings, job_id: int, owner: str) -> list[
     _test_hooks(name)
     try:
         reader = pipeline_for(settings, template)
-        loaded = load_page(store.blobs.path(sha), page_no, max_bytes=settings.max_file_bytes,
-                           max_pixels=settings.max_page_pixels)
+        loaded = decoded if decoded is not None and decoded.page_no == page_no else load_page(
+            store.blobs.path(sha), page_no, max_bytes=settings.max_file_bytes, max_pixels=settings.max_page_pixels)
         result = reader.process_page(loaded).to_record()
     except INPUT_ERRORS as exc:
         result = {"page": page_no, "status": "error", "reason": exc.reason, "template": ""}
