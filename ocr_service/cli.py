@@ -14,7 +14,7 @@ from typing import Iterator, List, Optional
 
 import typer
 
-from ocr_service.errors import OcrServiceError
+from ocr_service.errors import InvalidRequestError, OcrServiceError
 
 app = typer.Typer(help="Digitize Vietnamese paper forms (DC01 and others).", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -354,6 +354,8 @@ def ingest(paths: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG,
            officer: Optional[str] = typer.Option(None, "--officer", help="The collecting officer."),
            workers: Optional[int] = typer.Option(None, "--workers", help="Local worker processes (0: one per core)."),
            engines: Optional[str] = typer.Option(None, "--engines", help="tesseract, cascade, fake or a YAML file."),
+           replaces: Optional[int] = typer.Option(None, "--replaces", help="With one file: the id of the page waiting "
+                                                  "for a rescan that this scan replaces (listed by ingest and status)."),
            progress_bar: Optional[bool] = typer.Option(None, "--progress/--no-progress")) -> None:
     """Put files into a batch and read them; exit code 1 if a file was refused or a page failed or needs rescanning."""
     from ocr_service.pipeline.ingest import expand_inputs
@@ -365,7 +367,9 @@ def ingest(paths: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG,
         batch_id, created = runner.ensure_batch(store, settings, batch, template=template, expected=expected,
                                                 commune=commune, village=village, box=box, officer=officer)
         files = expand_inputs(paths)
-        got = runner.receive_paths(store, settings, batch_id, files,
+        if replaces is not None and len(files) != 1:
+            raise InvalidRequestError(f"--replaces takes exactly one file, not {len(files)}")
+        got = runner.receive_paths(store, settings, batch_id, files, replaces=replaces,
                                    on_refused=lambda name, exc: typer.echo(f"refused: {exc.message}", err=True))
         new = sum(1 for r in got.received if not r.duplicate)
         typer.echo(f"batch {batch!r}{' (new)' if created else ''}: {new} new file(s), "
@@ -391,7 +395,8 @@ def ingest(paths: List[Path] = typer.Argument(..., help="Scans: PDF, TIFF, JPEG,
                    "`ocr-service worker` to finish them", err=True)
         raise typer.Exit(130)
     for page, name in problems:
-        typer.echo(f"{name}: page {page.page_no}: {page.status}: {page.reason}", err=True)
+        typer.echo(f"{name}: page {page.page_no}: {page.status}: {page.reason} (page id {page.id}: rescan it with "
+                   f"`ocr-service ingest SCAN --batch … --replaces {page.id}`)", err=True)
     sheets = status["sheets"]
     typer.echo(f"batch {status['batch']!r}: {status['files']} files, {status['pages']} pages, "
                f"{sum(sheets.values())} sheets ({sheets['auto_accepted']} auto-accepted, "

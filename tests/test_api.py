@@ -357,3 +357,12 @@ def test_json_bodies_are_small_uploads_are_not(api: Api):
                    files=files_part(("a.jpg", JPG2, "image/jpeg"), ("b.jpg", JPG3, "image/jpeg"),
                                     ("c.jpg", JPG5, "image/jpeg"), ("d.pdf", TRUNCATED, "application/pdf")))
     assert res.status_code == 201 and res.json()["accepted"] == 4  # a 1 MB request of files under the file limit
+
+
+def test_an_upload_names_the_rescan_page_it_replaces(api: Api):
+    b = api.batch()
+    url = f"/api/v1/batches/{b['id']}/files"
+    body = assert_problem(api.post(url + "?replaces=999", as_="clerk", files=files_part(("r.jpg", JPG2, "image/jpeg"))),
+                          404, "not_found")
+    assert "page 999" in body["detail"]
+    assert api.get(url, as_="clerk").json()["items"] == []  # nothing stored

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from jobs_helpers import SAMPLES, assert_each_page_once, cli, cli_env, status_json
+from ocr_service.errors import ConflictError, NotFoundError
 from ocr_service.service import intake
 from ocr_service.service.jobs import work
 from ocr_service.service.store import open_store, repository as repo, upgrade
@@ -223,3 +224,28 @@ def test_a_one_page_file_is_decoded_once(svc, monkeypatch):
     with store.session(write=False) as s:
         assert repo.batch_status(s, batch_id)["jobs"] == {"queued": 0, "running": 0, "done": 2, "failed": 0}
         assert s.scalars(select(PageRow)).one().status == "ok"
+
+
+def test_a_rescan_replaces_the_page_waiting_for_it_and_keeps_the_history(svc):
+    settings, store, batch_id = svc
+    _receive(store, "blank.jpg", (SAMPLES / "bad" / "blank.jpg").read_bytes())
+    _drain(store, settings)
+    with store.session(write=False) as s:
+        ((waiting, name),) = repo.problem_pages(s, batch_id)
+        assert (name, waiting.status) == ("blank.jpg", "rescan") and repo.batch_status(s, batch_id)["rescan"] == 1
+    with pytest.raises(NotFoundError):
+        intake.receive_file(store, "b", "x.jpg", (SAMPLES / "dc01" / "0002.jpg").read_bytes(), actor="test",
+                            max_bytes=10**8, replaces=waiting.id + 99)
+    again = intake.receive_file(store, "b", "0002-rescan.jpg", (SAMPLES / "dc01" / "0002.jpg").read_bytes(),
+                                actor="test", max_bytes=10**8, replaces=waiting.id)
+    _drain(store, settings)
+    with store.session(write=False) as s:
+        new = s.scalars(select(PageRow).where(PageRow.file_id == again.file_id)).one()
+        old = s.get(PageRow, waiting.id)
+        st = repo.batch_status(s, batch_id)
+        assert new.status == "ok" and new.replaces_page_id == old.id and old.status == "rescan"  # history kept
+        assert st["rescan"] == 0 and st["pages"] == 2 and sum(st["sheets"].values()) == 1
+        assert repo.problem_pages(s, batch_id) == []
+    with pytest.raises(ConflictError, match="already replaced"):
+        intake.receive_file(store, "b", "third.jpg", (SAMPLES / "dc01" / "0003.jpg").read_bytes(), actor="test",
+                            max_bytes=10**8, replaces=waiting.id)

@@ -113,14 +113,18 @@ def _typed(name: str, chunks: Iterator[bytes]) -> tuple[str, Iterator[bytes]]:
 
 
 def receive_file(store: Store, batch: int | str, name: str | bytes, data: bytes | BinaryIO | Iterable[bytes], *,
-                 actor: str, max_bytes: int) -> Received:
+                 actor: str, max_bytes: int, replaces: int | None = None) -> Received:
     """Put one file into a batch: checked name, bytes to the blob store (at most ``max_bytes``), the
     file row and its split job in one transaction, and an audit event. Idempotent per batch and
-    content. Raises InputFileError (bad name, type, size, stream cut off) naming the file, with
-    nothing stored; NotFoundError for an unknown batch; StoreError when the store refuses."""
+    content. ``replaces``: the id of a page waiting for a rescan that this file's first page
+    replaces (the old page stays, as history). Raises InputFileError (bad name, type, size, stream
+    cut off) naming the file, with nothing stored; NotFoundError for an unknown batch or page;
+    ConflictError for a page that is not waiting for a rescan; StoreError when the store refuses."""
     shown = check_name(name)
     with store.session(write=False) as s:
         batch_id = repo.get_batch(s, batch).id
+        if replaces is not None:
+            repo.rescan_target(s, batch_id, replaces)
     media_type, chunks = _typed(shown, _guarded(_chunks(data), shown))
     try:
         blob = store.blobs.put(chunks, max_bytes=max_bytes)
@@ -129,8 +133,12 @@ def receive_file(store: Store, batch: int | str, name: str | bytes, data: bytes 
     with store.session() as s:
         added = repo.add_file(s, batch_id, sha256=blob.sha256, original_name=shown, size_bytes=blob.size,
                               media_type=media_type, created_by=actor)
-        job = repo.enqueue_job(s, "file", key=f"file:{added.row.id}", batch_id=batch_id, file_id=added.row.id)
+        if replaces is not None and added.created:
+            repo.rescan_target(s, batch_id, replaces)  # again, inside the transaction that records it
+        job = repo.enqueue_job(s, "file", key=f"file:{added.row.id}", batch_id=batch_id, file_id=added.row.id,
+                               payload={"replaces": replaces} if replaces is not None else None)
         if added.created:
             repo.add_audit(s, actor=actor, action="file.received", entity_type="file", entity_id=added.row.id,
-                           new={"batch": batch_id, "sha256": blob.sha256, "size": blob.size}, source="intake")
+                           new={"batch": batch_id, "sha256": blob.sha256, "size": blob.size, "replaces": replaces},
+                           source="intake")
         return Received(added.row.id, blob.sha256, blob.size, media_type, not added.created, job.row.id, shown)

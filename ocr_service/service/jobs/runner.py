@@ -76,16 +76,17 @@ class Intake:
 
 
 def receive_paths(store: Store, settings: Settings, batch_id: int, paths: Iterable[Path], *, actor: str = "cli",
-                  on_refused: Callable[[str, OcrServiceError], None] | None = None) -> Intake:
+                  on_refused: Callable[[str, OcrServiceError], None] | None = None,
+                  replaces: int | None = None) -> Intake:
     """Every file through ``intake.receive_file`` (by its bytes; the name is display text only). A
-    refused file is reported to ``on_refused`` and the others go on."""
+    refused file is reported to ``on_refused`` and the others go on. ``replaces``: see receive_file."""
     out = Intake()
     for path in paths:
         shown = str(path)
         try:
             with open(path, "rb") as fh:
                 out.received.append(intake.receive_file(store, batch_id, path.name, fh, actor=actor,
-                                                        max_bytes=settings.max_file_bytes))
+                                                        max_bytes=settings.max_file_bytes, replaces=replaces))
         except OSError as exc:
             err = OcrServiceError(f"cannot read: {exc.strerror or exc}", file=shown)
             out.refused.append((shown, err))

@@ -251,6 +251,7 @@ def file_job(store: Store, settings: Settings, job_id: int, owner: str) -> list[
         job = repo.get_job(s, job_id)
         f = repo.get_file(s, job.file_id)
         file_id, sha = f.id, f.sha256
+        replaces = (job.payload or {}).get("replaces")
     path = store.blobs.path(sha)
     pages, error, first = [], None, None
     try:
@@ -262,7 +263,7 @@ def file_job(store: Store, settings: Settings, job_id: int, owner: str) -> list[
         error = exc
     with store.session() as s:
         repo.complete_job(s, job_id, owner)
-        repo.add_pages(s, file_id, pages)
+        repo.add_pages(s, file_id, pages, replaces={1: int(replaces)} if replaces else None)
         if error is not None:
             repo.write_result(s, file_id, {"page": error.page or 0, "status": "error", "reason": error.reason,
                                            "template": ""})

@@ -249,6 +249,20 @@ def add_pages(s: Session, file_id: int, pages: Iterable[dict], *, enqueue: bool 
     return out
 
 
+def rescan_target(s: Session, batch_id: int, page_id: int) -> PageRow:
+    """The page a rescan is to replace: a page of this batch waiting for a rescan (status rescan or
+    error) that no later page replaces yet; NotFoundError or ConflictError naming why not."""
+    page = s.get(PageRow, page_id)
+    if page is None or page.batch_id != batch_id:
+        raise NotFoundError(f"no page {page_id} in this batch")
+    if page.status not in (PAGE_RESCAN, PAGE_ERROR):
+        raise ConflictError(f"page {page_id} is {page.status}, not waiting for a rescan")
+    later = s.scalars(select(PageRow.id).where(PageRow.replaces_page_id == page_id)).first()
+    if later is not None:
+        raise ConflictError(f"page {page_id} is already replaced by page {later}")
+    return page
+
+
 def list_pages(s: Session, file_id: int, *, after: str | None = None, limit: int = 100) -> Paged[PageRow]:
     return _paged_by_id(s, select(PageRow).where(PageRow.file_id == file_id), PageRow, after, limit)
 

@@ -67,7 +67,9 @@ def _shown(filename: bytes) -> str:
              responses={207: {"model": UploadReport, "description": "some files were refused (see each item)"},
                         422: problems.PROBLEM_SCHEMA})
 def upload_files(batch_id: int, request: Request, store: StoreDep, settings: SettingsDep,
-                 principal: Intake) -> JSONResponse:
+                 principal: Intake, replaces: int | None = None) -> JSONResponse:
+    """``replaces``: with one file, the id of a page waiting for a rescan that the file's first page
+    replaces (the old page stays, as history)."""
     with store.session(write=False) as s:
         repo.get_batch(s, batch_id)  # 404 before a byte of the body is read
     boundary = boundary_of(request.headers.get("content-type"))
@@ -81,8 +83,10 @@ def upload_files(batch_id: int, request: Request, store: StoreDep, settings: Set
                     continue  # a plain form field: skipped, never buffered
                 if len(results) >= MAX_FILES:
                     raise InvalidRequestError(f"more than {MAX_FILES} files in one upload: send them in several")
+                if replaces is not None and results:
+                    raise InvalidRequestError("replaces takes one file: send the rescan of each page on its own")
                 results.append(_receive(store, batch_id, part.filename, part.chunks(), principal.username,
-                                        settings.max_file_bytes))
+                                        settings.max_file_bytes, replaces))
         except BodyCutOff as exc:
             return _report_problem(request, f"the upload was cut off ({exc}); the files before it were "
                                             f"stored, see files", results)
@@ -100,9 +104,11 @@ def upload_files(batch_id: int, request: Request, store: StoreDep, settings: Set
     return JSONResponse(report.model_dump(mode="json"), status_code=201 if accepted == len(results) else 207)
 
 
-def _receive(store, batch_id: int, filename: bytes, chunks: Iterator[bytes], actor: str, max_bytes: int) -> UploadResult:
+def _receive(store, batch_id: int, filename: bytes, chunks: Iterator[bytes], actor: str, max_bytes: int,
+             replaces: int | None = None) -> UploadResult:
     try:
-        got = intake.receive_file(store, batch_id, filename, chunks, actor=actor, max_bytes=max_bytes)
+        got = intake.receive_file(store, batch_id, filename, chunks, actor=actor, max_bytes=max_bytes,
+                                  replaces=replaces)
     except InputFileError as exc:
         return UploadResult(name=_shown(filename), status="refused", code=exc.code, detail=exc.message)
     return UploadResult(name=got.name, status="duplicate" if got.duplicate else "created", file_id=got.file_id,
