@@ -7,7 +7,8 @@ agreement, validator and snap scores never lower the score; disagreement and mar
 crop never raise it), so the score is monotone and cannot reward evidence it never saw; the
 threshold per kind is the lowest score at which the auto-accepted fields of the calibration set
 were wrong at most ``target`` of the time. The range of every feature among the accepted
-calibration fields is stored too: evidence beyond it goes to review as ``out_of_calibration``. The pipeline applies the result
+calibration fields is stored too (:func:`fitted_ranges`): evidence beyond it goes to review as
+``out_of_calibration``. The pipeline applies the result
 (``Thresholds``); it never imports this package.
 """
 
@@ -74,13 +75,29 @@ def sign_bounds() -> tuple[np.ndarray, np.ndarray]:
     return np.array(lower), np.array(upper)
 
 
+RANGE_QUANTILE = 0.01  # evidence weaker than all but this share of accepted calibration fields is "unseen"
+
+
 def fitted_ranges(rows: list[LabelledField], accepted: np.ndarray) -> dict[str, list[float]]:
-    """Per model feature, [lowest, highest] among the accepted calibration fields: the evidence the
-    thresholds were shown to hold on (Thresholds.out_of_range sends anything beyond to review)."""
+    """Per model feature, the range of the accepted calibration fields: the evidence the thresholds
+    were shown to hold on (Thresholds.out_of_range sends anything beyond to review). On the side
+    where evidence gets weaker (scoring.SIGNS) the bound is the RANGE_QUANTILE quantile, not the
+    extreme: a confidence lower than 99% of the accepted fields had was seen too rarely to vouch for
+    (a model may give such evidence no weight at all and still accept it); descriptors keep
+    their whole range."""
     chosen = [model_features(r.feats) for r, a in zip(rows, accepted) if a]
     if not chosen:
         return {}
-    return {f: [round(min(c[f] for c in chosen), 6), round(max(c[f] for c in chosen), 6)] for f in FEATURES}
+    out = {}
+    for f in FEATURES:
+        v = np.array([c[f] for c in chosen])
+        lo, hi = float(v.min()), float(v.max())
+        if SIGNS.get(f) == 1:
+            lo = float(np.quantile(v, RANGE_QUANTILE, method="lower"))
+        elif SIGNS.get(f) == -1:
+            hi = float(np.quantile(v, 1 - RANGE_QUANTILE, method="higher"))
+        out[f] = [math.floor(lo * 1e6) / 1e6, math.ceil(hi * 1e6) / 1e6]
+    return out
 
 
 def choose_threshold(scores: np.ndarray, correct: np.ndarray, target: float) -> float:

@@ -10,6 +10,8 @@ are not run.
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
@@ -20,6 +22,8 @@ from ocr_service.pipeline.evidence import choose
 from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.pipeline.recognize import recognize_page
 from ocr_service.pipeline.register import WORK_DPI
+
+DIM_PAPER = 190  # a crop whose brightest tenth is darker than this is not clean paper
 
 
 def field_crop(image: np.ndarray, name: str, kind: str, dpi: int = WORK_DPI) -> dropout.FieldCrop:
@@ -44,8 +48,12 @@ def field_crop(image: np.ndarray, name: str, kind: str, dpi: int = WORK_DPI) -> 
     dropped[ink] = norm[ink]
     share = float((dropped < dropout.INK_LEVEL).mean()) if dropped.size else 0.0
     h, w = gray.shape
-    return dropout.FieldCrop(name, kind, dropped, share, (0, 0, w, h),
-                             evidence=dropout.measure_ink(norm, WORK_DPI))
+    evidence = dropout.measure_ink(norm, WORK_DPI)
+    # normalizing the light makes any uniform crop look like paper; paper this dim is not blank paper
+    paper = float(np.percentile(gray, 90)) if gray.size else 255.0
+    if paper < DIM_PAPER:
+        evidence = dataclasses.replace(evidence, clutter=max(evidence.clutter, (DIM_PAPER - paper) / 255.0 + 0.1))
+    return dropout.FieldCrop(name, kind, dropped, share, (0, 0, w, h), evidence=evidence)
 
 
 def read_field(pipeline, image: np.ndarray, field: str, dpi: int = WORK_DPI,

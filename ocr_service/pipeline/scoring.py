@@ -150,7 +150,7 @@ class Thresholds:
                 continue
             lo, hi = ranges[name]
             sign = SIGNS.get(name)
-            eps = 1e-9
+            eps = 1e-6 * max(1.0, abs(value))  # ranges are stored to 6 decimals
             if (sign != -1 and value < lo - eps) or (sign != 1 and value > hi + eps):
                 out.append(name)
         return out
