@@ -75,14 +75,14 @@ def sign_bounds() -> tuple[np.ndarray, np.ndarray]:
     return np.array(lower), np.array(upper)
 
 
-RANGE_QUANTILE = 0.01  # evidence weaker than all but this share of accepted calibration fields is "unseen"
+RANGE_QUANTILE = 0.005  # evidence weaker than all but this share of accepted calibration fields is "unseen"
 
 
 def fitted_ranges(rows: list[LabelledField], accepted: np.ndarray) -> dict[str, list[float]]:
     """Per model feature, the range of the accepted calibration fields: the evidence the thresholds
     were shown to hold on (Thresholds.out_of_range sends anything beyond to review). On the side
     where evidence gets weaker (scoring.SIGNS) the bound is the RANGE_QUANTILE quantile, not the
-    extreme: a confidence lower than 99% of the accepted fields had was seen too rarely to vouch for
+    extreme: a confidence lower than 99.5% of the accepted fields had was seen too rarely to vouch for
     (a model may give such evidence no weight at all and still accept it); descriptors keep
     their whole range."""
     chosen = [model_features(r.feats) for r, a in zip(rows, accepted) if a]

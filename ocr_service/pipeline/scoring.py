@@ -23,15 +23,15 @@ from ocr_service.vietnamese.validators import Finding
 BASE_FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
                  "neural", "snap_score", "snap_margin")
 # Combinations a linear model cannot find alone, each oriented so that its sign is known: an
-# engine's confidence means more when a second engine agreed; marks on a crop read as empty, and
-# faint writing, mean less.
+# engine's confidence means more when a second engine agreed; marks or clutter on a crop read as
+# empty mean less. (The ink of written fields is kept in the features but not modelled: its
+# contrast mostly tells printed from handwritten sheets, a proxy, not evidence of a right reading.)
 DERIVED_FEATURES = {
     "conf_agreed": lambda f: f["conf"] * f["agree"],
-    "written_contrast": lambda f: (1.0 - f["empty"]) * f.get("max_contrast", 1.0),
     "empty_contrast": lambda f: f["empty"] * f.get("max_contrast", 0.0),
     "empty_marks": lambda f: f["empty"] * min(f.get("ink_components", 0.0), 5.0) / 5.0,
     "empty_share": lambda f: f["empty"] * min(1.0, 20.0 * f.get("ink_share", 0.0)),
-    "clutter": lambda f: min(1.0, f.get("clutter", 0.0)),
+    "empty_clutter": lambda f: f["empty"] * min(1.0, f.get("clutter", 0.0)),
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
@@ -42,8 +42,8 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
-    "snap_score": 1, "snap_margin": 1, "written_contrast": 1,
-    "disagree": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "clutter": -1,
+    "snap_score": 1, "snap_margin": 1,
+    "disagree": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": None, "neural": None,
 }
 # Measured ink (dropout.InkEvidence.features), kept in a field's features for calibration.
