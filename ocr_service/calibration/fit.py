@@ -138,7 +138,13 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET) -> dict:
                 out["kinds"][kind] = math.floor(plain.min() * 1e6) / 1e6
             else:
                 out["kinds"][kind] = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD)
-            out["ranges"][kind] = fitted_ranges(rows, plain >= out["kinds"][kind])
+            ranges = fitted_ranges(rows, plain >= out["kinds"][kind])
+            if out["kinds"][kind] >= KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD):
+                # the conservative built-in gate is itself the bound on confidence; a threshold lowered
+                # to the lowest score seen keeps the range (nothing vouches for the sparse low end)
+                for f in ("conf", "conf_logit"):
+                    ranges.pop(f, None)
+            out["ranges"][kind] = ranges
             continue
         lower, upper = sign_bounds()
         w = fit_logistic(x, y, lower=lower, upper=upper)

@@ -46,6 +46,8 @@ SIGNS: dict[str, int | None] = {
     "disagree": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": None, "neural": None,
 }
+# Descriptors whose range calibration does not vouch for: any length of text may be read.
+UNRANGED = frozenset({"length"})
 # Measured ink (dropout.InkEvidence.features), kept in a field's features for calibration.
 INK_FEATURES = ("ink_share", "ink_components", "max_contrast", "clutter")
 # Before calibration: Tesseract's weakest-symbol confidence of 0.98 accepted ~95% of printed
@@ -146,7 +148,7 @@ class Thresholds:
             return []
         out = []
         for name, value in model_features(feats).items():
-            if name not in ranges:
+            if name not in ranges or name in UNRANGED:
                 continue
             lo, hi = ranges[name]
             sign = SIGNS.get(name)

@@ -672,10 +672,15 @@ def _marks_added_only(text: str, restored: str, match: Any, agreed: bool) -> tup
         if comp is not None and comp.short:
             for w in comp.short.split():
                 names.setdefault(_fold_word(w), w)
+    exact = {w.casefold() for comp in (match.province, match.district, match.commune)
+             if comp is not None and comp.short for w in comp.short.split()}
     out, changed = [], []
     for x, y in zip(a, b):
         if x == y or not x.strip() or x in ",.":
             out.append(y if x in ",." or not x.strip() else x)
+            continue
+        if x.casefold() in exact:  # already the gazetteer's word (Ea Kar is no misreading of Ea Đar)
+            out.append(x)
             continue
         if _NUMBERISH.match(x):
             out.append(y)
