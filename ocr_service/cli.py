@@ -21,9 +21,11 @@ app = typer.Typer(help="Digitize Vietnamese paper forms (DC01 and others).", no_
 templates_app = typer.Typer(help="Inspect and draw form templates.", no_args_is_help=True)
 samples_app = typer.Typer(help="Generate synthetic filled sheets with ground truth.", no_args_is_help=True)
 db_app = typer.Typer(help="The service's database.", no_args_is_help=True)
+fields_app = typer.Typer(help="Read images that each hold one field.", no_args_is_help=True)
 app.add_typer(templates_app, name="templates")
 app.add_typer(samples_app, name="samples")
 app.add_typer(db_app, name="db")
+app.add_typer(fields_app, name="fields")
 
 
 _CONFIG_FILE: list[Path] = []  # set by the --config option before any command runs
@@ -296,6 +298,45 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Address to li
         typer.echo("warning: listening beyond this machine; put a TLS-terminating proxy in front", err=True)
     uvicorn.run(api, host=settings.bind_host, port=settings.bind_port, server_header=False, proxy_headers=False,
                 log_level="info")
+
+
+@fields_app.command("read")
+def fields_read(images: List[Path] = typer.Argument(..., help="Images (PNG, JPEG, TIFF, PDF), each holding one field."),
+                template: str = typer.Option(..., "--template", help="NAME, NAME@VERSION or a template file."),
+                field: str = typer.Option(..., "--field", help="The template field the images hold."),
+                engines: Optional[str] = typer.Option(None, "--engines", help="tesseract, cascade or a YAML file."),
+                thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="Calibrated thresholds file."),
+                as_json: bool = typer.Option(False, "--json", help="One JSON line per image on stdout.")) -> None:
+    """Read each image as the field, as it is, and decide it as the pipeline would on a sheet."""
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.fields import read_field
+    from ocr_service.pipeline.ingest import load_pages
+
+    try:
+        settings = _settings(engines=engines)
+        pipeline = build_pipeline(template, settings.engines, thresholds, settings)
+        pipeline.template.field(field)
+    except OcrServiceError as exc:
+        fail(exc)
+    except KeyError:
+        typer.echo(f"error: template {template} has no field {field!r}", err=True)
+        raise typer.Exit(2)
+    failed = 0
+    for path in images:
+        try:
+            page = next(iter(load_pages(path, max_bytes=settings.max_file_bytes, max_pixels=settings.max_page_pixels)))
+            r = read_field(pipeline, page.image, field, int(round(page.dpi)) if page.dpi else 300)
+        except OcrServiceError as exc:
+            failed += 1
+            typer.echo(f"{path}: {exc.message}", err=True)
+            if as_json:
+                typer.echo(json.dumps({"file": str(path), "field": field, "error": exc.reason}, ensure_ascii=False))
+            continue
+        line = {"file": str(path), "field": field, "value": r.value, "confidence": round(r.confidence, 4),
+                "status": r.status, "reasons": list(r.reasons), "candidates": list(r.candidates)}
+        typer.echo(json.dumps(line, ensure_ascii=False) if as_json else
+                   f"{path}: {r.status} {r.value!r} ({r.confidence:.3f}) {' '.join(r.reasons)}")
+    raise typer.Exit(1 if failed else 0)
 
 
 @app.command("calibrate")

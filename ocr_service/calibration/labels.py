@@ -17,6 +17,9 @@ from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.vietnamese.text import clean, match_key
 
 
+THRESHOLD_REASONS = (ReviewReason.LOW_CONFIDENCE, ReviewReason.OUT_OF_CALIBRATION)
+
+
 @dataclass(frozen=True)
 class LabelledField:
     kind: str
@@ -51,7 +54,8 @@ def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField
             want = canonical_truth(spec, written)
             correct = match_key(fr.value) == match_key(want) or match_key(fr.value) == match_key(written)
             exact_raw = clean(fr.raw) == clean(written)
-            blocked = any(ReviewReason.of(r) != ReviewReason.LOW_CONFIDENCE for r in fr.reasons)
+            # reasons that depend on the thresholds are decided again from the evidence
+            blocked = any(ReviewReason.of(r) not in THRESHOLD_REASONS for r in fr.reasons)
             out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
                                      blocked))
     return out

@@ -37,10 +37,11 @@ def format_table(table: list[dict]) -> str:
 
 
 def decide_all(fields: list[LabelledField], thresholds: Thresholds) -> list[tuple[LabelledField, float, bool]]:
-    """(field, score, auto-accepted) for labelled fields under ``thresholds``, without re-reading them."""
+    """(field, score, auto-accepted) for labelled fields under ``thresholds``, without re-reading them
+    (evidence outside the calibrated ranges is not accepted, as in the pipeline)."""
     out = []
     for f in fields:
         sc = thresholds.score(f.kind, f.feats)
         threshold = thresholds.threshold(f.kind, f.name)
-        out.append((f, sc, (not f.blocked) and sc >= threshold))
+        out.append((f, sc, (not f.blocked) and sc >= threshold and not thresholds.out_of_range(f.kind, f.feats)))
     return out

@@ -62,11 +62,13 @@ class Pipeline:
                                skew_deg=o.skew_deg, reason=f"QR code says {identity[0]}@{identity[1]}, not {t.id}",
                                seconds=time.perf_counter() - start)
         aligned = register.warp(upright, reg.homography, t, self.dpi)
-        ink = dropout.drop_out(aligned, t, self.dpi)
-        crops = dropout.extract_fields(ink, t, self.dpi)
-        readings = recognize_page(crops, t, self.engines, self.recognition, self.dpi)
+        norm = dropout.normalize_light(aligned)
+        ink = dropout.drop_out(aligned, t, self.dpi, norm=norm)
+        crops = dropout.extract_fields(ink, t, self.dpi, soft=dropout.soft_ink(norm, t, self.dpi))
+        measured: dict[str, dict[str, float]] = {}
+        readings = recognize_page(crops, t, self.engines, self.recognition, self.dpi, measured)
         boxes = {c.name: c.box_px for c in crops}
-        results = decide_sheet(t, readings, boxes, self.thresholds)
+        results = decide_sheet(t, readings, boxes, self.thresholds, measured)
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
                            rotation=o.rotation, skew_deg=o.skew_deg, serial=identity[2] if identity else None,
                            seconds=time.perf_counter() - start)

@@ -1,7 +1,8 @@
 """Decision: auto-accept a field, or send it to review with the reasons.
 
 A field is auto-accepted only when its score clears the threshold for its kind (or for the field
-itself) learned by calibration, no validator or check failed, and a required field is not empty.
+itself) learned by calibration, its evidence lies within what calibration saw accepted
+(``out_of_calibration`` otherwise), no validator or check failed, and a required field is not empty.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
             reasons.append(ReviewReason.EMPTY_REQUIRED)
     if confidence < thresholds.for_field(spec):
         reasons.append(ReviewReason.LOW_CONFIDENCE)
+    unseen = thresholds.out_of_range(spec.kind, features or {}) if features else []
+    if unseen:  # evidence calibration never saw accepted: its score would be an extrapolation
+        reasons.append(ReviewReason.OUT_OF_CALIBRATION.detail(", ".join(unseen)))
     reasons.extend(failed)
     status = NEEDS_REVIEW if reasons else AUTO_ACCEPTED
     return FieldResult(spec.name, value, confidence, status, tuple(str(r) for r in dict.fromkeys(reasons)), box_px,
@@ -84,10 +88,12 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
 
 
 def decide_sheet(template: Template, readings: dict[str, list[Reading]],
-                 boxes: dict[str, tuple[int, int, int, int]], thresholds: Thresholds) -> list[FieldResult]:
-    """One decided result per template field, in template order: each field's evidence, then the
-    template's cross-field checks (hard ones send the fields they name to review, soft ones warn)."""
-    evidence: dict[str, FieldEvidence] = sheet_evidence(template, readings, thresholds)
+                 boxes: dict[str, tuple[int, int, int, int]], thresholds: Thresholds,
+                 ink: dict[str, dict[str, float]] | None = None) -> list[FieldResult]:
+    """One decided result per template field, in template order: each field's evidence (``ink``:
+    the measured ink features per field, see recognize_page), then the template's cross-field
+    checks (hard ones send the fields they name to review, soft ones warn)."""
+    evidence: dict[str, FieldEvidence] = sheet_evidence(template, readings, thresholds, ink)
     values = {name: ev.value for name, ev in evidence.items()}
     hard: dict[str, list[str]] = {}
     soft: dict[str, list[str]] = {}

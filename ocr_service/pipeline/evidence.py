@@ -47,24 +47,27 @@ def run_validators(spec: FieldSpec, text: str, ctx: dict) -> Finding | None:
     return failing[0] if failing else findings[-1]
 
 
-def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds) -> FieldEvidence:
-    """Pick the reading to keep among the engines' readings: a valid one before an invalid one,
-    then the surest (an engine's confidence, halved when the others read something else), then
-    one another engine agrees with. Its calibrated score is then what the decision uses."""
+def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds,
+           ink: dict[str, float] | None = None) -> FieldEvidence:
+    """Pick the reading to keep among the engines' readings: one with text before an empty one (a
+    field any engine read as text is never 'empty'), a valid one before an invalid one, then the
+    surest (an engine's confidence, halved when the others read something else), then one another
+    engine agrees with. Its calibrated score is then what the decision uses. Validators learn
+    whether two engines read the same text (``ctx["agreed"]``: restoration may then only add marks)."""
     texts = [clean(r.text) for r in readings]
-    findings = [run_validators(spec, t, ctx) if t else None for t in texts]
+    findings = [run_validators(spec, t, {**ctx, "agreed": texts.count(t) > 1}) if t else None for t in texts]
     values = [f.value if f is not None and f.ok else t for t, f in zip(texts, findings)]
     keys = [match_key(v) for v in values]
     options = []
     for i, reading in enumerate(readings):
         agree = 0 if len(readings) == 1 else (1 if keys[i] and keys.count(keys[i]) > 1 else -1)
-        feats = features(reading, findings[i], agree, bool(values[i]))
+        feats = features(reading, findings[i], agree, bool(values[i]), ink)
         valid = findings[i] is None or findings[i].ok
         # The choice uses the uncalibrated score, so the evidence a model is fitted on is the
         # evidence it later judges (a choice by the fitted model would change which readings reach it).
         plain = UNCALIBRATED.score(spec.kind, feats)
-        options.append(((valid, plain, agree, reading.confidence, -i), agree, feats))
-    (_, _, _, _, neg_i), agree, feats = max(options, key=lambda o: o[0])
+        options.append(((bool(texts[i]), valid, plain, agree, reading.confidence, -i), agree, feats))
+    (*_, neg_i), agree, feats = max(options, key=lambda o: o[0])
     i = -neg_i
     score = thresholds.score(spec.kind, feats)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
@@ -81,9 +84,12 @@ def _context(template: Template, raw: dict[str, str]) -> dict:
     return ctx
 
 
-def sheet_evidence(template: Template, readings: dict[str, list[Reading]],
-                   thresholds: Thresholds) -> dict[str, FieldEvidence]:
-    """The evidence for every field of a sheet, in template order."""
+def sheet_evidence(template: Template, readings: dict[str, list[Reading]], thresholds: Thresholds,
+                   ink: dict[str, dict[str, float]] | None = None) -> dict[str, FieldEvidence]:
+    """The evidence for every field of a sheet, in template order (``ink``: measured ink features
+    per field name)."""
     first = {name: clean(rs[0].text) for name, rs in readings.items()}
     ctx = _context(template, first)
-    return {spec.name: choose(spec, readings[spec.name], ctx, thresholds) for spec in template.fields}
+    ink = ink or {}
+    return {spec.name: choose(spec, readings[spec.name], ctx, thresholds, ink.get(spec.name))
+            for spec in template.fields}

@@ -21,6 +21,7 @@ class ReviewReason(StrEnum):
     INVALID = "invalid"  # a field validator refused the value
     CHECK = "check"  # a cross-field check on the sheet failed
     HOUSEHOLD = "household"  # a check across the sheets of one household failed
+    OUT_OF_CALIBRATION = "out_of_calibration"  # evidence outside what calibration saw accepted
 
     def detail(self, detail: str) -> str:
         """This reason with a detail, as carried in a field's ``reasons``."""

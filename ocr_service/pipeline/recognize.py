@@ -108,30 +108,48 @@ def read_cells(engine, cells: list[np.ndarray], kind: str, dpi: int) -> Reading:
     return Reading("".join(chars), min(confs, default=0.0), engine.name, tuple(confs))
 
 
+def empty_reading(crop: FieldCrop, engine: str = "ink", certainty: float = 0.99) -> Reading:
+    """'' for a field where nothing was read, as sure as the measured evidence allows (no mark at all:
+    high; specks or faint marks: low; see dropout.InkEvidence.empty_confidence). Without a
+    measurement (crops cut without the soft page), ``certainty``."""
+    if crop.evidence is not None:
+        certainty = min(certainty, crop.evidence.empty_confidence())
+    return Reading("", certainty, engine)
+
+
 def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines, config: RecognitionConfig,
-                   dpi: int) -> dict[str, list[Reading]]:
+                   dpi: int, evidence: dict[str, dict[str, float]] | None = None) -> dict[str, list[Reading]]:
     """All readings of every field of a page (never an empty list), the first engine's first.
 
     The first engine of a field's profile reads every field with writing. The others give a
     second opinion on fields it was unsure of, and on every field of a page that looks
     handwritten (many unsure fields): neural engines are slower, and printed pages rarely
-    need them. An empty field reads as '' with the certainty that it is empty.
+    need them. Writing the plain dropout lost (thin, faint, pencil strokes) but the measurement
+    found is read from the measured marks. An empty field reads as '' with the certainty its
+    measured evidence gives. ``evidence``, if given, receives each field's ink features.
     """
     readings: dict[str, list[Reading]] = {}
     images: dict[str, np.ndarray] = {}
     for crop in crops:
         spec = template.field(crop.name)
+        if evidence is not None and crop.evidence is not None:
+            evidence[crop.name] = crop.evidence.features()
         if spec.kind == "choice":
             readings[crop.name] = [checkmarks.read_choice(crop.options)]
             continue
         if spec.kind == "signature":
-            readings[crop.name] = [checkmarks.read_signature(crop.ink_ratio)]
+            r = checkmarks.read_signature(crop.ink_ratio)
+            readings[crop.name] = [empty_reading(crop, r.engine, r.confidence) if not r.text else r]
             continue
         cells = filled_cells(crop, dpi) if crop.cells else []
+        if crop.cells and not cells and crop.cell_evidence:
+            cells = [e.image for e in crop.cell_evidence if e.written and e.image is not None]
         image = field_image(crop, spec, dpi, cells)
+        if image is None and not crop.cells and crop.evidence is not None and crop.evidence.image is not None:
+            image = tighten(crop.evidence.image, dpi, crop.box_top)
         names = config.engines.get(profile_of(spec.kind), ())
         if image is None or not names:
-            readings[crop.name] = [Reading("", 0.99, "ink") if image is None else Reading("", 0.0, "none")]
+            readings[crop.name] = [empty_reading(crop) if image is None else Reading("", 0.0, "none")]
             continue
         images[crop.name] = image
         first = engines.get(names[0]).read(image, spec.kind)

@@ -21,15 +21,35 @@ from ocr_service.forms.model import FieldSpec, Template
 from ocr_service.vietnamese.validators import Finding
 
 BASE_FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
-                 "neural")
-# Interactions a linear model cannot find alone: an engine's confidence means something else when it
-# is the only opinion than when a second engine agreed.
+                 "neural", "snap_score", "snap_margin")
+# Combinations a linear model cannot find alone, each oriented so that its sign is known: an
+# engine's confidence means more when a second engine agreed; marks or clutter on a crop read as
+# empty mean less. (The ink of written fields is kept in the features but not modelled: its
+# contrast mostly tells printed from handwritten sheets, a proxy, not evidence of a right reading.)
 DERIVED_FEATURES = {
-    "conf_alone": lambda f: f["conf_logit"] * (1 - f["agree"]) * (1 - f["disagree"]),
-    "conf_agreed": lambda f: f["conf_logit"] * f["agree"],
-    "vscore_agreed": lambda f: f["vscore"] * f["agree"],
+    "conf_agreed": lambda f: f["conf"] * f["agree"],
+    "empty_contrast": lambda f: f["empty"] * f.get("max_contrast", 0.0),
+    "empty_marks": lambda f: f["empty"] * min(f.get("ink_components", 0.0), 5.0) / 5.0,
+    "empty_share": lambda f: f["empty"] * min(1.0, 20.0 * f.get("ink_share", 0.0)),
+    "empty_clutter": lambda f: f["empty"] * min(1.0, f.get("clutter", 0.0)),
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
+# The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
+# worse snap, disagreeing engines or more marks on a crop read as empty never raise it. So each
+# evidence feature's weight has a fixed sign (+1: never negative, -1: never positive); the others
+# (None) describe the field rather than grade it and are free. calibration/fit.py fits within these
+# signs; Thresholds.out_of_range checks the evidence against what calibration saw in the same
+# direction.
+SIGNS: dict[str, int | None] = {
+    "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
+    "snap_score": 1, "snap_margin": 1,
+    "disagree": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
+    "has_validator": None, "empty": None, "length": None, "neural": None,
+}
+# Descriptors whose range calibration does not vouch for: any length of text may be read.
+UNRANGED = frozenset({"length"})
+# Measured ink (dropout.InkEvidence.features), kept in a field's features for calibration.
+INK_FEATURES = ("ink_share", "ink_components", "max_contrast", "clutter")
 # Before calibration: Tesseract's weakest-symbol confidence of 0.98 accepted ~95% of printed
 # fields with ≤0.4% wrong (shared/notes/tooling-facts.md).
 DEFAULT_THRESHOLD = 0.98
@@ -37,11 +57,15 @@ DEFAULT_THRESHOLD = 0.98
 KIND_DEFAULTS = {"signature": 0.75, "choice": 0.75}
 
 
-def features(reading: Reading, finding: Finding | None, agree: int, nonempty: bool) -> dict[str, float]:
-    """The evidence about one field as numbers (names in BASE_FEATURES). ``agree`` is 1 when another
-    engine read the same, -1 when the others read something else, 0 with no second opinion."""
+def features(reading: Reading, finding: Finding | None, agree: int, nonempty: bool,
+             ink: dict[str, float] | None = None) -> dict[str, float]:
+    """The evidence about one field as numbers (names in BASE_FEATURES, plus the measured ink of
+    INK_FEATURES when known). ``agree`` is 1 when another engine read the same, -1 when the others
+    read something else, 0 with no second opinion."""
     conf = min(max(float(reading.confidence), 0.0), 1.0)
-    return {
+    snap = finding.data.get("snap") if finding is not None else None
+    snapped = snap is not None and getattr(snap, "value", None) is not None
+    feats = {
         "conf": conf,
         "conf_logit": math.log((conf + 1e-3) / (1 - conf + 1e-3)),
         "has_validator": 1.0 if finding is not None else 0.0,
@@ -52,12 +76,24 @@ def features(reading: Reading, finding: Finding | None, agree: int, nonempty: bo
         "empty": 0.0 if nonempty else 1.0,
         "length": min(len(reading.text), 60) / 60,
         "neural": 1.0 if reading.engine in NEURAL_ENGINES else 0.0,
+        # a field without a vocabulary snap has no snap risk (1.0)
+        "snap_score": float(snap.score) if snapped else (0.0 if snap is not None else 1.0),
+        "snap_margin": max(0.0, min(1.0, float(snap.margin))) if snapped else (0.0 if snap is not None else 1.0),
     }
+    for name in INK_FEATURES:
+        if ink is not None and name in ink:
+            feats[name] = float(ink[name])
+    return feats
 
 
 def feature_vector(feats: dict[str, float]) -> np.ndarray:
     """The model's input for ``feats``: a leading 1 (bias), then FEATURES in order."""
-    return np.array([1.0] + [feats[f] for f in BASE_FEATURES] + [fn(feats) for fn in DERIVED_FEATURES.values()])
+    return np.array([1.0] + [feats.get(f, 0.0) for f in BASE_FEATURES] + [fn(feats) for fn in DERIVED_FEATURES.values()])
+
+
+def model_features(feats: dict[str, float]) -> dict[str, float]:
+    """FEATURES by name for ``feats`` (what the model and the calibrated ranges see)."""
+    return dict(zip(FEATURES, feature_vector(feats)[1:].tolist()))
 
 
 def uncalibrated_score(feats: dict[str, float]) -> float:
@@ -78,6 +114,8 @@ class Thresholds:
     fields: dict[str, float] = field(default_factory=dict)
     models: dict[str, dict[str, float]] = field(default_factory=dict)  # per kind: feature → weight, "bias"
     source: str = "built-in default"
+    # per kind: feature → [lowest, highest] among the calibration fields the thresholds accepted
+    ranges: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     def threshold(self, kind: str, name: str) -> float:
         """The score a field of this kind and name must reach to be auto-accepted."""
@@ -93,7 +131,31 @@ class Thresholds:
         if not model:
             return uncalibrated_score(feats)
         w = np.array([model.get("bias", 0.0)] + [model.get(f, 0.0) for f in FEATURES])
+        # a file fitted before SIGNS may hold weights of the wrong sign: they are not applied
+        for i, f in enumerate(FEATURES, start=1):
+            sign = SIGNS.get(f)
+            if sign is not None and w[i] * sign < 0:
+                w[i] = 0.0
         return logistic(float(feature_vector(feats) @ w))
+
+    def out_of_range(self, kind: str, feats: dict[str, float]) -> list[str]:
+        """The evidence of this field that calibration never saw accepted, in the direction that
+        matters (SIGNS): a lower confidence or margin than any accepted calibration field had, more
+        marks on an 'empty' crop, a descriptor (engine type, emptiness, length) outside the range.
+        Empty without ranges for the kind (uncalibrated)."""
+        ranges = self.ranges.get(kind)
+        if not ranges:
+            return []
+        out = []
+        for name, value in model_features(feats).items():
+            if name not in ranges or name in UNRANGED:
+                continue
+            lo, hi = ranges[name]
+            sign = SIGNS.get(name)
+            eps = 1e-6 * max(1.0, abs(value))  # ranges are stored to 6 decimals
+            if (sign != -1 and value < lo - eps) or (sign != 1 and value > hi + eps):
+                out.append(name)
+        return out
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Thresholds":
@@ -102,7 +164,8 @@ class Thresholds:
             return cls()
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(float(data.get("default", DEFAULT_THRESHOLD)), {**cls().kinds, **data.get("kinds", {})},
-                   dict(data.get("fields", {})), dict(data.get("models", {})), str(path))
+                   dict(data.get("fields", {})), dict(data.get("models", {})), str(path),
+                   dict(data.get("ranges", {})))
 
 
 UNCALIBRATED = Thresholds()

@@ -26,6 +26,85 @@ FILL_DPI = 300
 FORMATS = ("png", "jpg", "pdf", "tiff")
 
 
+PEN_COLOURS = {  # grey level range of each ink on a grayscale scan (paper 255)
+    "black": (5, 40), "blue": (55, 95), "faded": (135, 175), "pencil": (105, 150)}
+
+
+@dataclass(frozen=True)
+class Pen:
+    """How the hand writes, for sheets unlike the default fonts: ``width_mm`` of every stroke (None:
+    the font's own; 0.127 mm is 1 px at 200 dpi), ``pressure`` (1: full; lower: lighter ink and, with
+    a pencil, gaps in the stroke), ``colour`` (black, blue, faded, pencil; None: the default per-sheet
+    grey). The default Pen changes nothing, so existing seeds give the same sheets."""
+
+    width_mm: float | None = None
+    pressure: float = 1.0
+    colour: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.colour is not None and self.colour not in PEN_COLOURS:
+            raise ConfigError(f"unknown ink colour {self.colour!r} (known: {', '.join(PEN_COLOURS)})")
+        if not 0.05 <= self.pressure <= 1.0:
+            raise ConfigError(f"pen pressure must be in [0.05, 1], got {self.pressure}")
+        if self.width_mm is not None and not 0.05 <= self.width_mm <= 3.0:
+            raise ConfigError(f"pen width must be 0.05-3 mm, got {self.width_mm}")
+
+    @property
+    def plain(self) -> bool:
+        return self.width_mm is None and self.pressure == 1.0 and self.colour is None
+
+    def ink(self, rng: random.Random, default: int) -> int:
+        """The sheet's ink grey level."""
+        level = default if self.colour is None else rng.randint(*PEN_COLOURS[self.colour])
+        return int(round(255 - (255 - level) * self.pressure))
+
+    def stroke_px(self, dpi: int = FILL_DPI) -> int:
+        return max(1, round(self.width_mm / 25.4 * dpi)) if self.width_mm else max(2, dpi // 100)
+
+
+def _thin(mask: np.ndarray) -> np.ndarray:
+    """Zhang-Suen thinning of a boolean mask to 1-px strokes."""
+    img = mask.astype(np.uint8)
+    changed = True
+    while changed:
+        changed = False
+        for step in (0, 1):
+            p = np.pad(img, 1)
+            n = [p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:], p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2]]
+            b = sum(x.astype(np.int32) for x in n)
+            a = sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)).astype(np.int32) for i in range(8))
+            if step == 0:
+                c = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
+            else:
+                c = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
+            m = (img == 1) & (b >= 2) & (b <= 6) & (a == 1) & c
+            if m.any():
+                img[m] = 0
+                changed = True
+    return img.astype(bool)
+
+
+def _apply_pen(patch: np.ndarray, pen: "Pen | None", ink: int, rng: random.Random) -> np.ndarray:
+    """The text patch redrawn with the pen: strokes thinned to its width, pencil grain, ink level."""
+    if pen is None or pen.plain:
+        return patch
+    mask = patch < (int(ink) + 255) // 2  # the glyphs, drawn in the sheet's ink
+    if pen.width_mm is not None:
+        mask = _thin(mask)
+        k = pen.stroke_px()
+        if k > 1:
+            mask = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
+    out = np.full(patch.shape, 255, np.uint8)
+    if pen.colour == "pencil" or pen.pressure < 1.0:
+        grain = np.random.default_rng(rng.randrange(2**31)).uniform(0, 1, patch.shape)
+        keep = grain >= (0.35 if pen.colour == "pencil" else 0.0) * (1.0 - pen.pressure)
+        levels = ink + (255 - ink) * 0.35 * grain * (1.0 if pen.colour == "pencil" else 0.3)
+        out[mask & keep] = np.clip(levels[mask & keep], 0, 255).astype(np.uint8)
+    else:
+        out[mask] = ink
+    return out
+
+
 @dataclass(frozen=True)
 class FilledSheet:
     image: np.ndarray  # the clean filled page at FILL_DPI
@@ -61,11 +140,11 @@ def _paste_min(page: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
 
 
 def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random,
-                handwriting: bool, ink: int) -> None:
+                handwriting: bool, ink: int, pen: Pen | None = None) -> None:
     x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
     size = int(bh * rng.uniform(0.62, 0.78) * (1.15 if handwriting else 0.95))
     font = ImageFont.truetype(font_path, size)
-    patch = _text_image(text, font, ink)
+    patch = _apply_pen(_text_image(text, font, ink), pen, ink, rng)
     avail = bw - 2 * round(mm_to_px(1.0, FILL_DPI))
     if patch.shape[1] > avail:  # people squeeze long values into the line
         patch = cv2.resize(patch, (avail, patch.shape[0]), interpolation=cv2.INTER_AREA)
@@ -107,7 +186,7 @@ def _blank_gaps(blank: np.ndarray, spec: FieldSpec) -> list[tuple[int, int]]:
 
 
 def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text: str, font_path: str,
-                      rng: random.Random, ink: int) -> bool:
+                      rng: random.Random, ink: int, pen: Pen | None = None) -> bool:
     """Write day, month and year into the last three printed gaps of a date box; False if the
     box has no such gaps (a plain dotted line)."""
     parts = text.split("/")
@@ -117,7 +196,7 @@ def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text
         return False
     font = ImageFont.truetype(font_path, int(bh * rng.uniform(0.62, 0.75)))
     for part, (g0, g1) in zip(parts, gaps[-3:]):
-        patch = _text_image(part, font, ink)
+        patch = _apply_pen(_text_image(part, font, ink), pen, ink, rng)
         if patch.shape[1] > g1 - g0:
             patch = cv2.resize(patch, (g1 - g0, patch.shape[0]), interpolation=cv2.INTER_AREA)
         baseline = y + bh - round(mm_to_px(rng.uniform(1.2, 1.8), FILL_DPI))
@@ -126,11 +205,12 @@ def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text
     return True
 
 
-def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random, ink: int) -> None:
+def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random, ink: int,
+                 pen: Pen | None = None) -> None:
     for cell, ch in zip(spec.cell_boxes_mm(), text):
         x, y, bw, bh = box_to_px(cell, FILL_DPI)
         font = ImageFont.truetype(font_path, int(bh * rng.uniform(0.6, 0.75)))
-        patch = _text_image(ch, font, ink)
+        patch = _apply_pen(_text_image(ch, font, ink), pen, ink, rng)
         if patch.shape[1] > bw - 6 or patch.shape[0] > bh - 6:
             patch = cv2.resize(patch, (min(patch.shape[1], bw - 6), min(patch.shape[0], bh - 6)),
                                interpolation=cv2.INTER_AREA)
@@ -138,62 +218,72 @@ def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, r
         _paste_min(page, patch, x + (bw - patch.shape[1]) // 2 + jx, y + (bh - patch.shape[0]) // 2 + jy)
 
 
-def _write_choice(page: np.ndarray, spec: FieldSpec, value: str, rng: random.Random, ink: int) -> None:
+def _write_choice(page: np.ndarray, spec: FieldSpec, value: str, rng: random.Random, ink: int,
+                  pen: Pen | None = None) -> None:
     for opt in spec.options:
         if opt.value == value:
             x, y, bw, bh = box_to_px(opt.box_mm, FILL_DPI)
-            t = max(2, FILL_DPI // 100)
+            t = pen.stroke_px() if pen is not None and pen.width_mm else max(2, FILL_DPI // 100)
             cv2.line(page, (x + 3, y + 3), (x + bw - 3, y + bh - 3), ink, t)
             cv2.line(page, (x + bw - 3, y + 3), (x + 3, y + bh - 3), ink, t)
 
 
-def _write_signature(page: np.ndarray, spec: FieldSpec, rng: random.Random, ink: int) -> None:
+def _write_signature(page: np.ndarray, spec: FieldSpec, rng: random.Random, ink: int, pen: Pen | None = None) -> None:
     x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
     n = rng.randint(3, 6)
     xs = np.linspace(x + bw * 0.25, x + bw * 0.75, n * 12)
     phase = rng.uniform(0, 6.28)
     ys = y + bh * 0.5 + bh * 0.28 * np.sin(np.linspace(0, n * 3.14, n * 12) + phase) * np.linspace(1, 0.4, n * 12)
     pts = np.column_stack([xs, ys]).astype(np.int32)
-    cv2.polylines(page, [pts], False, ink, max(2, FILL_DPI // 120), lineType=cv2.LINE_AA)
+    width = pen.stroke_px() if pen is not None and pen.width_mm else max(2, FILL_DPI // 120)
+    cv2.polylines(page, [pts], False, ink, width, lineType=cv2.LINE_AA)
 
 
 def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, font: fonts.FontInfo,
-               serial: str) -> FilledSheet:
-    """The blank filled with ``values`` in ``font`` (one hand per sheet), at FILL_DPI."""
+               serial: str, pen: Pen | None = None) -> FilledSheet:
+    """The blank filled with ``values`` in ``font`` (one hand per sheet), at FILL_DPI, written
+    with ``pen`` (stroke width, pressure, ink colour; the default: the font's strokes in a dark grey)."""
     page = render_blank(template, FILL_DPI, serial=serial)
     blank = page.copy()
     handwriting = font.style == "handwriting"
     ink = rng.randint(10, 70) if handwriting else rng.randint(0, 30)
+    if pen is not None and not pen.plain:
+        ink = pen.ink(rng, ink)
+    else:
+        pen = None
     truth = {}
     for spec in template.fields:
         value = values.get(spec.name, "")
         if spec.kind == "signature":
             value = "1" if value else ""
             if value:
-                _write_signature(page, spec, rng, ink)
+                _write_signature(page, spec, rng, ink, pen)
         elif value and spec.kind == "choice":
-            _write_choice(page, spec, value, rng, ink)
+            _write_choice(page, spec, value, rng, ink, pen)
         elif value and spec.cells:
             value = value[:spec.cells]
-            _write_cells(page, spec, value, str(font.path), rng, ink)
-        elif value and spec.kind == "date" and _write_date_parts(page, blank, spec, value, str(font.path), rng, ink):
+            _write_cells(page, spec, value, str(font.path), rng, ink, pen)
+        elif value and spec.kind == "date" and _write_date_parts(page, blank, spec, value, str(font.path), rng, ink,
+                                                                  pen):
             pass
         elif value:
-            _write_line(page, spec, value, str(font.path), rng, handwriting, ink)
+            _write_line(page, spec, value, str(font.path), rng, handwriting, ink, pen)
         truth[spec.name] = value
     return FilledSheet(page, truth, font.family, font.style, serial)
 
 
 def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, style: str = "mixed",
              formats: tuple[str, ...] = FORMATS, rotate: bool = True, severity: float = 1.0,
-             font_family: str | None = None, file_quality: int = 85,
+             font_family: str | None = None, file_quality: int = 85, pen: Pen | None = None,
              on_sheet: Callable[[int], None] | None = None) -> list[dict]:
     """Write ``n`` scanned-looking filled sheets and their ground truth into ``out_dir``.
 
     Each sheet gets ``NNNN.<ext>`` (format drawn from ``formats``) and ``NNNN.json``; ``truth.jsonl``
     lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'; ``font_family`` (one font for
     every sheet) overrides it. ``file_quality`` is the JPEG quality of .jpg files and of the images
-    inside PDFs. Deterministic for a seed. An unknown or missing font or style is a ``ConfigError``.
+    inside PDFs. ``pen``: stroke width, pressure and ink colour for every sheet (see :class:`Pen`; the
+    default writes exactly what earlier versions wrote for a seed). Deterministic for a seed. An
+    unknown or missing font or style is a ``ConfigError``.
     """
     fonts.check_style(style, (*fonts.STYLES, "mixed"))
     if not formats or not set(formats) <= set(FORMATS):
@@ -216,7 +306,7 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
         font = rng.choice(pool[sheet_style])
         record = records.generate_record(rng, declared_on=dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
         serial = f"{seed:04d}{i:05d}"
-        sheet = fill_sheet(template, record_values(template, record), rng, font, serial)
+        sheet = fill_sheet(template, record_values(template, record), rng, font, serial, pen)
         params = scan.ScanParams.random(np_rng, rotate=rotate, severity=severity)
         scanned, info = scan.simulate_scan(sheet.image, params, src_dpi=FILL_DPI)
         fmt = formats[i % len(formats)] if len(formats) > 1 else formats[0]
@@ -232,6 +322,8 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
             scan.write_pdf([scanned], path, params.out_dpi, quality=file_quality)
         entry = {"file": name, "page": 1, "template": template.id, "serial": serial, "font": sheet.font,
                  "style": sheet.style, "scan": params.to_dict(), "fields": sheet.truth}
+        if pen is not None and not pen.plain:
+            entry["pen"] = {"width_mm": pen.width_mm, "pressure": pen.pressure, "colour": pen.colour}
         (out / f"{i:04d}.json").write_text(json.dumps(entry, ensure_ascii=False, indent=1), encoding="utf-8")
         entries.append(entry)
         if on_sheet:

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Mapping
 
+from .spelling import adds_marks_only, syllable_problem
 from .text import clean, fix_ocr_digits, strip_diacritics, title_case_name
-from .vocab import get_vocabulary, is_same_as_marker, parse_address
+from .vocab import (ADMIN_PARENT, _expand_display, admin_units, admin_vocabulary_in, get_vocabulary, is_same_as_marker, parse_address,
+                    parse_address_2025, prov_vocab_variants)
 
 __all__ = [
     "Finding",
@@ -352,18 +354,16 @@ def validate_id_number(raw: object, ctx: Mapping | None = None, *,
 _VI_LETTERS = set(
     "abcdefghijklmnopqrstuvwxyzđ"
     "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ")
-_SYLLABLE = re.compile(
-    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
-    r"(uye|uya|uyu|oai|oay|oeo|uoi|uou|ieu|yeu|uay|uai|uoi|[aeiouy]{1,3})"
-    r"(ch|ng|nh|[cmnpt])?$")
 
 
 def validate_person_name(raw: object, ctx: Mapping | None = None, *, min_syllables: int = 2,
                          max_syllables: int = 6, **_: Any) -> Finding:
     """A person's name: Vietnamese letters and spaces (apostrophes allowed, as in
     minority names like H'Hen), min..max syllables (default 2-6). Checks:
-    ``charset``, ``syllables``; flag ``unusual_syllable`` (score 0.8) when a
-    syllable is not Vietnamese-shaped. ``value`` keeps the cleaned text as
+    ``charset``, ``syllables``, ``syllable``: every syllable, given names
+    included, has the structure of a Vietnamese syllable (onset, rhyme, a stop
+    ending only with sắc/nặng: see vietnamese/spelling.py); one that does not
+    fails (flag ``unusual_syllable``): "Phạm Thanh Qup" is not a name. ``value`` keeps the cleaned text as
     written; ``suggestion`` is the title-cased form when it differs."""
     raw_s = _rawstr(raw)
     c = clean(raw_s)
@@ -384,13 +384,17 @@ def validate_person_name(raw: object, ctx: Mapping | None = None, *, min_syllabl
     else:
         failed.append(("syllables", f"{len(syllables)} syllables; expected "
                                     f"{min_syllables}-{max_syllables}"))
-    score = 0.0 if failed else 1.0
     if not failed:
-        odd = [s for s in syllables
-               if not _SYLLABLE.match(strip_diacritics(s, abbreviations=False))]
-        if odd:
-            flags.add("unusual_syllable")
-            score = 0.8
+        # every syllable, the given name too: "Phạm Thanh Qup" is no name ("H'Hen": each part)
+        for syl in syllables:
+            problem = next((p for part in re.split(r"['’ʼ]", syl) if part and (p := syllable_problem(part))), None)
+            if problem:
+                flags.add("unusual_syllable")
+                failed.append(("syllable", f"{syl!r}: {problem}"))
+                break
+        else:
+            passed.append("syllable")
+    score = 0.0 if failed else 1.0
     value = c
     if not failed:
         value = restore_name_diacritics(c)
@@ -448,7 +452,7 @@ def restore_name_diacritics(name: str) -> str:
         if w.casefold() in known:
             continue
         fix = table.get(strip_diacritics(w, abbreviations=False).casefold())
-        if fix and _marks(fix) > _marks(w):  # only ever add marks OCR lost, never swap one
+        if fix and fix.casefold() != w.casefold() and adds_marks_only(w, fix):  # only ever add marks OCR lost
             out[i] = _match_case(w, fix)
     return " ".join(out)
 
@@ -481,12 +485,213 @@ def validate_address(raw: object, ctx: Mapping | None = None, *, level_hint: str
         return Finding(raw_s, c, m.formatted() or None, 0.0, (),
                        (("recognized", "not found: " + ", ".join(missing)),),
                        frozenset(), {"address": m})
+    strict = check_address_text(c, m)
+    if strict.problems:
+        m2 = parse_address_2025(c)  # post-2025 units (province, commune) when the text names them
+        if m2 is not None:
+            strict2 = check_address_text(c, m2)
+            if not strict2.problems:
+                m, strict = m2, strict2
     sugg = m.formatted()
-    value = restore_address_diacritics(c, m)
-    flags = frozenset({"diacritics_restored"}) if value != c else frozenset()
-    score = min(m.score, 0.9) if flags else m.score
-    return Finding(raw_s, value, sugg if sugg != value else None, score, ("recognized",), (),
-                   flags, {"address": m})
+    restored = restore_address_diacritics(c, m)
+    value, respelled = _marks_added_only(c, restored, m, agreed=bool(ctx.get("agreed")))
+    failed: list[tuple[str, str]] = []
+    for written, gazetteer in dict.fromkeys([*strict.respelled, *respelled]):
+        failed.append(("gazetteer", f"{written!r} is {gazetteer!r} in the gazetteer"))
+    if strict.unmatched:
+        failed.append(("gazetteer", "not in the gazetteer: " + ", ".join(repr(w) for w in strict.unmatched)))
+    failed.extend(("hierarchy", why) for why in strict.hierarchy)
+    flags = {"diacritics_restored"} if value != c else set()
+    if getattr(m, "post_2025", False):
+        flags.add("post_2025")
+    if failed:
+        return Finding(raw_s, value, sugg if sugg != value else None, 0.0, ("recognized",), tuple(failed),
+                       frozenset(flags | {"respelled"} if respelled or strict.respelled else flags), {"address": m})
+    score = min(m.score, 0.9) if flags - {"post_2025"} else m.score
+    return Finding(raw_s, value, sugg if sugg != value else None, score, ("recognized", "gazetteer"), (),
+                   frozenset(flags), {"address": m})
+
+
+# --- the strict reading of an address: every written word accounted for ----------------------
+
+# Unit words by level, and abbreviations people write for them (after vocab's display expansion).
+_LEVEL_UNIT_WORDS = {
+    "province": ("Tỉnh", "Thành phố"),
+    "district": ("Quận", "Huyện", "Thị xã", "Thành phố"),
+    "commune": ("Xã", "Phường", "Thị trấn"),
+}
+_FREE_TEXT_WORDS = ("thôn", "ấp", "bản", "buôn", "làng", "xóm", "tổ", "khu", "khóm", "sóc", "plei", "phum",
+                    "số", "đường", "phố", "ngõ", "ngách", "hẻm", "kiệt", "kp", "đội", "lô", "tổ dân phố")
+_PREFIX_WORDS = ("UBND",)  # "UBND xã …": the commune's people's committee
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    """What the strict reading found: written words no gazetteer unit or unit word accounts for,
+    units written with other marks or letters than the gazetteer's (written, gazetteer), and
+    hierarchy breaks (a commune outside the written district …)."""
+
+    unmatched: tuple[str, ...] = ()
+    respelled: tuple[tuple[str, str], ...] = ()
+    hierarchy: tuple[str, ...] = ()
+    match_of: Any = None
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.unmatched or self.respelled or self.hierarchy)
+
+
+def _segment_words(text: str) -> list[list[str]]:
+    """The words of each comma segment, abbreviations expanded, punctuation-only tokens left out."""
+    body = _expand_display(_periods_to_commas(text))
+    out = []
+    for seg in re.split(r"[,;]", body):
+        words = [w.strip(".()[]:\"'") for w in seg.split()]
+        out.append([w for w in words if re.search(r"\w", w)])
+    return out
+
+
+def _word_match(written: str, gazetteer: str) -> str | None:
+    """'same' | 'added' (marks only added) | 'respelled' (same letters, other marks) | None."""
+    if written.casefold() == gazetteer.casefold():
+        return "same"
+    if adds_marks_only(written, gazetteer):
+        return "added"
+    if _fold_word(written) == _fold_word(gazetteer):
+        return "respelled"
+    return None
+
+
+def _span_match(words: list[str], start: int, form: list[str]) -> str | None:
+    if start < 0 or start + len(form) > len(words):
+        return None
+    kinds = [_word_match(w, g) for w, g in zip(words[start:start + len(form)], form)]
+    if None in kinds:
+        return None
+    return "respelled" if "respelled" in kinds else "ok"
+
+
+def check_address_text(text: str, match: Any) -> AddressCheck:
+    """Account for every written word of an address: each admin unit the parser found is written
+    as the gazetteer names it (diacritics may be missing, none may differ), with a proper unit
+    word or none before it; village and street parts (Thôn …, Số 12, đường …) are free text;
+    anything else ("tỉình", "yên" for a lost "Huyện", "Vĩnh Pu") is unmatched. Then the units must
+    nest: the commune in the district, the district in the province."""
+    segs = _segment_words(text)
+    covered = [[False] * len(ws) for ws in segs]
+    respelled: list[tuple[str, str]] = []
+    levels = [(lvl, getattr(match, lvl, None)) for lvl in ("province", "district", "commune")]
+    limit: tuple[int, int] | None = None  # a lower unit is written before (left of) the one above it
+    for level, comp in levels:
+        if comp is None:
+            continue
+        forms = [f for f in dict.fromkeys([comp.value, comp.short or ""]
+                                          + (list(prov_vocab_variants(comp.value)) if level == "province" else []))
+                 if f and not (f.isdigit())]
+        forms = sorted({tuple(w for w in f.split() if re.search(r"\w", w)) for f in forms}, key=lambda f: -len(f))
+        found = None
+        for want in ("ok", "respelled"):
+            spans = [(si, i + len(form), len(form), i, list(form))
+                     for si in range(len(segs)) for i in range(len(segs[si])) for form in forms
+                     if (limit is None or (si, i + len(form)) <= limit)
+                     and not any(covered[si][i:i + len(form)]) and _span_match(segs[si], i, list(form)) == want]
+            if spans:  # the one ending furthest right, the longest there
+                si, _end, _n, i, form = max(spans, key=lambda sp: sp[:3])
+                found = (si, i, form, want)
+                break
+        if not found:
+            continue  # not written (inferred from a lower unit or the context), or misspelled: its words stay unmatched
+        si, i, form, how = found
+        words = segs[si]
+        if how == "respelled":
+            respelled.append((" ".join(words[i:i + len(form)]), " ".join(form)))
+        for k in range(i, i + len(form)):
+            covered[si][k] = True
+        start = i
+        for unit in _LEVEL_UNIT_WORDS[level]:
+            uw = unit.split()
+            how_u = _span_match(words, i - len(uw), uw)
+            if how_u and not any(covered[si][i - len(uw):i]):
+                if how_u == "respelled":
+                    respelled.append((" ".join(words[i - len(uw):i]), unit))
+                for k in range(i - len(uw), i):
+                    covered[si][k] = True
+                start = i - len(uw)
+                break
+        if start > 0 and words[start - 1].upper() in _PREFIX_WORDS:
+            covered[si][start - 1] = True
+        limit = (si, start)
+    unmatched: list[str] = []
+    free = {_fold_word(w) for w in _FREE_TEXT_WORDS}
+    for si, words in enumerate(segs):
+        i = 0
+        while i < len(words):
+            if covered[si][i]:
+                i += 1
+                continue
+            j = i
+            while j < len(words) and not covered[si][j]:
+                j += 1
+            run = words[i:j]
+            first = _fold_word(run[0])
+            if not (first in free or " ".join(_fold_word(w) for w in run[:3]) == "to dan pho"
+                    or any(re.search(r"\d", w) for w in run)):
+                unmatched.extend(run)
+            i = j
+    return AddressCheck(tuple(unmatched), tuple(respelled), tuple(_hierarchy_breaks(match)), match)
+
+
+def _hierarchy_breaks(match: Any) -> list[str]:
+    """Units that do not nest (the parser keeps them consistent; this guards it and merged data)."""
+    if getattr(match, "post_2025", False):
+        return []
+    au = admin_units()
+    out = []
+    p, d, c = match.province, match.district, match.commune
+    if c is not None and c.code and d is not None and d.code:
+        unit = au.commune(c.code)
+        if unit is None or unit["district_code"] != d.code:
+            out.append(f"{c.value} is not in {d.value}")
+    if d is not None and d.code and p is not None and p.code:
+        unit = au.district(d.code)
+        if unit is None or unit["province_code"] != p.code.lstrip("0").zfill(2):
+            out.append(f"{d.value} is not in {p.value}")
+    return out
+
+
+def _marks_added_only(text: str, restored: str, match: Any, agreed: bool) -> tuple[str, list[tuple[str, str]]]:
+    """The restored address kept only where it adds marks (and fixes 1s read as I/l in numbers),
+    with the gazetteer's capitalization for unit names; other changes (a swapped mark, a letter
+    one off) are returned as (written, restored) and kept in the value only when no two engines
+    agreed on the text."""
+    a, b = re.split(r"(\s+|[,.])", text), re.split(r"(\s+|[,.])", restored)
+    if len(a) != len(b):
+        return (text if agreed else restored), ([(text, restored)] if restored != text else [])
+    names = {}
+    for comp in (match.province, match.district, match.commune):
+        if comp is not None and comp.short:
+            for w in comp.short.split():
+                names.setdefault(_fold_word(w), w)
+    exact = {w.casefold() for comp in (match.province, match.district, match.commune)
+             if comp is not None and comp.short for w in comp.short.split()}
+    out, changed = [], []
+    for x, y in zip(a, b):
+        if x == y or not x.strip() or x in ",.":
+            out.append(y if x in ",." or not x.strip() else x)
+            continue
+        if x.casefold() in exact:  # already the gazetteer's word (Ea Kar is no misreading of Ea Đar)
+            out.append(x)
+            continue
+        if _NUMBERISH.match(x):
+            out.append(y)
+            continue
+        if adds_marks_only(x, y):
+            g = names.get(_fold_word(y))
+            out.append(g if g and not (x.isupper() and len(x) > 1) and adds_marks_only(x, g) else y)
+            continue
+        changed.append((x, y))
+        out.append(x if agreed else y)
+    return "".join(out), changed
 
 
 # Unit words that open a segment of an address ("Quân Hoàng Mai" → "Quận Hoàng Mai").
@@ -663,6 +868,45 @@ def validate_household_book_no(raw: object, ctx: Mapping | None = None, **_: Any
     return Finding(raw_s, v, v if v != c else None, 0.7, ("format",), (), frozenset({"letters"}))
 
 
+def _lengths(spec: object) -> set[int]:
+    """"9" → {9}; "9|12" → {9, 12}; "10-11" → {10, 11}."""
+    out: set[int] = set()
+    for part in str(spec).replace(",", "|").split("|"):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            out.update(range(int(lo), int(hi) + 1))
+        elif part:
+            out.add(int(part))
+    return out
+
+
+def validate_digits(raw: object, ctx: Mapping | None = None, *, length: object = "", **_: Any) -> Finding:
+    """A string of digits of a declared length (``digits:9``, ``digits:10-11``, ``digits:9|12``):
+    spaces, dots and dashes are ignored; letters OCR reads for digits (O, I, l, S …) are fixed (flag
+    ``ocr_digit_fix``, score 0.9). Checks ``digits`` and ``length``: a number short of a digit is
+    never accepted."""
+    raw_s = _rawstr(raw)
+    c = clean(raw_s)
+    if not c:
+        return _empty(raw_s)
+    d = re.sub(r"[\s.\-]", "", c)
+    flags: set[str] = set()
+    if not (d.isascii() and d.isdigit()):
+        fixed = fix_ocr_digits(d)
+        if not (fixed.isascii() and fixed.isdigit()):
+            return Finding(raw_s, c, None, 0.0, (), (("digits", "contains non-digits"),))
+        d = fixed
+        flags.add("ocr_digit_fix")
+    want = _lengths(length) if length not in ("", None) else set()
+    if want and len(d) not in want:
+        shown = "/".join(str(n) for n in sorted(want))
+        return Finding(raw_s, d, None, 0.0, ("digits",), (("length", f"{len(d)} digits; expected {shown}"),),
+                       frozenset(flags))
+    return Finding(raw_s, d, d if d != c else None, 0.9 if flags else 1.0, ("digits", "length"), (),
+                   frozenset(flags))
+
+
 def validate_vocabulary(raw: object, ctx: Mapping | None = None, *, name: str = "",
                         **_: Any) -> Finding:
     """Snap to vocabulary ``name``. Check ``vocabulary`` passes when the snap is
@@ -677,8 +921,20 @@ def validate_vocabulary(raw: object, ctx: Mapping | None = None, *, name: str = 
         vocab = get_vocabulary(name)
     except KeyError:
         return Finding(raw_s, c, None, 0.0, (), (("vocabulary", f"unknown vocabulary {name!r}"),))
+    ctx = ctx or {}
+    parent_failed: tuple[tuple[str, str], ...] = ()
+    if name in ADMIN_PARENT:
+        # a district of the written province, a commune of the written district (the header's)
+        within, where = admin_vocabulary_in(name, ctx.get("province") or None, ctx.get("district") or None)
+        if within is None:
+            parent_failed = (("hierarchy", f"cannot check it lies there: {where}"),)
+        else:
+            vocab = within
     s = vocab.snap(c)
     data = {"snap": s}
+    if parent_failed:
+        return Finding(raw_s, s.value if s.value and s.confident else c, s.value, 0.0, (), parent_failed,
+                       frozenset(), data)
     if s.ambiguous:
         cands = ", ".join(s.candidates) or "several groups"
         return Finding(raw_s, c, None, 0.0, (), (("vocabulary", f"ambiguous: {cands}"),),
@@ -686,7 +942,7 @@ def validate_vocabulary(raw: object, ctx: Mapping | None = None, *, name: str = 
     if s.value is not None and s.confident:
         return Finding(raw_s, s.value, s.value, s.score, ("vocabulary",), (), frozenset(), data)
     if s.value is None:
-        reason = f"not in {name}"
+        reason = f"not in {name}" + (f" {where}" if name in ADMIN_PARENT and where else "")
     elif s.runner_up and s.score - s.runner_up[1] < vocab.confident_margin:
         reason = f"close candidates: {s.value} ({s.score:.2f}), {s.runner_up[0]} ({s.runner_up[1]:.2f})"
     else:
@@ -712,17 +968,24 @@ VALIDATORS: dict[str, Callable[..., Finding]] = {
     "household_book_no": validate_household_book_no,
     "vocabulary": validate_vocabulary,
     "same_as_or": validate_same_as_or,
+    "digits": validate_digits,
 }
 
 
+# Validators that take one argument in the template's name for them ("vocabulary:ethnicity",
+# "digits:9"): the parameter it binds.
+ARGUMENT = {"vocabulary": "name", "digits": "length"}
+
+
 def get_validator(name: str) -> Callable[..., Finding]:
-    """The validator registered as ``name``; "vocabulary:<v>" binds the
-    vocabulary. KeyError for unknown names."""
-    if name.startswith("vocabulary:"):
-        vname = name.split(":", 1)[1]
+    """The validator registered as ``name``; "vocabulary:<v>" binds the vocabulary, "digits:<n>"
+    the length (see ARGUMENT). KeyError for unknown names."""
+    base, sep, arg = name.partition(":")
+    if sep and base in ARGUMENT:
+        fn, param = VALIDATORS[base], ARGUMENT[base]
 
         def _v(raw: object, ctx: Mapping | None = None, **params: Any) -> Finding:
-            return validate_vocabulary(raw, ctx, name=vname, **params)
+            return fn(raw, ctx, **{param: arg, **params})
 
         return _v
     return VALIDATORS[name]

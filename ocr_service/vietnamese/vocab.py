@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import yaml
 from rapidfuzz import fuzz, process
 
+from .spelling import adds_marks_only
 from .text import clean, match_key, strip_diacritics
 
 __all__ = [
@@ -50,6 +51,8 @@ CONFIDENT_SCORE = 0.85
 CONFIDENT_MARGIN = 0.10
 # A unique hit on the diacritic-less key is strong but not exact evidence.
 NO_DIACRITICS_SCORE = 0.9
+# The same letters with other marks than any written form: never a confident snap.
+RESPELLED_SCORE = 0.7
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,13 @@ class Snap:
     candidates: tuple[str, ...] = ()
     method: str = "none"
     attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def margin(self) -> float:
+        """How far the snap is ahead of the best other value (its whole score when none is near)."""
+        if self.value is None:
+            return 0.0
+        return round(self.score - (self.runner_up[1] if self.runner_up else 0.0), 4)
 
 
 # --- key functions (named in the data files) ---------------------------------
@@ -162,6 +172,9 @@ class Vocabulary:
         self._choices.append(k)
         self._choice_values.append(value)
 
+    def _forms_of(self, value: str) -> list[str]:
+        return [f for f, vals in self._forms.items() if value in vals]
+
     # public ----------------------------------------------------------------
     @property
     def values(self) -> tuple[str, ...]:
@@ -180,6 +193,18 @@ class Vocabulary:
 
     def __repr__(self) -> str:
         return f"Vocabulary({self.name!r}, {len(self)} values)"
+
+    def _runner_up(self, key: str, value: str) -> tuple[str, float] | None:
+        """The best other canonical value for a key that hit ``value`` exactly (its fuzzy score),
+        so every snap carries its margin: an exact hit next to a near twin is not a sure one."""
+        if not self.fuzzy or len(key) > 300:
+            return None
+        best: tuple[str, float] | None = None
+        for _choice, score, i in process.extract(key, self._choices, scorer=fuzz.ratio, limit=8, score_cutoff=40):
+            v = self._choice_values[i]
+            if v != value and not v.startswith("\0amb:") and (best is None or score / 100.0 > best[1]):
+                best = (v, score / 100.0)
+        return best
 
     def _snap(self, raw: str, value: str, score: float, method: str,
               runner_up: tuple[str, float] | None = None) -> Snap:
@@ -213,7 +238,8 @@ class Vocabulary:
             hit = idx.get(key)
             if hit:
                 if len(hit) == 1:
-                    return self._snap(raw, next(iter(hit)), 1.0, method)
+                    value = next(iter(hit))
+                    return self._snap(raw, value, 1.0, method, self._runner_up(k, value))
                 vals = sorted(hit)
                 return Snap(raw, None, 1.0, None, False, True, tuple(vals), "ambiguous")
         for key in (k, kc, kn):
@@ -221,7 +247,12 @@ class Vocabulary:
                 return self._amb_snap(raw, key, 1.0)
         hit = self._nodia.get(kn)
         if hit and len(hit) == 1:
-            return self._snap(raw, next(iter(hit)), NO_DIACRITICS_SCORE, "no_diacritics")
+            value = next(iter(hit))
+            # restoring marks may add what OCR lost, never swap one that was read (Thụy is not Thủy)
+            forms = [f for f in self._forms_of(value) if self._keys(f)[2] == kn]
+            if any(adds_marks_only(k, self._keys(f)[0]) for f in forms):
+                return self._snap(raw, value, NO_DIACRITICS_SCORE, "no_diacritics", self._runner_up(k, value))
+            return self._snap(raw, value, RESPELLED_SCORE, "respelled", self._runner_up(k, value))
         if hit:
             vals = sorted(hit)
             return Snap(raw, None, NO_DIACRITICS_SCORE, None, False, True, tuple(vals),
@@ -297,6 +328,37 @@ class Vocabularies(Mapping):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and (ALIASES.get(name, name) in self._v
                                           or ALIASES.get(name, name) in _ADMIN_VOCABS)
+
+
+# Which context key names the unit an admin vocabulary's values lie in.
+ADMIN_PARENT = {"district": "province", "commune": "district"}
+
+
+@lru_cache(maxsize=4096)
+def admin_vocabulary_in(name: str, province: str | None, district: str | None) -> tuple[Vocabulary | None, str]:
+    """The district or commune vocabulary restricted to the units of the written province or
+    district (the header's), and what it lies in; (None, why) when that parent is written but not
+    recognized (its units cannot be checked); (the nationwide vocabulary, "") without a parent."""
+    name = ALIASES.get(name, name)
+    if name not in ADMIN_PARENT:
+        return get_vocabulary(name), ""
+    au = admin_units()
+    pcode = None
+    if province:
+        s = load_vocabularies()["province"].snap(province)
+        if s.value is None or not s.confident:
+            return None, f"province {province!r} not recognized"
+        pcode = _code2(str(s.attrs.get("id_code", "")))
+    if name == "district":
+        return (au.vocabulary("district", pcode), f"in {province}") if pcode else (get_vocabulary(name), "")
+    if not district:
+        return get_vocabulary(name), ""
+    dv = au.vocabulary("district", pcode) if pcode else get_vocabulary("district")
+    d = dv.snap(district)
+    codes = d.attrs.get("codes", []) if d.value is not None and d.confident else []
+    if len(codes) != 1:
+        return None, f"district {district!r} not recognized"
+    return au.vocabulary("commune", codes[0]), f"in {d.value}"
 
 
 @lru_cache(maxsize=1)
@@ -498,6 +560,7 @@ class AddressMatch:
     matched: tuple[str, ...] = ()
     score: float = 0.0
     same_as_previous: bool = False
+    post_2025: bool = False  # the units are the post-2025 ones (province, commune; no district)
 
     def formatted(self) -> str:
         """Canonical text: village/street, commune, district, province."""
@@ -663,6 +726,34 @@ def _parse_address_cached(text: str, level_hint: str | None, province: str | Non
     return AddressMatch(raw, comps.get("province"), comps.get("district"),
                         comps.get("commune"), comps.get("village"), comps.get("street"),
                         tuple(k for k in order if k in comps), round(score, 4), False)
+
+
+@lru_cache(maxsize=1)
+def _parser_2025():
+    from vietnamadminunits import parse_address as p
+
+    return p
+
+
+@lru_cache(maxsize=4096)
+def parse_address_2025(text: str) -> AddressMatch | None:
+    """The address read against the post-2025 units (province and commune, no district), or None
+    when the library finds no province. For texts that name post-2025 units (TT 53/2025 sheets);
+    the strict check (validators.check_address_text) decides whether the text really names them."""
+    c = clean(text)
+    if not c or len(c) > 1000:
+        return None
+    try:
+        u = _parser_2025()(_expand_display(c), mode="FROM_2025", keep_street=True, level=2)
+    except Exception:  # the third-party parser must not break validation
+        return None
+    if u is None or not u.province:
+        return None
+    comps = {"province": AddressComponent(u.province, u.short_province, u.province_code, 1.0)}
+    if u.ward:
+        comps["commune"] = AddressComponent(u.ward, u.short_ward, u.ward_code, 1.0)
+    return AddressMatch(c, comps["province"], None, comps.get("commune"), None, None, tuple(comps), 1.0, False,
+                        post_2025=True)
 
 
 def parse_address(text: object, level_hint: str | None = None, *,
