@@ -230,8 +230,10 @@ def table(args, runs: list[dict]) -> str:
         w_ratio = two["rate_wall"] / one["rate_wall"]
         lines.append(f"2 local workers vs 1: **{s_ratio:.2f}×** in steady state, {w_ratio:.2f}× on the wall clock "
                      f"(aim ≥ 1.8× on 2 cores; the old `extract` pool measured {OLD_POOL_RATIO}×). "
-                     "Every page also costs a file job (decoding it once more to hash its pixels; for a PDF a second "
-                     "pdftoppm run), which `extract` does not pay.")
+                     "Every file also costs a file job (decoding it to hash its pixels): a one-page file's page is "
+                     "then read in that same job with the decoded image, a page of a longer file is decoded again "
+                     "by its page job. Each worker process also warms up once (engines, reference renders), and "
+                     "every result is written to the database; `extract` pays none of these.")
         if max(r["other_load"] for r in runs) > 0.3:
             lines.append("Other work was running on the machine (see the last column): the figures are lower bounds.")
     lines.append(END)
