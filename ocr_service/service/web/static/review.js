@@ -27,10 +27,16 @@
     return pending()[0] || null;
   }
   function submit(form, action) {
-    if (form.dataset.busy) { return; }
-    form.dataset.busy = "1";
+    if (form.dataset.state !== "pending") { return; }
+    var index = allRows().indexOf(form);
     form.querySelector('input[name="action"]').value = action;
     form.requestSubmit();
+    // Move on at once (the reviewer may already be typing the next row); the row shows "saving"
+    // until the server's answer replaces it.
+    form.dataset.state = "saving";
+    form.classList.add("state-saving");
+    var next = nextAfter(index);
+    if (next) { focusRow(next); }
   }
   function nextCandidate(input) {
     var choices = [];
@@ -65,16 +71,25 @@
     swappedIndex = allRows().indexOf(e.detail.elt);
   });
   document.body.addEventListener("htmx:afterSettle", function () {
+    if (document.querySelector('form.row[data-state="saving"]')) { return; }
     if (!pending().length) {
       if (!document.querySelector('form.row[data-state="conflict"]')) { window.location.assign("/review/group"); }
       return;
     }
-    focusRow(nextAfter(swappedIndex));
+    var active = document.activeElement;
+    if (!active || !active.classList || !active.classList.contains("value") || active.form.dataset.state !== "pending") {
+      focusRow(nextAfter(swappedIndex));
+    }
   });
-  document.body.addEventListener("htmx:responseError", function (e) {
+  function restore(e) {  // the request failed (network, server error): the row can be decided again
     var form = e.detail.elt;
-    if (form && form.dataset) { delete form.dataset.busy; }
-  });
+    if (form && form.dataset && form.dataset.state === "saving") {
+      form.dataset.state = "pending";
+      form.classList.remove("state-saving");
+    }
+  }
+  document.body.addEventListener("htmx:responseError", restore);
+  document.body.addEventListener("htmx:sendError", restore);
   // Keep the lease while the reviewer works.
   setInterval(function () {
     if (lastActivity > lastRenew) {
