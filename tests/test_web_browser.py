@@ -7,9 +7,9 @@ the group page (1366×768) are saved there (docs/screenshots/ holds the committe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +24,7 @@ from web_fixtures import PASSWORD, SAMPLES, add_batch, add_users, csrf_of
 from ocr_service.service import auth
 from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import AuditEvent, FieldRow
+from ocr_service.service.store.models import AuditEvent, FieldRow, utcnow
 from ocr_service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,8 +153,18 @@ def row_ids(page) -> list[int]:
     return page.locator("form.row").evaluate_all("els => els.map(e => Number(e.dataset.field))")
 
 
-def focused_field(page) -> int:
-    return page.evaluate("() => Number(document.activeElement.form && document.activeElement.form.dataset.field)")
+def assert_focus(page, field_id: int) -> None:
+    """Wait (a loaded machine) until the input of ``field_id``'s row has the keyboard focus."""
+    page.wait_for_function("id => { const a = document.activeElement; "
+                           "return !!(a && a.form && Number(a.form.dataset.field) === id); }", arg=field_id,
+                           timeout=15_000)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patient_expect():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # 2 shared cores: give the server and the browser time
 
 
 def test_keyboard_only_group_verification(station, browser):
@@ -183,7 +193,7 @@ def test_keyboard_only_group_verification(station, browser):
         img = page.locator(f"#row-{fid} img")
         expect(img).to_have_js_property("complete", True, timeout=30_000)
         assert img.evaluate("i => i.naturalWidth") > 100
-    assert focused_field(page) == real[0]
+    assert_focus(page, real[0])
     screenshot(page, "group")
     for fid in real:
         page.keyboard.press("Enter")
@@ -193,22 +203,22 @@ def test_keyboard_only_group_verification(station, browser):
     expect(page.locator('form.row[data-state="pending"]')).to_have_count(6, timeout=15_000)
     ids = row_ids(page)
     assert not set(ids) & set(real)
-    assert focused_field(page) == ids[0]
+    assert_focus(page, ids[0])
     page.keyboard.press("ArrowDown")
-    assert focused_field(page) == ids[1]
+    assert_focus(page, ids[1])
     page.keyboard.press("ArrowUp")
-    assert focused_field(page) == ids[0]
+    assert_focus(page, ids[0])
     page.keyboard.press("Tab")
-    assert focused_field(page) == ids[1]
+    assert_focus(page, ids[1])
     page.keyboard.press("Shift+Tab")
-    assert focused_field(page) == ids[0]
+    assert_focus(page, ids[0])
     page.keyboard.press("Enter")  # 1: accepted as shown
     expect(page.locator(f"#row-{ids[0]}")).to_have_attribute("data-state", "decided")
-    assert focused_field(page) == ids[1]
+    assert_focus(page, ids[1])
     page.keyboard.type("12/03/1985")  # 2: typing replaces the value
     page.keyboard.press("Enter")
     expect(page.locator(f"#row-{ids[1]}")).to_have_attribute("data-state", "decided")
-    assert focused_field(page) == ids[2]
+    assert_focus(page, ids[2])
     page.keyboard.press("F2")  # 3: the next candidate
     chosen = page.locator(f"#row-{ids[2]} input.value").input_value()
     page.keyboard.press("Enter")
@@ -217,7 +227,7 @@ def test_keyboard_only_group_verification(station, browser):
     expect(page.locator(f"#row-{ids[3]}")).to_contain_text("không đọc được")
     page.keyboard.press("F8")  # 5: postponed
     expect(page.locator(f"#row-{ids[4]}")).to_have_attribute("data-state", "postponed")
-    assert focused_field(page) == ids[5]
+    assert_focus(page, ids[5])
     page.keyboard.press("F9")  # 6: the whole sheet, then back with Esc
     page.wait_for_url(re.compile(r".*/review/sheets/\d+$"))
     expect(page.locator("table.fields")).to_contain_text("NGUYỄN VĂN AN")
@@ -277,7 +287,24 @@ def test_two_reviewers_in_parallel_get_disjoint_rows(station, browser):
         first = [repo.get_field(s, a[0]), repo.get_field(s, b[0])]
     assert {owners[i] for i in a[1:]} == {"reviewer2"} and {owners[i] for i in b[1:]} == {"supervisor"}
     assert [f.verified_by for f in first] == ["reviewer2", "supervisor"]
-    for p in pages:
+    # reviewer2's lease expires and admin takes those rows: reviewer2's next save is refused, visibly
+    with store.session() as s:
+        s.execute(repo.update(FieldRow.__table__).where(FieldRow.lease_owner == "reviewer2")
+                  .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1)))
+    ctx = browser.new_context(viewport=VIEWPORT)
+    admin = ctx.new_page()
+    log_in(admin, url, "admin", f"/review/group?batch={par}")
+    assert row_ids(admin) == a[1:]
+    pages[0].keyboard.type("036000000000")
+    pages[0].keyboard.press("Enter")
+    row = pages[0].locator(f"#row-{a[1]}")
+    expect(row).to_have_attribute("data-state", "conflict")
+    expect(row).to_contain_text("đang do người khác duyệt")
+    expect(row).to_contain_text("036000000000")  # what they typed is shown back, not lost
+    with store.session(write=False) as s:
+        f = repo.get_field(s, a[1])
+        assert (f.status, f.lease_owner, f.verified_value) == ("needs_review", "admin", None)
+    for p in [*pages, admin]:
         p.context.close()
 
 

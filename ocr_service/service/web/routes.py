@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ocr_service.errors import ConflictError, OcrServiceError, PermissionDeniedError
+from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError, PermissionDeniedError
 from ocr_service.forms import loader
 from ocr_service.pipeline import reasons as review_reasons
 from ocr_service.service import auth
@@ -355,8 +355,8 @@ def renew(request: Request, principal: Reviewer) -> Response:
     return Response(json.dumps({"held": held}), media_type="application/json")
 
 
-IMAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300",
-                 "Content-Disposition": "inline"}
+IMAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+                 "Content-Disposition": "inline"}  # personal data: never kept by the browser (the server caches pages)
 
 
 @router.get("/review/fields/{field_id}/image")
@@ -374,7 +374,10 @@ def page_image(request: Request, page_id: int, _: Reviewer) -> Response:
 @router.get("/review/sheets/{sheet_id}", response_class=HTMLResponse)
 def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResponse:
     with _store(request).session(write=False) as s:
-        sheet = repo.get_sheet(s, sheet_id)
+        try:
+            sheet = repo.get_sheet(s, sheet_id)
+        except NotFoundError:
+            raise WebError(404, f"Không có phiếu số {sheet_id}.") from None
         labels = _labels(str(_settings(request).templates_dir), sheet.template.ref)
         fields = []
         after = None

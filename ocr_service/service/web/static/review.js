@@ -47,10 +47,20 @@
     input.select();
   }
 
+  function say(text) {
+    var status = document.getElementById("status");
+    if (status) { status.textContent = text; status.hidden = !text; }
+  }
+  function nextGroup() { window.location.assign("/review/group"); }
+
   document.addEventListener("keydown", function (e) {
     lastActivity = Date.now();
     var input = e.target;
-    if (!input || !input.classList || !input.classList.contains("value")) { return; }
+    if (!input || !input.classList || !input.classList.contains("value")) {
+      // nothing left to decide on this page (e.g. a refused save): Enter loads the next group
+      if (e.key === "Enter" && !pending().length && document.querySelector("form.row")) { e.preventDefault(); nextGroup(); }
+      return;
+    }
     var form = input.form;
     switch (e.key) {
       case "Enter": e.preventDefault(); submit(form, "accept"); break;
@@ -73,7 +83,11 @@
   document.body.addEventListener("htmx:afterSettle", function () {
     if (document.querySelector('form.row[data-state="saving"]')) { return; }
     if (!pending().length) {
-      if (!document.querySelector('form.row[data-state="conflict"]')) { window.location.assign("/review/group"); }
+      if (document.querySelector('form.row[data-state="conflict"]')) {
+        say("Có dòng không lưu được (xem thông báo ở dòng đó). Nhấn Enter để tải nhóm tiếp theo.");
+      } else {
+        nextGroup();
+      }
       return;
     }
     var active = document.activeElement;
@@ -86,6 +100,10 @@
     if (form && form.dataset && form.dataset.state === "saving") {
       form.dataset.state = "pending";
       form.classList.remove("state-saving");
+      var status = e.detail.xhr ? e.detail.xhr.status : 0;
+      say(status ? "Không lưu được dòng này (lỗi " + status + "): hãy thử lại hoặc tải lại trang."
+                 : "Mất kết nối tới máy chủ: dòng chưa được lưu, hãy thử lại.");
+      focusRow(form);
     }
   }
   document.body.addEventListener("htmx:responseError", restore);
