@@ -335,7 +335,10 @@ def decide(request: Request, field_id: int, principal: Reviewer, version: Annota
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
-            if isinstance(exc, repo.LeaseLostError):
+            if isinstance(exc, repo.LeaseLostError) and f.status == FIELD_REVIEW and f.lease_owner is None:
+                msg = ("Không lưu được: dòng này không còn được giữ cho bạn (đã trả về hàng đợi). "
+                       "Giá trị của bạn (bên dưới) chưa được lưu; hãy tải lại nhóm.")
+            elif isinstance(exc, repo.LeaseLostError) and f.status == FIELD_REVIEW:
                 msg = ("Không lưu được: dòng này đã hết hạn giữ chỗ và đang do người khác duyệt. "
                        "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
             elif f.status != FIELD_REVIEW:
