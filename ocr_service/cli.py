@@ -292,7 +292,7 @@ def serve(host: Optional[str] = typer.Option(None, "--host", help="Address to li
         fail(exc)
     shown = f"[{settings.bind_host}]" if ":" in settings.bind_host else settings.bind_host
     typer.echo(f"serving the API at http://{shown}:{settings.bind_port}/api/v1 (OpenAPI: /api/openapi.json, "
-               f"health: /health)\nauthenticate with `Authorization: Bearer TOKEN`; make a token with "
+               f"health: /health) and the review station at http://{shown}:{settings.bind_port}/review\nauthenticate with `Authorization: Bearer TOKEN`; make a token with "
                f"`ocr-service tokens create USER` (users: `ocr-service users add USER --role ROLE`)", err=True)
     if settings.bind_host not in ("127.0.0.1", "::1", "localhost"):
         typer.echo("warning: listening beyond this machine; put a TLS-terminating proxy in front", err=True)

@@ -39,6 +39,9 @@ class Settings:
     broker_url: str = ""  # empty: the local process pool; redis://… : Celery workers
     bind_host: str = "127.0.0.1"
     bind_port: int = 8000
+    session_idle_minutes: int = 30  # a review-station session ends after this long unused
+    session_max_hours: int = 12  # and this long after login, whatever
+    cookie_secure: str = "auto"  # auto: Secure cookies when the request came over https; always; never
 
     @property
     def database(self) -> str:
@@ -104,6 +107,10 @@ def load(env: Mapping[str, str] | None = None, config_file: str | Path | None = 
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.workers < 0 or settings.max_file_bytes <= 0 or settings.max_page_pixels <= 0:
         raise ConfigError("workers must be ≥ 0 and the ingest limits > 0")
+    if settings.session_idle_minutes <= 0 or settings.session_max_hours <= 0:
+        raise ConfigError("session_idle_minutes and session_max_hours must be > 0")
+    if settings.cookie_secure not in ("auto", "always", "never"):
+        raise ConfigError(f"cookie_secure must be auto, always or never, not {settings.cookie_secure!r}")
     if not 0 < settings.bind_port < 65536:
         raise ConfigError(f"bind_port {settings.bind_port} is not a TCP port")
     return settings

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   fonts-dejavu-core fonts-noto-core fonts-liberation2 fonts-freefont-ttf fonts-roboto fonts-open-sans
   python3-venv
   postgresql redis-server
+  chromium chromium-driver  # the review station's browser tests (Playwright drives /usr/bin/chromium)
 )
 
 missing=()

@@ -10,7 +10,9 @@ ending in the same :class:`Principal`.
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 
@@ -153,3 +155,19 @@ def authenticate(s: Session, token: str) -> Principal:
     """The principal an API token stands for; AuthError for an unknown, revoked or inactive one."""
     return principal_of(repo.user_for_token(s, token))
 
+
+
+
+def verify_login(password_hash: str | None, password: str) -> bool:
+    """``verify_password`` for a login: a login naming no known user (``password_hash`` None) is
+    checked against a throwaway hash, so it costs the same time as a wrong password (no user
+    enumeration by timing), and is always False."""
+    if password_hash is None:
+        verify_password(_dummy_hash(), password)
+        return False
+    return verify_password(password_hash, password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_hex(16))

@@ -1,7 +1,8 @@
 """The app factory: ``create_app(settings, store=None)`` → a FastAPI app serving /api/v1.
 
 The store is opened from the settings unless one is given (then the caller closes it), and its
-schema is checked before the app exists: an outdated database is refused with SchemaOutdatedError
+schema is checked before the app exists (the review station's pages are mounted beside /api:
+service/web): an outdated database is refused with SchemaOutdatedError
 ("run `ocr-service db upgrade`"). ``lifespan_hooks`` are what runs beside the server: each is called
 with (settings, store) at start-up and returns a context manager held open until shutdown (the jobs
 layer's local worker pool goes here). OpenAPI is at /api/openapi.json; no docs UI is served (it
@@ -23,6 +24,7 @@ from ocr_service.service.api import problems
 from ocr_service.service.api.deps import StoreDep
 from ocr_service.service.api.routes import ROUTERS
 from ocr_service.service.api.schemas import Health, Problem
+from ocr_service.service import web
 from ocr_service.service.store import db, open_store
 from ocr_service.service.store.store import Store
 from ocr_service.settings import Settings
@@ -73,6 +75,7 @@ def create_app(settings: Settings, store: Store | None = None, *,
     for router in ROUTERS:
         api.include_router(router)
     app.include_router(api)
+    web.mount(app, settings, store)  # the review station's pages, /login, /review…, /static
     _add_problem_schema(app)
     return app
 

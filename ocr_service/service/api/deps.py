@@ -34,9 +34,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 def current_principal(store: StoreDep,
                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The authenticated caller. Now: an API token (``Authorization: Bearer``), checked against the
-    store (hashed, revocable). The review station's browser session will be checked here too, before
-    the token, and end in the same Principal."""
+    """The authenticated caller of the API: an API token (``Authorization: Bearer``), checked against
+    the store (hashed, revocable). The API takes no cookies (so it needs no CSRF protection); the
+    review station's pages take the browser session instead (``web.routes.web_principal``), ending in
+    the same Principal."""
     if credentials is None:
         raise AuthError("authentication required: send `Authorization: Bearer TOKEN` "
                         "(a token from `ocr-service tokens create USER`)")

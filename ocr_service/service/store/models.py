@@ -111,6 +111,24 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class WebSession(Base):
+    """A review-station browser session. The cookie holds a random token; only its sha256 is stored.
+    It ends at ``expires_at`` (absolute), after the idle limit since ``last_seen_at``, or at logout."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(100))
+
+    user: Mapped[User] = relationship()
+
+
 class Batch(Base):
     """One box of returned sheets from one commune/village, scanned together."""
 
@@ -212,6 +230,7 @@ class FieldRow(Base):
         UniqueConstraint("sheet_id", "name", name="uq_fields_sheet_name"),
         Index("ix_fields_status_id", "status", "id"),
         Index("ix_fields_batch_status", "batch_id", "status"),
+        Index("ix_fields_lease_token", "lease_token"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -234,7 +253,16 @@ class FieldRow(Base):
     verified_value: Mapped[str | None] = mapped_column(Text)
     verified_by: Mapped[str | None] = mapped_column(String(100))
     verified_at: Mapped[dt.datetime | None]
+    review_note: Mapped[str | None] = mapped_column(Text)  # the reviewer's reason, e.g. "không đọc được"
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The review station's lease: one reviewer holds a group of fields (one lease token) until it
+    # expires. The owner stays recorded after expiry (a late save by them is still theirs to make
+    # unless someone else has claimed the field since). A postponed field skips its postponer for a while.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[dt.datetime | None]
+    postponed_by: Mapped[str | None] = mapped_column(String(100))
+    postponed_at: Mapped[dt.datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session, aliased
 
 from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError, StoreError
 from ocr_service.service.store.models import (
-    FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
+    FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
     PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, SHEET_STATUSES, ApiToken,
-    AuditEvent, Batch, Export, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, utcnow)
+    AuditEvent, Batch, Export, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, WebSession, utcnow)
 
 T = TypeVar("T")
 DEFAULT_LEASE = dt.timedelta(minutes=5)
@@ -446,7 +446,8 @@ def _sheet_summary(statuses: Iterable[str]) -> tuple[str, int, int]:
     review = sum(1 for st in statuses if st == FIELD_REVIEW)
     if review:
         return FIELD_REVIEW, len(statuses), review
-    return (FIELD_VERIFIED if FIELD_VERIFIED in statuses else FIELD_AUTO), len(statuses), 0
+    reviewed = FIELD_VERIFIED in statuses or FIELD_REJECTED in statuses  # a reviewer decided something
+    return (FIELD_VERIFIED if reviewed else FIELD_AUTO), len(statuses), 0
 
 
 def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | None = None) -> ResultWrite:
@@ -617,18 +618,30 @@ def get_field(s: Session, field_id: int) -> FieldRow:
 
 
 def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: str, source: str = "web",
+                 status: str = FIELD_VERIFIED, note: str | None = None, lease_owner: str | None = None,
                  now: dt.datetime | None = None) -> FieldRow:
-    """A reviewer's value for a field, if the field is still at ``version`` (what the reviewer
-    saw); otherwise ConflictError. Bumps the version, updates the sheet's summary, audits."""
+    """A reviewer's decision on a field, if the field is still at ``version`` (what the reviewer
+    saw); otherwise ConflictError. ``status`` is ``verified`` (``value`` is the verified value) or
+    ``rejected`` (e.g. unreadable; ``note`` says why). With ``lease_owner``, the field must also
+    still be leased to that reviewer (nobody else claimed it since): ConflictError otherwise. Bumps
+    the version, ends the field's lease, updates the sheet's summary, audits."""
+    if status not in (FIELD_VERIFIED, FIELD_REJECTED):
+        raise ValueError(f"a reviewer's decision is verified or rejected, not {status!r}")
     now = now or utcnow()
     table = FieldRow.__table__
     old = get_field(s, field_id)
     before = {"status": old.status, "value": old.value, "verified_value": old.verified_value, "version": old.version}
-    res = s.execute(update(table).where(table.c.id == field_id, table.c.version == version).values(
-        status=FIELD_VERIFIED, verified_value=value, verified_by=actor, verified_at=now, version=table.c.version + 1))
+    cond = [table.c.id == field_id, table.c.version == version]
+    if lease_owner is not None:
+        cond.append(table.c.lease_owner == lease_owner)
+    res = s.execute(update(table).where(*cond).values(
+        status=status, verified_value=value, verified_by=actor, verified_at=now, review_note=note,
+        lease_owner=None, lease_token=None, lease_expires_at=None, version=table.c.version + 1))
     s.expire(old)
     if res.rowcount != 1:
         s.refresh(old)
+        if lease_owner is not None and old.lease_owner != lease_owner and old.version == version:
+            raise LeaseLostError(f"field {old.name} (id {field_id}) is now leased to someone else", field=old.name)
         raise ConflictError(f"field {old.name} (id {field_id}) was changed by someone else: "
                             f"it is at version {old.version}, you edited version {version}", field=old.name)
     s.refresh(old)
@@ -636,9 +649,149 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
     sheet.status, sheet.fields_total, sheet.fields_review = _sheet_summary(
         s.scalars(select(FieldRow.status).where(FieldRow.sheet_id == sheet.id)))
     sheet.updated_at = now
-    add_audit(s, actor=actor, action="field.verify", entity_type="field", entity_id=field_id, old=before,
-              new={"status": old.status, "verified_value": value, "version": old.version}, source=source)
+    new = {"status": old.status, "verified_value": value, "version": old.version}
+    if note:
+        new["note"] = note
+    add_audit(s, actor=actor, action="field.verify" if status == FIELD_VERIFIED else "field.reject",
+              entity_type="field", entity_id=field_id, old=before, new=new, source=source)
     return old
+
+
+# -- review leases --------------------------------------------------------------------------------
+
+REVIEW_LEASE = dt.timedelta(minutes=10)
+POSTPONE_FOR = dt.timedelta(minutes=10)
+GROUP_SIZE = 20
+
+
+class LeaseLostError(ConflictError):
+    """A save for a field whose lease moved on to another reviewer."""
+
+
+def _free(now: dt.datetime):
+    return or_(FieldRow.lease_expires_at.is_(None), FieldRow.lease_expires_at < now)
+
+
+def held_group(s: Session, owner: str, *, now: dt.datetime | None = None) -> list[FieldRow]:
+    """The fields still needing review that ``owner`` holds under an unexpired lease (id order)."""
+    now = now or utcnow()
+    return list(s.scalars(select(FieldRow).where(FieldRow.lease_owner == owner, FieldRow.status == FIELD_REVIEW,
+                                                 FieldRow.lease_expires_at >= now).order_by(FieldRow.id)))
+
+
+def claim_group(s: Session, owner: str, *, batch_id: int | None = None, size: int = GROUP_SIZE,
+                lease: dt.timedelta = REVIEW_LEASE, now: dt.datetime | None = None) -> list[FieldRow]:
+    """Lease a group of fields to ``owner``: one field name across up to ``size`` sheets of one batch,
+    the batch of highest priority (then oldest) whose oldest waiting field is free. A reviewer who
+    still holds an unexpired group gets that back. Free: needing review, with no lease or an
+    expired one, and not postponed by this owner in the last POSTPONE_FOR. Two concurrent claimers
+    never get the same field: candidates are locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
+    (SQLite's write sessions hold the write lock) and the claim is a compare-and-set UPDATE; each
+    claimer then reads back the rows carrying its new random lease token. [] when nothing is free."""
+    now = now or utcnow()
+    held = held_group(s, owner, now=now)
+    if held:
+        return held
+    table = FieldRow.__table__
+    not_mine_postponed = or_(FieldRow.postponed_by.is_(None), FieldRow.postponed_by != owner,  # (NULL-safe)
+                             FieldRow.postponed_at.is_(None), FieldRow.postponed_at <= now - POSTPONE_FOR)
+    for _ in range(100):
+        q = (select(FieldRow.batch_id, FieldRow.name).join(Batch, Batch.id == FieldRow.batch_id)
+             .where(FieldRow.status == FIELD_REVIEW, _free(now), not_mine_postponed))
+        if batch_id is not None:
+            q = q.where(FieldRow.batch_id == batch_id)
+        head = s.execute(q.order_by(Batch.priority.desc(), Batch.id, FieldRow.id).limit(1)).first()
+        if head is None:
+            return []
+        b_id, name = head
+        ids = list(s.scalars(select(FieldRow.id).where(
+            FieldRow.batch_id == b_id, FieldRow.name == name, FieldRow.status == FIELD_REVIEW, _free(now),
+            not_mine_postponed).order_by(FieldRow.id).limit(size).with_for_update(skip_locked=True)))
+        if not ids:
+            continue
+        token = secrets.token_hex(16)
+        s.execute(update(table).where(table.c.id.in_(ids), table.c.status == FIELD_REVIEW,
+                                      or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now))
+                  .values(lease_owner=owner, lease_token=token, lease_expires_at=now + lease))
+        got = list(s.scalars(select(FieldRow).where(FieldRow.lease_token == token).order_by(FieldRow.id)
+                             .execution_options(populate_existing=True)))
+        if got:
+            return got
+    raise StoreError("could not claim review fields: too much contention")
+
+
+def renew_review_lease(s: Session, owner: str, *, lease: dt.timedelta = REVIEW_LEASE, now: dt.datetime | None = None) -> int:
+    """Extend every unexpired lease ``owner`` holds; the number of fields still held."""
+    now = now or utcnow()
+    table = FieldRow.__table__
+    res = s.execute(update(table).where(table.c.lease_owner == owner, table.c.status == FIELD_REVIEW,
+                                        table.c.lease_expires_at >= now).values(lease_expires_at=now + lease))
+    return res.rowcount
+
+
+def postpone_field(s: Session, field_id: int, owner: str, *, now: dt.datetime | None = None) -> bool:
+    """Give a leased field back to the queue (for others now; for ``owner`` after POSTPONE_FOR).
+    False if ``owner`` no longer held it."""
+    now = now or utcnow()
+    table = FieldRow.__table__
+    res = s.execute(update(table).where(table.c.id == field_id, table.c.lease_owner == owner,
+                                        table.c.status == FIELD_REVIEW)
+                    .values(lease_owner=None, lease_token=None, lease_expires_at=None, postponed_by=owner,
+                            postponed_at=now))
+    if res.rowcount == 1:
+        add_audit(s, actor=owner, action="field.postpone", entity_type="field", entity_id=field_id, source="reviewer")
+    return res.rowcount == 1
+
+
+def release_leases(s: Session, owner: str) -> int:
+    """Give back every field ``owner`` holds (at logout)."""
+    table = FieldRow.__table__
+    res = s.execute(update(table).where(table.c.lease_owner == owner, table.c.status == FIELD_REVIEW)
+                    .values(lease_owner=None, lease_token=None, lease_expires_at=None))
+    return res.rowcount
+
+
+# -- browser sessions -----------------------------------------------------------------------------
+
+SESSION_SEEN_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def create_session(s: Session, user_id: int, *, max_age: dt.timedelta, ip: str | None = None,
+                   now: dt.datetime | None = None) -> tuple[str, WebSession]:
+    """A new browser session: the random token for the cookie (never stored) and its row."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    row = WebSession(token_sha256=token_hash(token), user_id=user_id, created_at=now, last_seen_at=now,
+                     expires_at=now + max_age, ip=(ip or "")[:100] or None)
+    s.add(row)
+    s.flush()
+    return token, row
+
+
+def session_user(s: Session, token: str, *, idle: dt.timedelta, now: dt.datetime | None = None) -> WebSession | None:
+    """The live session for a cookie token, its last use recorded (to the minute); None if unknown,
+    ended, past its absolute expiry, idle too long, or its user is inactive."""
+    now = now or utcnow()
+    row = s.scalars(select(WebSession).where(WebSession.token_sha256 == token_hash(token))).first()
+    if (row is None or row.ended_at is not None or row.expires_at <= now or now - row.last_seen_at > idle
+            or not row.user.active):
+        return None
+    if now - row.last_seen_at >= SESSION_SEEN_RESOLUTION:
+        row.last_seen_at = now
+    return row
+
+
+def end_session(s: Session, token: str, *, now: dt.datetime | None = None) -> WebSession | None:
+    row = s.scalars(select(WebSession).where(WebSession.token_sha256 == token_hash(token))).first()
+    if row is not None and row.ended_at is None:
+        row.ended_at = now or utcnow()
+    return row
+
+
+def count_audit(s: Session, *, action: str, entity_type: str, entity_id: str, since: dt.datetime) -> int:
+    return s.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id, AuditEvent.action == action,
+        AuditEvent.at >= since))
 
 
 # -- audit, users, tokens, exports ----------------------------------------------------------------

@@ -1,0 +1,120 @@
+// Group verification, keyboard only. Keys (also listed on the page):
+//   Enter: accept the value shown (typed corrections included) and go to the next row
+//   typing: replaces the value (the whole value is selected when a row gets focus)
+//   Tab / ArrowDown / ArrowUp: move between rows
+//   F2: next candidate value; F4: unreadable; F8: postpone (back to the queue); F9: the whole sheet
+// Each decision is an htmx POST (CSRF header from <body hx-headers>); the server returns the row.
+(function () {
+  "use strict";
+  var RENEW_MS = 120000;
+  var lastActivity = Date.now(), lastRenew = Date.now();
+
+  function pending() { return Array.prototype.slice.call(document.querySelectorAll('form.row[data-state="pending"]')); }
+  function allRows() { return Array.prototype.slice.call(document.querySelectorAll("form.row")); }
+  function inputOf(form) { return form ? form.querySelector("input.value") : null; }
+  function focusRow(form) {
+    var input = inputOf(form);
+    if (input) { input.focus(); input.select(); input.scrollIntoView({ block: "nearest" }); }
+  }
+  function move(form, step) {
+    var rows = pending(), i = rows.indexOf(form);
+    var target = rows[i + step];
+    if (target) { focusRow(target); }
+  }
+  function nextAfter(index) {
+    var rows = allRows();
+    for (var j = index + 1; j < rows.length; j++) { if (rows[j].dataset.state === "pending") { return rows[j]; } }
+    return pending()[0] || null;
+  }
+  function submit(form, action) {
+    if (form.dataset.state !== "pending") { return; }
+    var index = allRows().indexOf(form);
+    form.querySelector('input[name="action"]').value = action;
+    form.requestSubmit();
+    // Move on at once (the reviewer may already be typing the next row); the row shows "saving"
+    // until the server's answer replaces it.
+    form.dataset.state = "saving";
+    form.classList.add("state-saving");
+    var next = nextAfter(index);
+    if (next) { focusRow(next); }
+  }
+  function nextCandidate(input) {
+    var choices = [];
+    try { choices = JSON.parse(input.dataset.choices || "[]"); } catch (e) { choices = []; }
+    if (!choices.length) { return; }
+    var i = choices.indexOf(input.value);
+    input.value = choices[(i + 1) % choices.length];
+    input.select();
+  }
+
+  function say(text) {
+    var status = document.getElementById("status");
+    if (status) { status.textContent = text; status.hidden = !text; }
+  }
+  function nextGroup() { window.location.assign("/review/group"); }
+
+  document.addEventListener("keydown", function (e) {
+    lastActivity = Date.now();
+    var input = e.target;
+    if (!input || !input.classList || !input.classList.contains("value")) {
+      // nothing left to decide on this page (e.g. a refused save): Enter loads the next group
+      if (e.key === "Enter" && !pending().length && document.querySelector("form.row")) { e.preventDefault(); nextGroup(); }
+      return;
+    }
+    var form = input.form;
+    switch (e.key) {
+      case "Enter": e.preventDefault(); submit(form, "accept"); break;
+      case "ArrowDown": e.preventDefault(); move(form, 1); break;
+      case "ArrowUp": e.preventDefault(); move(form, -1); break;
+      case "F2": e.preventDefault(); nextCandidate(input); break;
+      case "F4": e.preventDefault(); submit(form, "unreadable"); break;
+      case "F8": e.preventDefault(); submit(form, "postpone"); break;
+      case "F9": e.preventDefault(); window.location.assign(form.dataset.sheetUrl); break;
+      default: break;
+    }
+  });
+  document.addEventListener("focusin", function (e) {
+    if (e.target.classList && e.target.classList.contains("value")) { e.target.select(); }
+  });
+  var swappedIndex = -1;
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    swappedIndex = allRows().indexOf(e.detail.elt);
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (document.querySelector('form.row[data-state="saving"]')) { return; }
+    if (!pending().length) {
+      if (document.querySelector('form.row[data-state="conflict"]')) {
+        say("Có dòng không lưu được (xem thông báo ở dòng đó). Nhấn Enter để tải nhóm tiếp theo.");
+      } else {
+        nextGroup();
+      }
+      return;
+    }
+    var active = document.activeElement;
+    if (!active || !active.classList || !active.classList.contains("value") || active.form.dataset.state !== "pending") {
+      focusRow(nextAfter(swappedIndex));
+    }
+  });
+  function restore(e) {  // the request failed (network, server error): the row can be decided again
+    var form = e.detail.elt;
+    if (form && form.dataset && form.dataset.state === "saving") {
+      form.dataset.state = "pending";
+      form.classList.remove("state-saving");
+      var status = e.detail.xhr ? e.detail.xhr.status : 0;
+      say(status ? "Không lưu được dòng này (lỗi " + status + "): hãy thử lại hoặc tải lại trang."
+                 : "Mất kết nối tới máy chủ: dòng chưa được lưu, hãy thử lại.");
+      focusRow(form);
+    }
+  }
+  document.body.addEventListener("htmx:responseError", restore);
+  document.body.addEventListener("htmx:sendError", restore);
+  // Keep the lease while the reviewer works.
+  setInterval(function () {
+    if (lastActivity > lastRenew) {
+      lastRenew = Date.now();
+      fetch("/review/lease", { method: "POST", headers: { "X-CSRF-Token": document.body.dataset.csrf }, credentials: "same-origin" });
+    }
+  }, RENEW_MS);
+  document.addEventListener("DOMContentLoaded", function () { focusRow(pending()[0]); });
+  if (document.readyState !== "loading") { focusRow(pending()[0]); }
+})();

@@ -1,0 +1,330 @@
+"""The review station in a real browser: Playwright drives Debian's Chromium (/usr/bin/chromium; these
+tests fail, not skip, without it) against a real `ocr-service serve` subprocess on a free 127.0.0.1
+port. Log in, verify groups with the keyboard only (Enter, typing a correction, F2, F4, F8, F9, the
+arrows and Tab), check what the database stored and audited, two reviewers in parallel get disjoint
+rows, and the role checks over HTTP. With OCR_TEST_SCREENSHOTS=DIR, screenshots of the login page and
+the group page (1366×768) are saved there (docs/screenshots/ holds the committed ones)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from test_api_server import free_port, wait_until
+from web_fixtures import PASSWORD, SAMPLES, add_batch, add_users, csrf_of
+
+from ocr_service.service import auth
+from ocr_service.service.store import open_store
+from ocr_service.service.store import repository as repo
+from ocr_service.service.store.models import AuditEvent, FieldRow, utcnow
+from ocr_service.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+VIEWPORT = {"width": 1366, "height": 768}
+REAL_PAGES = ("0000", "0002", "0003")
+
+
+def _real_batch(store, settings: Settings) -> int:
+    """A batch of real sample pages read with the fake engine, their dates of birth sent to review
+    (one misread), so the snippets are cut from really registered pages."""
+    import json
+
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.ingest import load_page
+
+    pipeline = build_pipeline("dc01", engines="fake", settings=settings)
+    with store.session() as s:
+        b = repo.create_batch(s, "hộp-thật", template="dc01@tt66-2015", priority=10)
+        b_id = b.id
+    for i, n in enumerate(REAL_PAGES):
+        data = (SAMPLES / "dc01" / f"{n}.jpg").read_bytes()
+        info = store.blobs.put(data)
+        record = pipeline.process_page(load_page(store.blobs.path(info.sha256), 1)).to_record()
+        truth = json.loads((SAMPLES / "dc01" / f"{n}.json").read_text(encoding="utf-8"))["fields"]
+        for fd in record["fields"]:
+            if fd["name"] == "dob":
+                good = truth["dob"]
+                fd.update(status="needs_review", reasons=["low_confidence"], value=good if i != 1 else good[:-1] + "7",
+                          candidates=[good[:-1] + "7", good], suggestion=None)
+            elif fd["status"] != "auto_accepted":
+                fd.update(status="auto_accepted", reasons=[])
+        with store.session() as s:
+            f = repo.add_file(s, b_id, sha256=info.sha256, original_name=f"{n}.jpg", size_bytes=len(data),
+                              media_type="image/jpeg").row
+            repo.add_pages(s, f.id, [{"page": 1}], enqueue=False)
+            repo.write_result(s, f.id, record)
+    return b_id
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("station")
+    data = tmp / "data"
+    settings = Settings(data_dir=data, engines="fake")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        store = open_store(None, data, create=True)
+        add_users(store)
+    real = _real_batch(store, settings)
+    box = add_batch(store, "hộp-1", sheets=6)
+    par = add_batch(store, "hộp-song-song", sheets=24, names=("id_number",), offset=100)
+    with store.session() as s:
+        repo.get_batch(s, par).priority = -1  # after the others
+    store.close()
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OCR_SERVICE_DATA_DIR": str(data), "OCR_SERVICE_ENGINES": "fake",
+           "OCR_SERVICE_WORKERS": "1"}
+    log = open(tmp / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "ocr_service.cli", "serve", "--port", str(port)], cwd=tmp,
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited with {proc.returncode}: {(tmp / 'server.log').read_text()}")
+        try:
+            return httpx.get(url + "/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_until(healthy, 60, "the server's /health")
+        store = open_store(None, data)
+        yield {"url": url, "store": store, "batches": {"real": real, "box": box, "par": par}, "tmp": tmp}
+        store.close()
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's `chromium` package (scripts/setup.sh does); "
+                    "these tests must run, not skip")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def screenshot(page, name: str) -> None:
+    target = os.environ.get("OCR_TEST_SCREENSHOTS")
+    if not target:
+        return
+    from PIL import Image
+
+    raw = Path(target) / f"{name}.raw.png"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(raw))
+    with Image.open(raw) as img:  # a small PNG: 64 colours
+        img.convert("RGB").quantize(colors=64).save(Path(target) / f"{name}.png", optimize=True)
+    raw.unlink()
+
+
+def log_in(page, url: str, username: str, path: str = "/review/group") -> None:
+    page.goto(url + path)
+    assert "/login" in page.url
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(url + path)
+
+
+def row_ids(page) -> list[int]:
+    return page.locator("form.row").evaluate_all("els => els.map(e => Number(e.dataset.field))")
+
+
+def assert_focus(page, field_id: int) -> None:
+    """Wait (a loaded machine) until the input of ``field_id``'s row has the keyboard focus."""
+    page.wait_for_function("id => { const a = document.activeElement; "
+                           "return !!(a && a.form && Number(a.form.dataset.field) === id); }", arg=field_id,
+                           timeout=15_000)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patient_expect():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)  # 2 shared cores: give the server and the browser time
+
+
+def test_keyboard_only_group_verification(station, browser):
+    from playwright.sync_api import expect
+
+    url, store = station["url"], station["store"]
+    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url + "/review/group")
+    assert page.url.startswith(url + "/login")
+    screenshot(page, "login")
+    page.fill("#username", "reviewer")
+    page.fill("#password", "not the password")
+    page.keyboard.press("Enter")
+    expect(page.locator("#login-error")).to_contain_text("không đúng")
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/review/group$"))
+
+    # the real pages first (priority 10): snippets cut from the registered pages
+    real = row_ids(page)
+    assert len(real) == 3
+    for fid in real:
+        img = page.locator(f"#row-{fid} img")
+        expect(img).to_have_js_property("complete", True, timeout=30_000)
+        assert img.evaluate("i => i.naturalWidth") > 100
+    assert_focus(page, real[0])
+    screenshot(page, "group")
+    for fid in real[:-1]:
+        page.keyboard.press("Enter")
+        expect(page.locator(f"#row-{fid}")).to_have_attribute("data-state", "decided")
+    page.keyboard.press("Enter")  # the last row: its answer, then at once the next group
+
+    # the next group loads by itself: six dates of birth of batch hộp-1
+    expect(page.locator('form.row[data-state="pending"]')).to_have_count(6, timeout=15_000)
+    ids = row_ids(page)
+    assert not set(ids) & set(real)
+    assert_focus(page, ids[0])
+    page.keyboard.press("ArrowDown")
+    assert_focus(page, ids[1])
+    page.keyboard.press("ArrowUp")
+    assert_focus(page, ids[0])
+    page.keyboard.press("Tab")
+    assert_focus(page, ids[1])
+    page.keyboard.press("Shift+Tab")
+    assert_focus(page, ids[0])
+    page.keyboard.press("Enter")  # 1: accepted as shown
+    expect(page.locator(f"#row-{ids[0]}")).to_have_attribute("data-state", "decided")
+    assert_focus(page, ids[1])
+    page.keyboard.type("12/03/1985")  # 2: typing replaces the value
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#row-{ids[1]}")).to_have_attribute("data-state", "decided")
+    assert_focus(page, ids[2])
+    page.keyboard.press("F2")  # 3: the next candidate
+    chosen = page.locator(f"#row-{ids[2]} input.value").input_value()
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#row-{ids[2]}")).to_have_attribute("data-state", "decided")
+    page.keyboard.press("F4")  # 4: unreadable
+    expect(page.locator(f"#row-{ids[3]}")).to_contain_text("không đọc được")
+    page.keyboard.press("F8")  # 5: postponed
+    expect(page.locator(f"#row-{ids[4]}")).to_have_attribute("data-state", "postponed")
+    assert_focus(page, ids[5])
+    page.keyboard.press("F9")  # 6: the whole sheet, then back with Esc
+    page.wait_for_url(re.compile(r".*/review/sheets/\d+$"))
+    expect(page.locator("table.fields")).to_contain_text("NGUYỄN VĂN AN")
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r".*/review/group$"))
+    assert row_ids(page) == [ids[5]]  # the lease kept the undecided row for this reviewer
+    page.keyboard.press("Enter")
+    # this reviewer's next group: not the row they postponed, so the parallel batch's numbers
+    expect(page.locator("h1")).to_contain_text("id_number", timeout=15_000)
+
+    with store.session(write=False) as s:
+        got = {i: repo.get_field(s, i) for i in ids + real}
+        events = list(s.scalars(repo.select(AuditEvent).where(AuditEvent.entity_type == "field")
+                                .order_by(AuditEvent.id)))
+        logins = [e.action for e in s.scalars(repo.select(AuditEvent).where(AuditEvent.source == "web"))]
+    f = [got[i] for i in ids]
+    assert (f[0].status, f[0].verified_value) == ("verified", f[0].value)
+    assert (f[1].status, f[1].verified_value) == ("verified", "12/03/1985")
+    assert f[2].status == "verified" and f[2].verified_value == chosen and chosen != f[2].value
+    assert (f[3].status, f[3].review_note) == ("rejected", "không đọc được")
+    assert (f[4].status, f[4].lease_owner, f[4].postponed_by) == ("needs_review", None, "reviewer")
+    assert (f[5].status, f[5].verified_value) == ("verified", f[5].value)
+    assert all(got[i].status == "verified" and got[i].verified_by == "reviewer" for i in real)
+    by_field = {(e.entity_id, e.action) for e in events if e.actor == "reviewer" and e.source == "reviewer"}
+    for i in [*real, ids[0], ids[1], ids[2], ids[5]]:
+        assert (str(i), "field.verify") in by_field
+    assert (str(ids[3]), "field.reject") in by_field and (str(ids[4]), "field.postpone") in by_field
+    ev = next(e for e in events if e.entity_id == str(ids[1]))
+    assert ev.old["value"] == f[1].value and ev.new["verified_value"] == "12/03/1985" and ev.at is not None
+    assert "login.failed" in logins and "login" in logins
+    assert not [e for e in errors if "Content Security Policy" in e], errors  # nothing blocked by the CSP
+    # logout: the form in the header (CSRF field), back to the login page, leases given back
+    page.locator("form.logout button").click()
+    page.wait_for_url(re.compile(r".*/login$"))
+    ctx.close()
+
+
+def test_two_reviewers_in_parallel_get_disjoint_rows(station, browser):
+    from playwright.sync_api import expect
+
+    url, store, par = station["url"], station["store"], station["batches"]["par"]
+    pages = []
+    for who in ("reviewer2", "supervisor"):
+        ctx = browser.new_context(viewport=VIEWPORT)
+        page = ctx.new_page()
+        log_in(page, url, who, f"/review/group?batch={par}")
+        pages.append(page)
+    a, b = (row_ids(p) for p in pages)
+    assert a and b and not set(a) & set(b)
+    assert len(a) + len(b) == 24  # 20 + 4: everything of the batch, each row once
+    for p in pages:
+        p.keyboard.press("Enter")
+    for p, ids in zip(pages, (a, b)):
+        expect(p.locator(f"#row-{ids[0]}")).to_have_attribute("data-state", "decided")
+    with store.session(write=False) as s:
+        owners = {f.id: f.lease_owner for f in s.scalars(repo.select(FieldRow).where(FieldRow.batch_id == par))}
+        first = [repo.get_field(s, a[0]), repo.get_field(s, b[0])]
+    assert {owners[i] for i in a[1:]} == {"reviewer2"} and {owners[i] for i in b[1:]} == {"supervisor"}
+    assert [f.verified_by for f in first] == ["reviewer2", "supervisor"]
+    # reviewer2's lease expires and admin takes those rows: reviewer2's next save is refused, visibly
+    with store.session() as s:
+        s.execute(repo.update(FieldRow.__table__).where(FieldRow.lease_owner == "reviewer2")
+                  .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1)))
+    ctx = browser.new_context(viewport=VIEWPORT)
+    admin = ctx.new_page()
+    log_in(admin, url, "admin", f"/review/group?batch={par}")
+    assert row_ids(admin) == a[1:]
+    pages[0].keyboard.type("036000000000")
+    pages[0].keyboard.press("Enter")
+    row = pages[0].locator(f"#row-{a[1]}")
+    expect(row).to_have_attribute("data-state", "conflict")
+    expect(row).to_contain_text("đang do người khác duyệt")
+    expect(row).to_contain_text("036000000000")  # what they typed is shown back, not lost
+    with store.session(write=False) as s:
+        f = repo.get_field(s, a[1])
+        assert (f.status, f.lease_owner, f.verified_value) == ("needs_review", "admin", None)
+    for p in [*pages, admin]:
+        p.context.close()
+
+
+def test_roles_and_cookies_over_http(station):
+    url = station["url"]
+    res = httpx.get(url + "/review/group")
+    assert res.status_code == 303 and res.headers["location"].startswith("/login")
+    for role, status in (("clerk", 403), ("exporter", 403), ("reviewer", 200), ("admin", 200)):
+        with httpx.Client(base_url=url) as c:
+            page = c.get("/login")
+            res = c.post("/login", data={"username": role, "password": PASSWORD, "csrf_token": csrf_of(page.text),
+                                         "next": "/review/sheets/1"})
+            assert res.status_code == 303
+            cookie = res.headers["set-cookie"]
+            assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+            got = c.get("/review/sheets/1")
+            assert got.status_code == status, (role, got.text[:200])
+            assert got.headers["content-security-policy"].startswith("default-src 'self'")
+            # a state-changing request without the CSRF token is refused
+            assert c.post("/review/lease").status_code == 403
+            if status == 200:
+                assert c.post("/review/lease", headers={"X-CSRF-Token": csrf_of(got.text)}).status_code == 200

@@ -1,0 +1,63 @@
+"""Fixtures for the review station's tests: a store with users of every role (password PASSWORD),
+batches of fields needing review written directly with ``repo.write_result``, and a logged-in
+TestClient."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from api_fixtures import PASSWORD, SAMPLES
+from store_fixtures import TEMPLATE, field, result, sha
+
+from ocr_service.service import auth
+from ocr_service.service.store import repository as repo
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: F401
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+DOB_READS = ["05/11/1990", "12/3/1985", "01/01/2000", "<script>alert(1)</script>", "31/12/1970", "07/07/1977"]
+
+
+def add_users(store) -> None:
+    with store.session() as s:
+        for role in auth.ROLES:
+            auth.add_user(s, role, PASSWORD, role=role, actor="test")
+        auth.add_user(s, "reviewer2", PASSWORD, role="reviewer", actor="test")
+
+
+def add_batch(store, name: str = "box", *, sheets: int = 6, values: list[str] | None = None,
+              names: tuple[str, ...] = ("dob",), offset: int = 0) -> int:
+    """A batch of ``sheets`` sheets, each with a full_name (auto-accepted) and the ``names`` fields
+    needing review (values from ``values``), as the pipeline would store them. Its batch id."""
+    values = values or DOB_READS
+    with store.session() as s:
+        b = repo.create_batch(s, name, template=TEMPLATE)
+        for i in range(sheets):
+            n = offset + i
+            f = repo.add_file(s, b.id, sha256=sha(1000 + n), original_name=f"scan-{n:03d}.jpg", size_bytes=1).row
+            repo.add_pages(s, f.id, [{"page": 1, "sha256": sha(5000 + n)}], enqueue=False)
+            fields = [field("full_name", value="NGUYỄN VĂN AN")]
+            for nm in names:
+                fd = field(nm, "needs_review", values[i % len(values)], "date")
+                fd["candidates"] = [fd["value"], f"0{i + 1}/01/1990"]
+                fd["suggestion"] = f"1{i}/02/1991"
+                fields.append(fd)
+            repo.write_result(s, f.id, result(1, fields=fields))
+        return b.id
+
+
+def login(client, username: str, password: str = PASSWORD):
+    page = client.get("/login")
+    token = CSRF_FIELD.search(page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                       "next": "/review/group"}, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return CSRF_FIELD.search(html).group(1)
+
+
+__all__ = ["SAMPLES", "PASSWORD", "add_users", "add_batch", "login", "csrf_of", "DOB_READS"]
