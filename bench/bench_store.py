@@ -263,8 +263,12 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     args = ap.parse_args()
-    results = [run_backend(b, args.sheets, args.repeats) for b in args.backends.split(",")]
     blobs = blob_bytes_per_1000()
+    results = []
+    for backend in args.backends.split(","):
+        results.append(run_backend(backend, args.sheets, args.repeats))
+        if args.json:  # each backend's figures as soon as they exist
+            args.json.write_text(json.dumps({"results": results, "blob_bytes_per_1000": blobs}, indent=1, default=str))
     for r in results:
         print(f"\n{r['backend']}: {r['sheets']:,} sheets, fill {r['fill_s']:.0f} s, "
               f"database {r['db_bytes'] / 1e9:.2f} GB = {r['db_bytes'] / r['sheets'] * 1000 / 1e6:.1f} MB per 1,000 sheets")
@@ -272,8 +276,6 @@ def main() -> None:
             print(f"  {k}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         print(f"  serve resident memory: {r['serve_mib']['VmRSS']:.0f} MiB (peak {r['serve_mib']['VmHWM']:.0f} MiB)")
     print(f"\nblob store: {blobs / 1e6:.0f} MB per 1,000 sheets (bundled sample scans)")
-    if args.json:
-        args.json.write_text(json.dumps({"results": results, "blob_bytes_per_1000": blobs}, indent=1, default=str))
 
 
 if __name__ == "__main__":
