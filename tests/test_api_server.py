@@ -3,16 +3,12 @@ mid-stream leaves nothing), and the batch + upload + status path on PostgreSQL."
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from serve_helpers import running_serve, wait_until
 from api_fixtures import SAMPLES, TestClient, bearer, fast_hashing, files_part, make_tokens  # noqa: F401
 from store_fixtures import pg_cluster  # noqa: F401
 
@@ -20,25 +16,8 @@ from ocr_service.service.api import create_app
 from ocr_service.service.store import open_store, upgrade
 from ocr_service.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 JPG2 = (SAMPLES / "dc01" / "0002.jpg").read_bytes()
 JPG3 = (SAMPLES / "dc01" / "0003.jpg").read_bytes()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -47,33 +26,9 @@ def server(tmp_path, fast_hashing):
     store = open_store(None, data, create=True)
     tokens = make_tokens(store)
     store.close()
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OCR_SERVICE_DATA_DIR": str(data), "OCR_SERVICE_MAX_FILE_BYTES": "400000",
-           "OCR_SERVICE_ENGINES": "fake", "OCR_SERVICE_WORKERS": "1"}
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "ocr_service.cli", "serve", "--port", str(port)], cwd=tmp_path,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}: {(tmp_path / 'server.log').read_text()}")
-        try:
-            return httpx.get(url + "/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(healthy, 60, "the server's /health")
+    with running_serve(tmp_path, data, OCR_SERVICE_MAX_FILE_BYTES="400000", OCR_SERVICE_ENGINES="fake",
+                       OCR_SERVICE_WORKERS="1") as url:
         yield url, tokens, data, tmp_path / "server.log"
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 def test_serve_answers_and_a_cut_off_upload_leaves_nothing(server):

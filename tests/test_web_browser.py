@@ -10,15 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from test_api_server import free_port, wait_until
+from serve_helpers import running_serve
 from web_fixtures import PASSWORD, SAMPLES, add_batch, add_users, csrf_of
 
 from ocr_service.service import auth
@@ -27,7 +24,6 @@ from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow, utcnow
 from ocr_service.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]
@@ -82,35 +78,10 @@ def station(tmp_path_factory):
     with store.session() as s:
         repo.get_batch(s, par).priority = -1  # after the others
     store.close()
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OCR_SERVICE_DATA_DIR": str(data), "OCR_SERVICE_ENGINES": "fake",
-           "OCR_SERVICE_WORKERS": "1"}
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "ocr_service.cli", "serve", "--port", str(port)], cwd=tmp,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited with {proc.returncode}: {(tmp / 'server.log').read_text()}")
-        try:
-            return httpx.get(url + "/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(healthy, 60, "the server's /health")
+    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1") as url:
         store = open_store(None, data)
         yield {"url": url, "store": store, "batches": {"real": real, "box": box, "par": par}, "tmp": tmp}
         store.close()
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
