@@ -100,6 +100,12 @@ class PermissionDeniedError(OcrServiceError):
     code = "forbidden"
 
 
+class WorkerUnavailableError(OcrServiceError):
+    """Jobs were handed to the broker, but no worker is there to run them (they stay queued)."""
+
+    code = "no_worker"
+
+
 class InvalidRequestError(OcrServiceError):
     """A request to the service is malformed: a bad query parameter, page cursor or request body."""
 
@@ -120,5 +126,6 @@ EXIT_CODES: dict[str, int] = {
     "conflict": 10,
     "unauthenticated": 11,
     "forbidden": 12,
+    "no_worker": 13,
     "invalid_request": 2,
 }

@@ -205,3 +205,26 @@ def test_broker_restart_loses_the_queue_and_the_reconciler_recovers(tmp_path, re
 def _job(store, job_id):
     with store.session(write=False) as s:
         return repo.get_job(s, job_id)
+
+
+def test_run_batch_with_a_broker_and_no_worker_stops_with_a_clear_error(tmp_path, redis_server, workers_for):
+    """`ingest` with a broker URL used to wait forever when no worker listened; now it says so, the
+    jobs stay queued, and a worker started later does them."""
+    from ocr_service.errors import WorkerUnavailableError
+    from ocr_service.service.jobs import runner
+
+    settings, store, batch_id, env = _setup(tmp_path, redis_server.url)
+    for p in DC01:
+        intake.receive_file(store, batch_id, p.name, p.read_bytes(), actor="test", max_bytes=10**8)
+    started = time.monotonic()
+    with pytest.raises(WorkerUnavailableError) as err:
+        runner.run_batch(store, settings, batch_id, no_worker_after=1.0)
+    assert time.monotonic() - started < 30
+    assert err.value.code == "no_worker" and err.value.exit_code == 13
+    assert redis_server.url in err.value.message and "ocr-service worker" in err.value.message
+    assert work.progress(store, batch_id).counts["queued"] == len(DC01)  # nothing lost, nothing run
+    workers_for(env).start()
+    done = runner.run_batch(store, settings, batch_id, no_worker_after=60.0)
+    assert done.idle
+    assert assert_each_page_once(store, batch_id, fields_per_sheet=46)["ok"] == len(DC01)
+    store.close()

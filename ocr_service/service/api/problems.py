@@ -44,6 +44,7 @@ STATUS: dict[str, int] = {
     "not_implemented": 501,
     "store_unavailable": 503,
     "schema_outdated": 503,
+    "no_worker": 503,
 }
 TITLES: dict[str, str] = {
     "config_invalid": "Invalid setting or option",
@@ -61,6 +62,7 @@ TITLES: dict[str, str] = {
     "not_implemented": "Not implemented yet",
     "store_unavailable": "Store unavailable",
     "schema_outdated": "Database schema outdated",
+    "no_worker": "No worker is running",
 }
 assert set(EXIT_CODES) <= set(STATUS) and set(STATUS) == set(TITLES)
 _BY_STATUS = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 401: "unauthenticated",

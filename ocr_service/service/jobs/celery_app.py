@@ -89,6 +89,15 @@ def publish(store: Store, job_ids: list[int] | tuple[int, ...]) -> int:
     return len(sent)
 
 
+def workers_answering(timeout: float = 1.0) -> int:
+    """How many Celery workers answer a ping on the configured broker (0 if none, or no broker)."""
+    try:
+        return len(app.control.ping(timeout=timeout) or [])
+    except Exception as exc:  # noqa: BLE001 - an unreachable broker has no worker either
+        log.warning("could not ping the workers: %s", exc)
+        return 0
+
+
 def broker_depth() -> int | None:
     """Messages waiting in the broker's queue (0 if the queue does not exist, e.g. after a Redis
     restart); None if the broker cannot be reached."""

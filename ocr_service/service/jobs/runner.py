@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError
+from kombu.utils.url import sanitize_url
+
+from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError, WorkerUnavailableError
 from ocr_service.forms import loader
 from ocr_service.service import intake
 from ocr_service.service.jobs import work
@@ -23,6 +25,7 @@ from ocr_service.service.store.store import Store
 from ocr_service.settings import Settings
 
 NEVER = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+NO_WORKER_AFTER = 20.0  # seconds without progress before asking whether any worker is listening
 
 
 def open_service_store(settings: Settings) -> Store:
@@ -104,9 +107,13 @@ def receive_paths(store: Store, settings: Settings, batch_id: int, paths: Iterab
 
 def run_batch(store: Store, settings: Settings, batch_id: int, *,
               on_progress: Callable[[work.Progress], None] | None = None, workers: int | None = None,
-              poll: float = 0.25) -> work.Progress:
+              poll: float = 0.25, no_worker_after: float = NO_WORKER_AFTER) -> work.Progress:
     """Run the batch's jobs until none is queued or running: on the local pool, or (broker URL set)
-    by publishing them to the Celery workers and waiting for the database to say they are done."""
+    by publishing them to the Celery workers and waiting for the database to say they are done.
+
+    With a broker, when nothing has moved for ``no_worker_after`` seconds and no worker answers a
+    ping, raises WorkerUnavailableError rather than waiting forever; the jobs stay queued (and
+    published) and run when a worker starts."""
     first = work.progress(store, batch_id)
     if first.idle:  # nothing to do (a repeated ingest): no worker to start
         if on_progress:
@@ -123,14 +130,22 @@ def run_batch(store: Store, settings: Settings, batch_id: int, *,
         jobs = [j.id for j in repo.jobs_to_publish(s, published_before=NEVER, created_before=utcnow(),
                                                    batch_id=batch_id, limit=100_000)]
     celery_app.publish(store, jobs)
-    last = None
+    last, moved_at = None, time.monotonic()
     while True:
         p = work.progress(store, batch_id)
-        if on_progress and p.counts != last:
-            on_progress(p)
-            last = p.counts
+        if p.counts != last:
+            if on_progress:
+                on_progress(p)
+            last, moved_at = p.counts, time.monotonic()
         if p.idle:
             return p
+        if time.monotonic() - moved_at >= no_worker_after:
+            if not celery_app.workers_answering():
+                raise WorkerUnavailableError(
+                    f"no Celery worker answers on the broker {sanitize_url(settings.broker_url)}: the batch's "
+                    f"queued jobs stay queued and run when `ocr-service worker` starts "
+                    f"(`ocr-service status {batch_id}` shows them)")
+            moved_at = time.monotonic()  # a worker is there, just busy: look again later
         time.sleep(poll)
 
 
