@@ -905,16 +905,9 @@ def exported_sheet_ids(s: Session, sheet_ids: Iterable[int] | None = None) -> se
     return out
 
 
-def export_candidates(s: Session, *, template_id: int, batch_ids: Sequence[int] | None = None,
-                      since: dt.datetime | None = None, include_exported: bool = False,
-                      include_pending: bool = False, after_id: int = 0,
-                      limit: int = 500) -> list[tuple[Sheet, list[FieldRow]]]:
-    """The next ``limit`` sheets (id order, ids above ``after_id``) an export takes, each with its
-    fields in position order: sheets of the template (of the batches, updated at or after
-    ``since``), by default only those whose every field is auto-accepted or verified (with
-    ``include_pending``: every sheet) and not exported complete before (with ``include_exported``:
-    those too)."""
-    q = select(Sheet).where(Sheet.template_id == template_id, Sheet.id > after_id)
+def _candidates(q, *, template_id: int, batch_ids: Sequence[int] | None, since: dt.datetime | None,
+                include_exported: bool, include_pending: bool):
+    q = q.where(Sheet.template_id == template_id)
     if batch_ids:
         q = q.where(Sheet.batch_id.in_(list(batch_ids)))
     if since is not None:
@@ -924,6 +917,25 @@ def export_candidates(s: Session, *, template_id: int, batch_ids: Sequence[int] 
                     ~exists().where(FieldRow.sheet_id == Sheet.id, FieldRow.status.in_([FIELD_REVIEW, FIELD_REJECTED])))
     if not include_exported:
         q = q.where(~_exported_complete())
+    return q
+
+
+def count_export_candidates(s: Session, **filters) -> int:
+    """How many sheets :func:`export_candidates` would give in all (same keyword filters)."""
+    return s.scalar(_candidates(select(func.count()).select_from(Sheet), **filters))
+
+
+def export_candidates(s: Session, *, template_id: int, batch_ids: Sequence[int] | None = None,
+                      since: dt.datetime | None = None, include_exported: bool = False,
+                      include_pending: bool = False, after_id: int = 0,
+                      limit: int = 500) -> list[tuple[Sheet, list[FieldRow]]]:
+    """The next ``limit`` sheets (id order, ids above ``after_id``) an export takes, each with its
+    fields in position order: sheets of the template (of the batches, updated at or after
+    ``since``), by default only those whose every field is auto-accepted or verified (with
+    ``include_pending``: every sheet) and not exported complete before (with ``include_exported``:
+    those too)."""
+    q = _candidates(select(Sheet), template_id=template_id, batch_ids=batch_ids, since=since,
+                    include_exported=include_exported, include_pending=include_pending).where(Sheet.id > after_id)
     sheets = list(s.scalars(q.order_by(Sheet.id).limit(limit)))
     if not sheets:
         return []
@@ -970,3 +982,13 @@ def list_exports(s: Session, *, before: int | None = None, limit: int = 50) -> l
     if before is not None:
         q = q.where(Export.id < before)
     return list(s.scalars(q.order_by(Export.id.desc()).limit(_limit(limit))))
+
+
+def sheet_origins(s: Session, sheet_ids: Sequence[int]) -> dict[int, dict]:
+    """Where each sheet comes from: ``{sheet_id: {"page_id", "page_no", "file", "batch_id"}}``
+    (``file`` is the uploader's display name)."""
+    q = (select(Sheet.id, PageRow.id, PageRow.page_no, SourceFile.original_name, Sheet.batch_id)
+         .join(PageRow, PageRow.id == Sheet.page_id).join(SourceFile, SourceFile.id == PageRow.file_id)
+         .where(Sheet.id.in_(list(sheet_ids))))
+    return {sid: {"page_id": pid, "page_no": no, "file": name, "batch_id": bid}
+            for sid, pid, no, name, bid in s.execute(q)}
