@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from ocr_service.errors import ConfigError
+from ocr_service.errors import MappingError
 from ocr_service.forms.model import Template
 from ocr_service.service.export import qcvn109
 from ocr_service.vietnamese import codes
@@ -41,12 +41,6 @@ TOP_KEYS = {"template", "version", "date_format", "admin_units", "names", "code_
             "pending_columns", "description"}
 DEFAULT_PENDING = {"status": "Trạng thái phiếu", "fields": "Trường chưa hoàn tất"}
 DEFAULT_COMPOUND_SURNAMES = ("Tôn Nữ", "Tôn Thất", "Nguyễn Phúc", "Âu Dương", "Công Tôn", "Tư Mã", "Gia Cát")
-
-
-class MappingError(ConfigError):
-    """An export mapping file is malformed: the message names the file and the line."""
-
-    code = "mapping_invalid"
 
 
 # -- YAML with line numbers ---------------------------------------------------------------------------

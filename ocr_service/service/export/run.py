@@ -394,3 +394,17 @@ def stored_file(store: Store, settings: Settings, export_id: int, index: int, *,
     if not got.matches:
         raise StoreError(f"export {export_id}: the rebuilt file differs from the recorded one")
     return path, entry, fmt
+
+
+def describe(row) -> dict:
+    """An export row as the API and the page show it (``status`` is ``interrupted`` for a running
+    export whose process is gone). Files are named by index, never by path."""
+    status = "interrupted" if interrupted(row) else row.status
+    return {"id": row.id, "status": status, "format": row.format, "template": row.manifest.get("template"),
+            "filter": row.filter, "mapping_version": row.mapping_version, "record_count": row.record_count,
+            "held_count": row.held_count, "processed": row.processed,
+            "files": [{"index": i, "name": f["name"], "sha256": f["sha256"], "size": f["size"],
+                       "role": f.get("role", "data")} for i, f in enumerate(row.files or [])],
+            "created_by": row.created_by, "created_at": row.created_at.isoformat(),
+            "finished_at": row.finished_at.isoformat() if row.finished_at else None, "error": row.error,
+            "manifest": row.manifest or None}

@@ -16,7 +16,8 @@ from ocr_service.service.export.mapping import Mapping, Slot
 from ocr_service.service.store.models import FIELD_REJECTED, FIELD_VERIFIED
 from ocr_service.vietnamese import codes
 from ocr_service.vietnamese.validators import parse_date
-from ocr_service.vietnamese.vocab import is_same_as_marker, parse_address
+from ocr_service.vietnamese.vocab import is_same_as_marker as _is_same_as_marker
+from ocr_service.vietnamese.vocab import parse_address
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -49,6 +50,11 @@ def final_value(value: str | None, verified_value: str | None, status: str) -> s
     if status == FIELD_REJECTED:
         return ""
     return value or ""
+
+
+@lru_cache(maxsize=4096)
+def is_same_as_marker(text: str) -> bool:
+    return _is_same_as_marker(text)
 
 
 class _Hold(Exception):

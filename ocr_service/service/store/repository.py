@@ -927,20 +927,22 @@ def count_export_candidates(s: Session, **filters) -> int:
 
 def export_candidates(s: Session, *, template_id: int, batch_ids: Sequence[int] | None = None,
                       since: dt.datetime | None = None, include_exported: bool = False,
-                      include_pending: bool = False, after_id: int = 0,
-                      limit: int = 500) -> list[tuple[Sheet, list[FieldRow]]]:
-    """The next ``limit`` sheets (id order, ids above ``after_id``) an export takes, each with its
-    fields in position order: sheets of the template (of the batches, updated at or after
-    ``since``), by default only those whose every field is auto-accepted or verified (with
-    ``include_pending``: every sheet) and not exported complete before (with ``include_exported``:
-    those too)."""
-    q = _candidates(select(Sheet), template_id=template_id, batch_ids=batch_ids, since=since,
-                    include_exported=include_exported, include_pending=include_pending).where(Sheet.id > after_id)
-    sheets = list(s.scalars(q.order_by(Sheet.id).limit(limit)))
+                      include_pending: bool = False, after_id: int = 0, limit: int = 500) -> list[tuple[Any, list[Any]]]:
+    """The next ``limit`` sheets (id order, ids above ``after_id``) an export takes, as rows
+    ``(id, batch_id, status)`` each with its fields ``(name, value, verified_value, status)`` in
+    position order (only these columns: an export reads millions of fields). The sheets: of the
+    template (of the batches, updated at or after ``since``), by default only those whose every
+    field is auto-accepted or verified (``include_pending``: every sheet) and not exported complete
+    before (``include_exported``: those too)."""
+    q = _candidates(select(Sheet.id, Sheet.batch_id, Sheet.status), template_id=template_id, batch_ids=batch_ids,
+                    since=since, include_exported=include_exported,
+                    include_pending=include_pending).where(Sheet.id > after_id)
+    sheets = list(s.execute(q.order_by(Sheet.id).limit(limit)))
     if not sheets:
         return []
-    by_sheet: dict[int, list[FieldRow]] = {sh.id: [] for sh in sheets}
-    for f in s.scalars(select(FieldRow).where(FieldRow.sheet_id.in_(list(by_sheet)))
+    by_sheet: dict[int, list[Any]] = {sh.id: [] for sh in sheets}
+    for f in s.execute(select(FieldRow.sheet_id, FieldRow.name, FieldRow.value, FieldRow.verified_value,
+                              FieldRow.status).where(FieldRow.sheet_id.in_(list(by_sheet)))
                        .order_by(FieldRow.sheet_id, FieldRow.position)):
         by_sheet[f.sheet_id].append(f)
     return [(sh, by_sheet[sh.id]) for sh in sheets]
