@@ -141,6 +141,7 @@ class Mapping:
     n_columns: int
     xml: list  # as Layout.xml
     same_as: dict = field(default_factory=dict)  # target field -> source field ("như trên")
+    xml_problems: tuple[str, ...] = ()  # why this mapping cannot export QCVN 109 XML (file lines)
 
     def layout(self) -> Layout:
         cols = self.slots[:self.n_columns]
@@ -333,16 +334,17 @@ def _compile(d: Any, template: Template, path: Path, sha: str, pending: bool) ->
                     slots.append(s)
                     idx = len(slots) - 1
                 need = qcvn109.REQUIRED_CODE_LIST.get((where[-1] if where else "", name))
-                if need and slots[idx].code_list != need:
-                    raise err(vline, f"{name}: QCVN 109 uses the code list {need}, the column gives "
-                                     f"{slots[idx].code_list or 'no code'}")
+                if need and slots[idx].code_list != need:  # refused when exporting XML only
+                    xml_problems.append(f"line {vline}: {name}: QCVN 109 uses the code list {need}, the column "
+                                        f"gives {slots[idx].code_list or 'no code'}")
                 out.append([name, idx])
             else:
                 out.append([name, walk(value, children, vline, where + (name,))])
         return out
 
+    xml_problems: list[str] = []
     xml = walk(d["xml"], qcvn109.CITIZEN, _line(d, "xml"), ()) if "xml" in d else []
     same_as = {c["fields"]["target"]: c["fields"]["source"] for c in template.checks
                if c.get("rule") == "same_as" and "target" in c.get("fields", {})}
     return Mapping(str(path), sha, template.id, version, date_format, admin, compound, tuple(slots), n_columns, xml,
-                   same_as)
+                   same_as, tuple(xml_problems))

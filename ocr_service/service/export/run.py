@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ocr_service.errors import ConflictError, InvalidRequestError, NotFoundError, StoreError
+from ocr_service.errors import ConflictError, InvalidRequestError, MappingError, NotFoundError, StoreError
 from ocr_service.forms import loader
 from ocr_service.service.export import formats
 from ocr_service.service.export.mapping import FORMATS, Layout, Mapping, load_mapping
@@ -124,6 +124,8 @@ def prepare(store: Store, settings: Settings, req: ExportRequest, *, actor: str,
     mapping = load_mapping(template, pending=req.include_pending)
     if req.format == "xml" and not mapping.xml:
         raise InvalidRequestError(f"the mapping {mapping.path} has no xml section: it cannot export XML")
+    if req.format == "xml" and mapping.xml_problems:
+        raise MappingError(mapping.xml_problems[0], file=mapping.path)
     now = utcnow().replace(microsecond=0)
     with store.session() as s:
         tpl = repo.template_for(s, template.id)

@@ -125,8 +125,8 @@ def _value(m: Mapping, s: Slot, rec: Record, row: list[str]) -> str:
     source = m.same_as.get(s.field)
     if source and is_same_as_marker(text):  # "như trên": the field says it is the same as another
         text = rec.values.get(source, "")
-    text = unicodedata.normalize("NFC", " ".join(text.split()))
-    if not text:
+    text = unicodedata.normalize("NFC", text)  # as verified, in NFC (no other rewriting)
+    if not text.strip():
         return ""
     if CONTROL.search(text):
         raise _Hold(f"field {s.field}: control character in the value")

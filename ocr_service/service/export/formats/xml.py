@@ -77,5 +77,8 @@ def validate(path: Path) -> None:
                 while el.getprevious() is not None:
                     del el.getparent()[0]
     except etree.XMLSyntaxError as exc:
-        raise InvalidRequestError(f"the XML does not conform to {qcvn109.XSD_PATH.name}: line {exc.lineno}: {exc.msg}",
+        # a schema error found while streaming carries no line number: its message names the
+        # element and the value
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        raise InvalidRequestError(f"the XML does not conform to {qcvn109.XSD_PATH.name}: {where}{exc.msg}",
                                   file=str(path)) from None
