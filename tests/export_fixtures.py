@@ -15,6 +15,20 @@ from ocr_service.service.store.models import Batch, FieldRow, PageRow, Sheet, So
 
 TEMPLATE = "dc01@tt66-2015"
 
+# Synthetic people. Names in NFC with both tone styles, IDs with leading zeros, groups whose codes
+# differ between the two ethnic lists.
+PEOPLE = [
+    {"full_name": "Nguyễn Thị Thuỷ", "dob": "05/03/1990", "sex": "Nữ", "ethnicity": "Hoa", "religion": "Không",
+     "nationality": "Việt Nam", "id_number": "001190012345", "father_name": "Nguyễn Văn Hoà",
+     "father_nationality": "Việt Nam", "father_id": "001060012345",
+     "permanent_address": "Thôn Đông, Xã Hải Bắc, Huyện Hải Hậu, Tỉnh Nam Định", "current_address": "như trên"},
+    {"full_name": "Tôn Nữ Minh Khuê", "dob": "1948", "sex": "Nữ", "ethnicity": "Khơ-me", "religion": "Phật giáo",
+     "nationality": "Việt Nam", "id_number": "094148000777",
+     "permanent_address": "Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội"},
+    {"full_name": "Đinh Công Mạnh", "dob": "17/11/1975", "sex": "Nam", "ethnicity": "Mường", "religion": "Công giáo",
+     "nationality": "Việt Nam", "id_number": "017075000099", "spouse_name": "Bùi Thị Hoà", "spouse_id": "031975123"},
+]
+
 
 def add_sheets(store, records: list[dict], *, batch: str = "b1", template: str = TEMPLATE,
                statuses: list[dict] | None = None, verified: list[dict] | None = None,

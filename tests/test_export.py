@@ -21,7 +21,8 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from export_fixtures import add_sheets
+from export_fixtures import PEOPLE, add_sheets
+from store_fixtures import BACKENDS, db_url, pg_cluster, store  # noqa: F401 - fixtures
 from ocr_service.errors import ConflictError, InvalidRequestError, MappingError
 from ocr_service.forms import loader
 from ocr_service.service.export import qcvn109, run
@@ -34,19 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 NS = {"dc": qcvn109.NAMESPACE}
 DC01 = loader.load("dc01")
 
-# Synthetic people. Names in NFC with both tone styles, IDs with leading zeros, groups whose codes
-# differ between the two ethnic lists.
-PEOPLE = [
-    {"full_name": "Nguyễn Thị Thuỷ", "dob": "05/03/1990", "sex": "Nữ", "ethnicity": "Hoa", "religion": "Không",
-     "nationality": "Việt Nam", "id_number": "001190012345", "father_name": "Nguyễn Văn Hoà",
-     "father_nationality": "Việt Nam", "father_id": "001060012345",
-     "permanent_address": "Thôn Đông, Xã Hải Bắc, Huyện Hải Hậu, Tỉnh Nam Định", "current_address": "như trên"},
-    {"full_name": "Tôn Nữ Minh Khuê", "dob": "1948", "sex": "Nữ", "ethnicity": "Khơ-me", "religion": "Phật giáo",
-     "nationality": "Việt Nam", "id_number": "094148000777",
-     "permanent_address": "Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội"},
-    {"full_name": "Đinh Công Mạnh", "dob": "17/11/1975", "sex": "Nam", "ethnicity": "Mường", "religion": "Công giáo",
-     "nationality": "Việt Nam", "id_number": "017075000099", "spouse_name": "Bùi Thị Hoà", "spouse_id": "031975123"},
-]
 CODES_2008 = {"Hoa": "06", "Khơ-me": "05", "Mường": "04"}
 CODES_1979 = {"Hoa": "04", "Khơ-me": "05", "Mường": "06"}
 
@@ -364,3 +352,35 @@ def test_an_export_killed_midway_leaves_no_complete_looking_file(env, tmp_path):
         assert repo.exported_sheet_ids(s) == set()  # an interrupted export counts for nothing
     got = export(env, "csv", tmp_path / "after.csv")  # and does not block the next one
     assert got.manifest["record_count"] == 600
+
+
+@pytest.mark.parametrize("ref", loader.available())
+def test_every_bundled_template_has_a_valid_mapping(ref):
+    template = loader.load(ref)
+    m = load_mapping(template, pending=True)
+    assert m.template == template.id and m.xml and not m.xml_problems
+    used = {s.field for s in m.slots if s.field}
+    assert used <= {f.name for f in template.fields}
+    assert {"full_name", "dob", "id_number", "ethnicity", "religion"} <= used
+
+
+@BACKENDS
+def test_incremental_export_on_both_backends(store, tmp_path):
+    """The export queries and export_sheets on SQLite and PostgreSQL (pg.py's throwaway cluster)."""
+    settings = Settings(data_dir=tmp_path / "d")
+    done = add_sheets(store, PEOPLE[:2])
+    pending = add_sheets(store, PEOPLE[2:], statuses=[{"dob": "needs_review"}])
+    first = export((store, settings), "jsonl", tmp_path / "1.jsonl")
+    assert [json.loads(l)["ma_phieu"] for l in first.path.read_text(encoding="utf-8").splitlines()] == [
+        str(i) for i in done]
+    with store.session(write=False) as s:
+        assert repo.exported_sheet_ids(s) == set(done) and repo.exported_sheet_ids(s, pending) == set()
+    with_pending = export((store, settings), "jsonl", tmp_path / "2.jsonl", include_pending=True)
+    assert with_pending.manifest["record_count"] == 1
+    with store.session(write=False) as s:
+        assert repo.exported_sheet_ids(s) == set(done)  # pending: not counted
+        assert repo.count_export_candidates(s, template_id=repo.template_for(s, "dc01@tt66-2015").id,
+                                            batch_ids=None, since=None, include_exported=True,
+                                            include_pending=False) == 2
+    again = run.rerun(store, first.export_id, tmp_path / "again.jsonl", actor="t", source="test")
+    assert again.matches

@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from api_fixtures import api, fast_hashing, settings  # noqa: F401 - fixtures
-from export_fixtures import add_sheets
+from export_fixtures import PEOPLE, add_sheets
 from serve_helpers import running_serve, wait_until
-from test_export import PEOPLE
 from web_fixtures import PASSWORD, add_users
 
 from ocr_service.service.store import open_store
