@@ -302,10 +302,10 @@ def _compile(d: Any, template: Template, path: Path, sha: str, pending: bool) ->
         raise err(_line(d, "columns") or 1, "columns is a list of columns")
     for i, spec in enumerate(columns):
         slots.append(slot(spec, _line(columns, i), column=True))
+    pc = d.get("pending_columns") or {}
+    if not isinstance(pc, dict) or set(pc) - set(DEFAULT_PENDING):
+        raise err(_line(d, "pending_columns"), "pending_columns takes status: HEADER and fields: HEADER")
     if pending:
-        pc = d.get("pending_columns") or {}
-        if not isinstance(pc, dict) or set(pc) - set(DEFAULT_PENDING):
-            raise err(_line(d, "pending_columns"), "pending_columns takes status: HEADER and fields: HEADER")
         for key in ("status", "fields"):
             h = str(pc.get(key, DEFAULT_PENDING[key]))
             if h in headers:
