@@ -1,5 +1,5 @@
 """The `ocr-service` command line: templates, samples, extract, calibrate, and the service: ingest, serve,
-worker, status, db, users, tokens.
+worker, status, export, db, users, tokens.
 
 Progress bars go to stderr and only on a terminal; JSON goes to stdout.
 """
@@ -530,6 +530,51 @@ def status(batch: Optional[str] = typer.Option(None, "--batch", help="One batch'
         typer.echo(f"  {name}: page {page.page_no}: {page.status}: {page.reason}")
     typer.echo(f"queue: {jobs['queued']} queued, {jobs['running']} running, {jobs['done']} done, "
                f"{jobs['failed']} failed", err=True)
+
+
+@app.command("export")
+def export(template: Optional[str] = typer.Option(None, "--template", help="NAME or NAME@VERSION (its mapping: VERSION.export.yaml)."),
+           fmt: Optional[str] = typer.Option(None, "--format", help="csv, xlsx, jsonl or xml."),
+           out: Path = typer.Option(..., "--out", help="The file to write (its manifest goes beside it)."),
+           batch: Optional[List[str]] = typer.Option(None, "--batch", help="Only this batch (repeatable)."),
+           since: Optional[str] = typer.Option(None, "--since", help="Only sheets changed since (YYYY-MM-DD or ISO time)."),
+           include_all: bool = typer.Option(False, "--all", help="Include records exported before."),
+           pending: bool = typer.Option(False, "--pending", help="Include sheets still under review, with status columns."),
+           rerun_id: Optional[int] = typer.Option(None, "--rerun", help="Reproduce export EXPORT_ID byte for byte."),
+           progress_bar: Optional[bool] = typer.Option(None, "--progress/--no-progress")) -> None:
+    """Export records; the export id and the manifest path go to stderr; exit 1 if records were held."""
+    from ocr_service.service.export import run
+
+    try:
+        settings = _settings()
+        store = _store(settings)
+        if rerun_id is not None:
+            got = run.rerun(store, rerun_id, out, actor=_cli_actor(), source="cli")
+            typer.echo(f"export {rerun_id}: rebuilt {out} ({got.extra['size']} bytes, sha256 {got.extra['sha256']}): "
+                       + ("identical to the original" if got.matches else "DIFFERS from the original"), err=True)
+            raise typer.Exit(0 if got.matches else 1)
+        if not template or not fmt:
+            raise InvalidRequestError("--template and --format are required (or --rerun EXPORT_ID)")
+        req = run.ExportRequest(template, fmt, tuple(batch or ()), run.parse_since(since), include_all, pending)
+        prepared = run.prepare(store, settings, req, actor=_cli_actor(), source="cli")
+        typer.echo(f"export {prepared.export_id}: {prepared.template_ref} → {out}", err=True)
+        with progress(0, "exporting", progress_bar) as advance:
+            seen = [0]
+
+            def on_progress(done: int, total: int) -> None:
+                advance(done - seen[0], total=total)
+                seen[0] = done
+
+            got = run.execute(store, prepared, out, on_progress=on_progress)
+    except OcrServiceError as exc:
+        fail(exc)
+    m = got.manifest
+    typer.echo(f"export {got.export_id}: {m['record_count']} records to {got.path} (sha256 {m['files'][0]['sha256']})",
+               err=True)
+    typer.echo(f"manifest: {got.manifest_path}", err=True)
+    if got.held_path is not None:
+        typer.echo(f"held: {m['held_count']} records not exported, with the reason, in {got.held_path}", err=True)
+    raise typer.Exit(1 if m["held_count"] else 0)
 
 
 @db_app.command("upgrade")

@@ -58,6 +58,13 @@ class InputFileError(OcrServiceError):
     code = "input_unreadable"
 
 
+class MappingError(ConfigError):
+    """An export mapping file is malformed (unknown field, duplicate column, bad date format,
+    unknown code list, …): the message names the file and the line."""
+
+    code = "mapping_invalid"
+
+
 class EngineError(OcrServiceError):
     """A recognition engine cannot be loaded or failed unexpectedly."""
 
@@ -118,6 +125,7 @@ EXIT_CODES: dict[str, int] = {
     "internal_error": 1,
     "config_invalid": 2,
     "template_invalid": 3,
+    "mapping_invalid": 13,
     "input_unreadable": 4,
     "engine_failed": 6,
     "store_unavailable": 7,

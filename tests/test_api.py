@@ -276,9 +276,12 @@ def test_roles(api: Api):
     for role in ("reviewer", "supervisor", "admin"):
         assert api.get("/api/v1/review", as_=role).status_code == 200
     assert_problem(api.get("/api/v1/exports", as_="clerk"), 403, "forbidden")
-    body = assert_problem(api.get("/api/v1/exports", as_="exporter"), 501, "not_implemented")
-    assert "not implemented yet" in body["detail"]
-    assert_problem(api.post("/api/v1/exports", as_="admin"), 501, "not_implemented")
+    for role in ("clerk", "reviewer"):
+        body = assert_problem(api.post("/api/v1/exports", as_=role, json={"template": "dc01", "format": "csv"}), 403,
+                              "forbidden")
+        assert "export records" in body["detail"]
+    assert api.get("/api/v1/exports", as_="exporter").json() == {"items": [], "next": None}
+    assert_problem(api.post("/api/v1/exports", as_="admin", json={"format": "csv"}), 422, "invalid_request")
 
 
 def test_validation_and_unexpected_errors_are_problems(api: Api, monkeypatch, caplog):

@@ -309,8 +309,14 @@ class AuditEvent(Base):
     source: Mapped[str] = mapped_column(String(20))  # cli, api, web, worker
 
 
+EXPORT_RUNNING, EXPORT_DONE, EXPORT_FAILED = "running", "done", "failed"
+
+
 class Export(Base):
-    """One export run: what was asked for, with which mapping, and the files it wrote (with sha256)."""
+    """One export run: what was asked for, with which mapping, and the files it wrote (with sha256).
+    ``manifest`` is the whole manifest (docs/export.md); ``snapshot_sha256`` names the blob holding
+    the exported values, from which ``--rerun`` rebuilds the files byte for byte. ``owner`` is the
+    process running it (an export still ``running`` whose owner is gone was interrupted)."""
 
     __tablename__ = "exports"
 
@@ -322,3 +328,25 @@ class Export(Base):
     files: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "sha256", "size"}]
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    format: Mapped[str | None] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default=EXPORT_DONE)
+    mapping_sha256: Mapped[str | None] = mapped_column(String(64))
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    held_count: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)  # sheets looked at so far (progress)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[dt.datetime | None]
+
+
+class ExportSheet(Base):
+    """A sheet an export included; ``complete`` False: it went out as a pending sheet (with status
+    columns) and still counts as not exported."""
+
+    __tablename__ = "export_sheets"
+    __table_args__ = (Index("ix_export_sheets_sheet_id", "sheet_id"),)
+
+    export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"), primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("sheets.id"), primary_key=True)
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)

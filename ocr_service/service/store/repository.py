@@ -32,7 +32,7 @@ from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, No
 from ocr_service.service.store.models import (
     FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
     PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, SHEET_STATUSES, ApiToken,
-    AuditEvent, Batch, Export, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, WebSession, utcnow)
+    AuditEvent, Batch, EXPORT_DONE, EXPORT_RUNNING, Export, ExportSheet, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, WebSession, utcnow)
 
 T = TypeVar("T")
 DEFAULT_LEASE = dt.timedelta(minutes=5)
@@ -882,3 +882,115 @@ def record_export(s: Session, *, filter: dict, template: str | None, mapping_ver
     s.flush()
     return row
 
+
+
+# -- exports (docs/export.md) ---------------------------------------------------------------------
+
+def _exported_complete():
+    """A clause: the sheet went out complete in a finished export."""
+    return exists().where(ExportSheet.sheet_id == Sheet.id, ExportSheet.complete.is_(True),
+                          Export.id == ExportSheet.export_id, Export.status == EXPORT_DONE)
+
+
+def exported_sheet_ids(s: Session, sheet_ids: Iterable[int] | None = None) -> set[int]:
+    """The ids of the sheets (of ``sheet_ids``, or all) that a finished export included complete
+    (not as a pending sheet). An interrupted or failed export counts for nothing."""
+    q = (select(ExportSheet.sheet_id).join(Export, Export.id == ExportSheet.export_id)
+         .where(ExportSheet.complete.is_(True), Export.status == EXPORT_DONE).distinct())
+    if sheet_ids is None:
+        return set(s.scalars(q))
+    ids, out = list(sheet_ids), set()
+    for i in range(0, len(ids), 500):
+        out.update(s.scalars(q.where(ExportSheet.sheet_id.in_(ids[i:i + 500]))))
+    return out
+
+
+def _candidates(q, *, template_id: int, batch_ids: Sequence[int] | None, since: dt.datetime | None,
+                include_exported: bool, include_pending: bool):
+    q = q.where(Sheet.template_id == template_id)
+    if batch_ids:
+        q = q.where(Sheet.batch_id.in_(list(batch_ids)))
+    if since is not None:
+        q = q.where(Sheet.updated_at >= since)
+    if not include_pending:
+        q = q.where(Sheet.status.in_([FIELD_AUTO, FIELD_VERIFIED]),
+                    ~exists().where(FieldRow.sheet_id == Sheet.id, FieldRow.status.in_([FIELD_REVIEW, FIELD_REJECTED])))
+    if not include_exported:
+        q = q.where(~_exported_complete())
+    return q
+
+
+def count_export_candidates(s: Session, **filters) -> int:
+    """How many sheets :func:`export_candidates` would give in all (same keyword filters)."""
+    return s.scalar(_candidates(select(func.count()).select_from(Sheet), **filters))
+
+
+def export_candidates(s: Session, *, template_id: int, batch_ids: Sequence[int] | None = None,
+                      since: dt.datetime | None = None, include_exported: bool = False,
+                      include_pending: bool = False, after_id: int = 0, limit: int = 500) -> list[tuple[Any, list[Any]]]:
+    """The next ``limit`` sheets (id order, ids above ``after_id``) an export takes, as rows
+    ``(id, batch_id, status)`` each with its fields ``(name, value, verified_value, status)`` in
+    position order (only these columns: an export reads millions of fields). The sheets: of the
+    template (of the batches, updated at or after ``since``), by default only those whose every
+    field is auto-accepted or verified (``include_pending``: every sheet) and not exported complete
+    before (``include_exported``: those too)."""
+    q = _candidates(select(Sheet.id, Sheet.batch_id, Sheet.status), template_id=template_id, batch_ids=batch_ids,
+                    since=since, include_exported=include_exported,
+                    include_pending=include_pending).where(Sheet.id > after_id)
+    sheets = list(s.execute(q.order_by(Sheet.id).limit(limit)))
+    if not sheets:
+        return []
+    by_sheet: dict[int, list[Any]] = {sh.id: [] for sh in sheets}
+    for f in s.execute(select(FieldRow.sheet_id, FieldRow.name, FieldRow.value, FieldRow.verified_value,
+                              FieldRow.status).where(FieldRow.sheet_id.in_(list(by_sheet)))
+                       .order_by(FieldRow.sheet_id, FieldRow.position)):
+        by_sheet[f.sheet_id].append(f)
+    return [(sh, by_sheet[sh.id]) for sh in sheets]
+
+
+def create_export(s: Session, *, filter: dict, template: str, format: str, mapping_version: str | None,
+                  mapping_sha256: str | None, created_by: str | None, owner: str | None,
+                  now: dt.datetime | None = None) -> Export:
+    """A new export run, status ``running``."""
+    row = Export(filter=filter, template_id=template_for(s, template).id, format=format,
+                 mapping_version=mapping_version, mapping_sha256=mapping_sha256, created_by=created_by,
+                 owner=owner, status=EXPORT_RUNNING, created_at=(now or utcnow()).replace(microsecond=0))
+    s.add(row)
+    s.flush()
+    return row
+
+
+def running_exports(s: Session, template_id: int | None = None) -> list[Export]:
+    q = select(Export).where(Export.status == EXPORT_RUNNING)
+    if template_id is not None:
+        q = q.where(Export.template_id == template_id)
+    return list(s.scalars(q.order_by(Export.id)))
+
+
+def add_export_sheets(s: Session, export_id: int, sheet_ids: Iterable[int], *, complete: bool = True) -> None:
+    """Record sheets an export wrote (once each)."""
+    rows = [{"export_id": export_id, "sheet_id": i, "complete": complete} for i in sheet_ids]
+    if rows:
+        s.execute(ExportSheet.__table__.insert(), rows)
+
+
+def get_export(s: Session, export_id: int) -> Export:
+    return _get(s, Export, export_id, "export")
+
+
+def list_exports(s: Session, *, before: int | None = None, limit: int = 50) -> list[Export]:
+    """Exports newest first (ids below ``before`` if given)."""
+    q = select(Export)
+    if before is not None:
+        q = q.where(Export.id < before)
+    return list(s.scalars(q.order_by(Export.id.desc()).limit(_limit(limit))))
+
+
+def sheet_origins(s: Session, sheet_ids: Sequence[int]) -> dict[int, dict]:
+    """Where each sheet comes from: ``{sheet_id: {"page_id", "page_no", "file", "batch_id"}}``
+    (``file`` is the uploader's display name)."""
+    q = (select(Sheet.id, PageRow.id, PageRow.page_no, SourceFile.original_name, Sheet.batch_id)
+         .join(PageRow, PageRow.id == Sheet.page_id).join(SourceFile, SourceFile.id == PageRow.file_id)
+         .where(Sheet.id.in_(list(sheet_ids))))
+    return {sid: {"page_id": pid, "page_no": no, "file": name, "batch_id": bid}
+            for sid, pid, no, name, bid in s.execute(q)}
