@@ -106,6 +106,7 @@ def test_exporter_page_in_a_browser(tmp_path, browser, monkeypatch):
         page.keyboard.press("Enter")
         page.wait_for_url(url + "/exports")
         expect(page.locator("h1")).to_have_text("Xuất dữ liệu đã kiểm tra")
+        page.select_option("select[name=template]", "dc01@tt66-2015")
         page.select_option("select[name=format]", "xlsx")
         page.select_option("select[name=batch]", ["hộp-1"])
         page.click("form.start button[type=submit]")
