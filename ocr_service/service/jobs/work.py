@@ -303,7 +303,7 @@ def page_job(store: Store, settings: Settings, job_id: int, owner: str, *, decod
     result["file"] = name
     with store.session() as s:
         repo.complete_job(s, job_id, owner)
-        repo.write_result(s, file_id, result)
+        repo.write_result(s, file_id, result, qa_rate=settings.qa_sample_rate)
     return []
 
 
