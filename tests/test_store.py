@@ -14,7 +14,7 @@ from ocr_service.service.store import db, open_store, repository as repo
 from ocr_service.service.store.models import Base, FieldRow, Job, PageRow, Sheet, SourceFile
 from store_fixtures import BACKENDS, TEMPLATE, db_url, field, pg_cluster, result, sha, store  # noqa: F401
 
-TABLES = {"templates", "batches", "source_files", "pages", "sheets", "fields", "jobs", "users", "api_tokens",
+TABLES = {"templates", "batches", "source_files", "pages", "sheets", "fields", "jobs", "users", "api_tokens", "assignments",
           "audit_events", "exports", "sessions"}
 
 
