@@ -28,12 +28,12 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from ocr_service.vietnamese.text import match_key
 from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError, StoreError
 from ocr_service.service.store.models import (
     FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
     PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, QA_AGREE, QA_ERROR, QA_PENDING, SHEET_STATUSES,
     ApiToken, Assignment, AuditEvent, Batch, Export, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, WebSession, utcnow)
+from ocr_service.vietnamese.text import match_key
 
 T = TypeVar("T")
 DEFAULT_LEASE = dt.timedelta(minutes=5)
