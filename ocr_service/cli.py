@@ -413,7 +413,10 @@ def _calibrate_from_reviews(template: str | None, target: float, out: Path | Non
         for ref, fields in by_template.items():
             pipeline = build_pipeline(ref, settings.engines, Thresholds(), settings)
             default_path = thresholds_path(pipeline.template, pipeline.recognition.name)
-            got = recalibrate.refit(fields, old_path=default_path, out=out or default_path, target=target,
+            target_path = out or default_path
+            # the thresholds in force: the file being replaced, else the one the service reads now
+            old_path = target_path if target_path.exists() else default_path
+            got = recalibrate.refit(fields, old_path=old_path, out=target_path, target=target,
                                     template=ref, engines=pipeline.recognition.name, min_fields=min_fields)
             c = got["counts"]
             typer.echo(f"{ref} ({pipeline.recognition.name}): {c['fields']} fields ({c['reviewed']} reviewed, "

@@ -25,8 +25,8 @@ from ocr_service.pipeline import reasons as review_reasons
 from ocr_service.service import auth
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_PENDING, FieldRow,
-                                              utcnow)
+from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_AGREE, QA_PENDING,
+                                              FieldRow, utcnow)
 from ocr_service.service.web import security
 
 HERE = Path(__file__).parent
@@ -280,12 +280,19 @@ def _queued(f: FieldRow) -> bool:
     return f.status == FIELD_REVIEW or f.qa_state == QA_PENDING
 
 
+def _shown_status(f: FieldRow) -> str:
+    """The status a reviewer sees: a QA sample as a field needing review, then as a reviewed one."""
+    if f.qa_state == QA_PENDING:
+        return FIELD_REVIEW
+    return FIELD_VERIFIED if f.qa_state == QA_AGREE else f.status
+
+
 def _row(f: FieldRow, *, state: str = "pending", message: str | None = None, typed: str | None = None) -> dict:
     sheet = f.sheet_id
     reasons = f.reasons or (QA_SHOWN_REASONS if f.qa_state is not None else [])
     return {"id": f.id, "version": f.version, "name": f.name, "value": f.value, "choices": _choices(f),
             "reasons": [_reason_vi(r) for r in reasons], "confidence": f.confidence, "sheet_id": sheet,
-            "state": state, "message": message, "typed": typed, "status": f.status,
+            "state": state, "message": message, "typed": typed, "status": _shown_status(f),
             "verified_value": f.verified_value, "note": f.review_note}
 
 
