@@ -90,8 +90,8 @@ def add_users(store, names: list[tuple[str, str]]) -> None:
 # -- (a) page response with the queue full --------------------------------------------------------
 
 def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
-    import httpx
     import bench_store
+    import httpx
     from serve_helpers import running_serve
 
     from ocr_service.service.store import open_store
@@ -173,7 +173,13 @@ def part_b(n_sheets: int, engines: str, seed: int) -> dict:
 
     from ocr_service.forms import loader
     from ocr_service.service.store import open_store
-    from ocr_service.service.store.models import AuditEvent, FieldRow, PageRow, Sheet, SourceFile
+    from ocr_service.service.store.models import (
+        AuditEvent,
+        FieldRow,
+        PageRow,
+        Sheet,
+        SourceFile,
+    )
     from ocr_service.synth import fill
     from ocr_service.vietnamese.text import clean, match_key
 

@@ -13,33 +13,15 @@ from fractions import Fraction
 import pytest
 from api_fixtures import fast_hashing  # noqa: F401
 from store_fixtures import TEMPLATE, field, result, sha
+from test_web import logged_in, web  # noqa: F401  (the in-process station and a logged-in client)
 from typer.testing import CliRunner
-from web_fixtures import TestClient, add_users, csrf_of, login
+from web_fixtures import TestClient, csrf_of
 
 from ocr_service.cli import app as cli_app
 from ocr_service.service import supervision
-from ocr_service.service.api import create_app
-from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import Assignment, AuditEvent, Batch, FieldRow, utcnow
+from ocr_service.service.store.models import Assignment, AuditEvent, FieldRow
 from ocr_service.settings import Settings
-
-
-@pytest.fixture
-def web(tmp_path, fast_hashing):  # noqa: F811
-    settings = Settings(data_dir=tmp_path / "data", engines="fake")
-    store = open_store(settings.database, settings.data_dir, create=True)
-    add_users(store)
-    app = create_app(settings, store)
-    yield app, store
-    store.close()
-
-
-def logged_in(app, username: str) -> TestClient:
-    c = TestClient(app)
-    assert login(c, username).status_code == 303
-    return c
-
 
 _files = [0]
 
@@ -73,7 +55,7 @@ def ids(store, **where) -> list[int]:
 
 # -- sampling ---------------------------------------------------------------------------------------
 
-def test_sampling_rate_is_the_setting_and_the_choice_is_reproducible(web):
+def test_sampling_rate_is_the_setting_and_the_choice_is_reproducible(web):  # noqa: F811
     _, store = web
     picks = [repo.qa_sampled(sha(i), "dob", 0.02) for i in range(20_000)]
     share = sum(picks) / len(picks)
@@ -118,7 +100,7 @@ def _shape(html: str) -> str:
     return re.sub(r"\d+", "N", html)
 
 
-def test_a_qa_row_is_indistinguishable_from_a_review_row_and_its_answer_is_judged(web):
+def test_a_qa_row_is_indistinguishable_from_a_review_row_and_its_answer_is_judged(web):  # noqa: F811
     app, store = web
     plant(store, "blind", [[field("full_name"), field("dob", "needs_review", "1/2/1990", "date")],
                            [field("full_name"), field("dob", "auto_accepted", "03/04/1985", "date")],
@@ -179,7 +161,7 @@ def test_clopper_pearson_bounds_are_exact():
     assert supervision.clopper_pearson(0, 0) == (0.0, 1.0)
 
 
-def test_residual_per_kind_and_the_warning_on_the_page(web):
+def test_residual_per_kind_and_the_warning_on_the_page(web):  # noqa: F811
     app, store = web
     dates = [[field(f"d{j}", value="01/01/2000", kind="date") for j in range(100)] for _ in range(4)]  # 400
     texts = [[field(f"t{j}", value="AN") for j in range(100)] for _ in range(10)]  # 1000
@@ -209,7 +191,7 @@ def test_residual_per_kind_and_the_warning_on_the_page(web):
 
 # -- roles ------------------------------------------------------------------------------------------
 
-def test_a_reviewer_cannot_open_the_supervisor_page_assign_or_change_priorities(web):
+def test_a_reviewer_cannot_open_the_supervisor_page_assign_or_change_priorities(web):  # noqa: F811
     app, store = web
     b = plant(store, "roles", [[field("dob", "needs_review", "1/1/1990", "date")]])
     for role in ("reviewer", "clerk", "exporter"):
@@ -242,7 +224,7 @@ def _claim(store, who: str) -> set[int]:
         return {f.batch_id for f in repo.claim_group(s, who)}
 
 
-def test_queue_order_priorities_and_assignment(web):
+def test_queue_order_priorities_and_assignment(web):  # noqa: F811
     app, store = web
     review = [[field("dob", "needs_review", "1/1/1990", "date")] for _ in range(2)]
     a, b, c3 = (plant(store, n, review) for n in ("A", "B", "C"))
@@ -294,7 +276,7 @@ def test_queue_order_priorities_and_assignment(web):
 
 # -- operator statistics ------------------------------------------------------------------------------
 
-def test_operator_statistics_from_planted_decisions(web):
+def test_operator_statistics_from_planted_decisions(web):  # noqa: F811
     app, store = web
     # 3 sheets with 2 review fields each
     plant(store, "stats", [[field("dob", "needs_review", "1/1/1990", "date"),
@@ -349,7 +331,7 @@ def _reviewed_sheet(i: int) -> list[dict]:
     return [fd]
 
 
-def test_calibrate_from_reviews_writes_a_version_and_reports(web, tmp_path, monkeypatch):
+def test_calibrate_from_reviews_writes_a_version_and_reports(web, tmp_path, monkeypatch):  # noqa: F811
     app, store = web
     data_dir = tmp_path / "data"
     monkeypatch.setenv("OCR_SERVICE_DATA_DIR", str(data_dir))

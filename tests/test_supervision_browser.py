@@ -10,15 +10,13 @@ import pytest
 from argon2 import PasswordHasher
 from serve_helpers import running_serve, wait_until
 from store_fixtures import TEMPLATE, field, result, sha
-from test_web_browser import ARGS, CHROMIUM, VIEWPORT, log_in, screenshot  # noqa: F401
+from test_web_browser import VIEWPORT, browser, log_in, screenshot  # noqa: F401  (browser: Chromium fixture)
 from web_fixtures import add_users
 
 from ocr_service.service import auth
 from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow
-
-from test_web_browser import browser  # noqa: F401,E402  (the module's Chromium fixture)
 
 
 def _plant(store) -> list[int]:

@@ -25,13 +25,21 @@ from pathlib import Path
 from sqlalchemy import or_, select
 
 from ocr_service import calibration
+from ocr_service.calibration.intervals import clopper_pearson
 from ocr_service.calibration.labels import THRESHOLD_REASONS, LabelledField
 from ocr_service.errors import InsufficientDataError
 from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.pipeline.scoring import Thresholds
-from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_VERIFIED, QA_AGREE, QA_ERROR, FieldRow, Sheet,
-                                              Template, utcnow)
-from ocr_service.service.supervision import clopper_pearson
+from ocr_service.service.store.models import (
+    FIELD_REJECTED,
+    FIELD_VERIFIED,
+    QA_AGREE,
+    QA_ERROR,
+    FieldRow,
+    Sheet,
+    Template,
+    utcnow,
+)
 from ocr_service.vietnamese.text import clean, match_key
 
 MIN_FIELDS = 200  # fewer labelled fields than this: refuse (a threshold needs errors to be seen to hold)

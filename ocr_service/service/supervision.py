@@ -7,66 +7,34 @@ a store session, shared by the supervisor pages and the JSON API. See docs/revie
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select
 
+from ocr_service.calibration.intervals import CONFIDENCE, clopper_pearson
 from ocr_service.errors import InvalidRequestError, NotFoundError
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import (FIELD_AUTO, FIELD_REJECTED, FIELD_VERIFIED, QA_AGREE,
-                                              QA_ERROR, QA_PENDING, Assignment, AuditEvent, Batch, FieldRow, Sheet,
-                                              User, utcnow)
+from ocr_service.service.store.models import (
+    FIELD_AUTO,
+    FIELD_REJECTED,
+    FIELD_VERIFIED,
+    QA_AGREE,
+    QA_ERROR,
+    QA_PENDING,
+    Assignment,
+    AuditEvent,
+    Batch,
+    FieldRow,
+    Sheet,
+    User,
+    utcnow,
+)
 
 TARGET_ERROR = 0.005  # the promise: at most 0.5% of auto-accepted fields wrong (calibration.DEFAULT_TARGET)
-CONFIDENCE = 0.95
 IDLE_GAP = dt.timedelta(minutes=5)  # a pause longer than this between two decisions is not working time
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")  # statistics days are Vietnamese calendar days
 DECISIONS = ("field.verify", "field.reject")
-
-
-# -- exact binomial intervals ---------------------------------------------------------------------
-
-def _binom_cdf(k: int, n: int, p: float) -> float:
-    """P(X ≤ k) for X ~ Binomial(n, p), summed in log space (exact up to rounding)."""
-    if p <= 0.0:
-        return 1.0
-    if p >= 1.0:
-        return 1.0 if k >= n else 0.0
-    lp, lq = math.log(p), math.log1p(-p)
-    base = math.lgamma(n + 1)
-    terms = [base - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq for i in range(k + 1)]
-    top = max(terms)
-    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
-
-
-def _bisect(f, lo: float = 0.0, hi: float = 1.0) -> float:
-    """The root of a function decreasing from f(lo) > 0 to f(hi) < 0, to 1e-12."""
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if f(mid) > 0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-12:
-            break
-    return (lo + hi) / 2
-
-
-def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The exact (Clopper–Pearson) two-sided interval for a binomial proportion: ``k`` events in
-    ``n`` trials. The lower bound solves P(X ≥ k | p) = α/2, the upper P(X ≤ k | p) = α/2 (the
-    beta quantiles B(α/2; k, n−k+1) and B(1−α/2; k+1, n−k)), found by bisection on the binomial
-    tail. (0, 1) when n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    if not 0 <= k <= n:
-        raise ValueError(f"k={k} events in n={n} trials")
-    half = (1 - confidence) / 2
-    lower = 0.0 if k == 0 else _bisect(lambda p: half - (1 - _binom_cdf(k - 1, n, p)))
-    upper = 1.0 if k == n else _bisect(lambda p: _binom_cdf(k, n, p) - half)
-    return lower, upper
 
 
 # -- QA: residual error of auto-accept ------------------------------------------------------------

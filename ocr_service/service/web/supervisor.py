@@ -18,7 +18,13 @@ from ocr_service.service import auth, supervision
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import utcnow
-from ocr_service.service.web.routes import ROLE_NAMES, WebError, check_csrf, render, web_principal
+from ocr_service.service.web.routes import (
+    ROLE_NAMES,
+    WebError,
+    check_csrf,
+    render,
+    web_principal,
+)
 
 router = APIRouter(include_in_schema=False)
 STATS_DAYS = 14
