@@ -384,3 +384,25 @@ def test_workers_pick_up_a_new_thresholds_file(tmp_path):
     path.write_text(json.dumps({"version": 7, "default": 0.5, "kinds": {"text": 0.61}}))
     second = work.pipeline_for(settings, TEMPLATE)
     assert second is not first and second.thresholds.threshold("text", "x") == 0.61
+
+
+def test_ingest_samples_at_the_configured_rate(tmp_path):
+    """Through the real job path (`ocr-service ingest`, fake engine): the worker passes the setting."""
+    from jobs_helpers import SAMPLES, cli, cli_env
+
+    from ocr_service.service.store import open_store
+
+    data = tmp_path / "data"
+    env = cli_env(data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_QA_SAMPLE_RATE="1")
+    res = cli(["ingest", str(SAMPLES / "dc01" / "0000.jpg"), "--batch", "qa", "--template", "dc01", "--workers", "1"],
+              env)
+    assert res.returncode in (0, 1), res.stderr
+    store = open_store(None, data)
+    try:
+        with store.session(write=False) as s:
+            rows = list(s.scalars(repo.select(FieldRow)))
+    finally:
+        store.close()
+    auto = [f for f in rows if f.status == "auto_accepted"]
+    assert auto and all(f.qa_state == "pending" for f in auto)
+    assert all(f.qa_state is None for f in rows if f.status != "auto_accepted")
