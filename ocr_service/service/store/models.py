@@ -233,6 +233,11 @@ class FieldRow(Base):
         Index("ix_fields_status_id", "status", "id"),
         Index("ix_fields_batch_status", "batch_id", "status"),
         Index("ix_fields_lease_token", "lease_token"),
+        # the review queue's probes and the supervisor's counts (migration 0005): a reviewer's held
+        # fields, a batch's QA samples, counts per field name
+        Index("ix_fields_lease_owner", "lease_owner"),
+        Index("ix_fields_batch_qa", "batch_id", "qa_state"),
+        Index("ix_fields_status_name", "status", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
