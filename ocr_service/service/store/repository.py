@@ -753,13 +753,17 @@ def claim_group(s: Session, owner: str, *, batch_id: int | None = None, size: in
     if held:
         return held
     assigned = active_assignments(s)
-    mine = [assignment_scope(a) for a in assigned if a.reviewer == owner]
     others = [assignment_scope(a) for a in assigned if a.reviewer != owner]
-    scopes = [*mine, and_(*[~c for c in others]) if others else None]
+    # (scope, batch): the claimer's assignments (a batch assignment probes only its batch), then the
+    # queue without others' assignments, then anything
+    scopes = [(assignment_scope(a), a.batch_id) for a in assigned if a.reviewer == owner
+              if batch_id is None or a.batch_id in (None, batch_id)]
+    scopes.append((and_(*[~c for c in others]) if others else None, None))
     if others:
-        scopes.append(None)
-    for scope in scopes:
-        got = _claim_in(s, owner, scope, batch_id=batch_id, size=size, lease=lease, now=now)
+        scopes.append((None, None))
+    for scope, only in scopes:
+        got = _claim_in(s, owner, scope, batch_id=only if only is not None else batch_id, size=size, lease=lease,
+                        now=now)
         if got:
             return got
     return []
