@@ -168,7 +168,10 @@ def test_residual_per_kind_and_the_warning_on_the_page(web):  # noqa: F811
     plant(store, "qa", dates + texts)
     date_ids, text_ids = ids(store, kind="date"), ids(store, kind="text")
     set_qa(store, date_ids[:398], "agree")
-    set_qa(store, date_ids[398:], "error")
+    set_qa(store, date_ids[398:], "error")  # (as verify_field leaves them: corrected, status verified)
+    with store.session() as s:
+        s.execute(repo.update(FieldRow.__table__).where(FieldRow.__table__.c.id.in_(date_ids[398:]))
+                  .values(status="verified", verified_value="02/01/2000"))
     set_qa(store, text_ids, "agree")
     with store.session(write=False) as s:
         table = {r["kind"]: r for r in supervision.residual_by_kind(s)}
@@ -184,6 +187,9 @@ def test_residual_per_kind_and_the_warning_on_the_page(web):  # noqa: F811
     assert [re.search(r"<b>([^<]+)</b>", w).group(1) for w in warnings] == ["date", "mọi loại ô"]
     assert "1,79%" in warnings[0] and "2 sai trên 400" in warnings[0] and "2 sai trên 1400" in warnings[1]
     assert table["all"]["warn"] and 0.005 < table["all"]["high"] < 0.0052
+    with store.session(write=False) as s:
+        (batch,) = supervision.queue_by_batch(s)
+    assert (batch["pending"], batch["leased"], batch["done"]) == (0, 0, 1400)  # every sample answered
     assert re.search(r'data-kind="text"><td>text</td><td>1000</td><td>0</td>', page.text)
     api = logged_in(app, "supervisor").get("/supervisor")  # same page for an admin-less supervisor
     assert api.status_code == 200

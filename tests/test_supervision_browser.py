@@ -32,7 +32,8 @@ def _plant(store) -> list[int]:
         done = list(s.scalars(repo.select(FieldRow.id).order_by(FieldRow.id)))
         t = FieldRow.__table__
         s.execute(repo.update(t).where(t.c.id.in_(done[:398])).values(qa_state="agree"))
-        s.execute(repo.update(t).where(t.c.id.in_(done[398:])).values(qa_state="error"))
+        s.execute(repo.update(t).where(t.c.id.in_(done[398:])).values(qa_state="error", status="verified",
+                                                                      verified_value="02/01/2000"))
         b = repo.create_batch(s, "hộp-mới", template=TEMPLATE, priority=5)
         group = []
         for i, (status, value) in enumerate([("needs_review", "05/11/1990"), ("auto_accepted", "12/03/1985"),
