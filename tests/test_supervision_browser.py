@@ -6,12 +6,13 @@ gets a refusal there. With OCR_TEST_SCREENSHOTS=DIR the supervisor page is saved
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 from serve_helpers import running_serve, wait_until
 from store_fixtures import TEMPLATE, field, result, sha
 from test_web_browser import VIEWPORT, browser, log_in, screenshot  # noqa: F401  (browser: Chromium fixture)
-from web_fixtures import add_users
+from web_fixtures import PASSWORD, add_users, csrf_of
 
 from ocr_service.service import auth
 from ocr_service.service.store import open_store
@@ -104,3 +105,19 @@ def test_blind_qa_in_the_group_keystrokes_and_the_supervisor_warning(station, br
     assert page.locator("#stats tbody tr").first.inner_text().startswith("reviewer")
     screenshot(page, "supervisor")
     ctx.close()
+
+
+def test_a_reviewer_cannot_assign_or_reprioritise_over_http(station):
+    """Against the real server: a reviewer's session with a valid CSRF token is still refused."""
+    url, store = station["url"], station["store"]
+    with httpx.Client(base_url=url, timeout=30) as c:
+        page = c.get("/login")
+        res = c.post("/login", data={"username": "reviewer", "password": PASSWORD, "csrf_token": csrf_of(page.text),
+                                     "next": "/review/group"})
+        csrf = csrf_of(c.get("/review/sheets/1").text)
+        assert c.get("/supervisor").status_code == 403
+        assert c.post("/supervisor/assign", data={"reviewer": "reviewer", "batch": "2", "csrf_token": csrf}).status_code == 403
+        assert c.post("/supervisor/batches/2/priority", data={"priority": "99", "csrf_token": csrf}).status_code == 403
+        assert res.status_code == 303  # (the login itself worked)
+    with store.session(write=False) as s:
+        assert repo.get_batch(s, 2).priority == 5 and repo.active_assignments(s) == []
