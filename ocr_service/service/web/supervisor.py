@@ -27,7 +27,7 @@ from ocr_service.service.web.routes import (
 )
 
 router = APIRouter(include_in_schema=False)
-STATS_DAYS = 14
+STATS_DAYS = 2  # the page: today and yesterday (longer windows through the JSON API)
 
 
 def supervisor(principal: Annotated[Principal, Depends(web_principal)]) -> Principal:
