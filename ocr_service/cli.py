@@ -340,17 +340,31 @@ def fields_read(images: List[Path] = typer.Argument(..., help="Images (PNG, JPEG
 
 
 @app.command("calibrate")
-def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labelled sheets (truth.jsonl + scans)."),
-              template: str = typer.Option(..., "--template"),
+def calibrate(labelled: Optional[List[Path]] = typer.Argument(None, help="Folders of labelled sheets (truth.jsonl + scans)."),
+              template: Optional[str] = typer.Option(None, "--template"),
               target: float = typer.Option(0.005, "--target", help="Highest error rate allowed among auto-accepted fields."),
               out: Optional[Path] = typer.Option(None, "--out", help="Thresholds file (default: beside the template)."),
               engines: Optional[str] = typer.Option(None, "--engines"),
-              workers: Optional[int] = typer.Option(None, "--workers")) -> None:
-    """Learn per-kind score models and thresholds from labelled sheets; print what they achieve."""
+              workers: Optional[int] = typer.Option(None, "--workers"),
+              from_reviews: bool = typer.Option(False, "--from-reviews", help="Refit from the service's reviewed and "
+                                                "QA-answered fields (their stored evidence) instead of labelled folders."),
+              min_fields: int = typer.Option(200, "--min-fields", help="With --from-reviews: refuse with fewer "
+                                             "labelled fields than this.")) -> None:
+    """Learn per-kind score models and thresholds from labelled sheets (or, with --from-reviews,
+    from the reviewers' decisions); print what they achieve."""
     from ocr_service import calibration
     from ocr_service.pipeline.build import build_pipeline
     from ocr_service.pipeline.scoring import Thresholds, thresholds_path
 
+    if from_reviews:
+        if labelled:
+            typer.echo("error: --from-reviews reads the service's store: give no labelled folder", err=True)
+            raise typer.Exit(2)
+        _calibrate_from_reviews(template, target, out, engines, min_fields)
+        return
+    if not labelled or not template:
+        typer.echo("error: give labelled folders and --template NAME (or --from-reviews)", err=True)
+        raise typer.Exit(2)
     try:
         settings = _settings(workers=workers, engines=engines)
         pipeline = build_pipeline(template, settings.engines, Thresholds(), settings)
@@ -377,6 +391,43 @@ def calibrate(labelled: List[Path] = typer.Argument(..., help="Folders of labell
 
 
 # -- the service: ingest, worker, status, db ----------------------------------------------------------
+
+def _calibrate_from_reviews(template: str | None, target: float, out: Path | None, engines: str | None,
+                            min_fields: int) -> None:
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.scoring import Thresholds, thresholds_path
+    from ocr_service.service import recalibrate
+
+    try:
+        settings = _settings(engines=engines)
+        store = _store(settings)
+        with store.session(write=False) as s:
+            by_template = recalibrate.labelled_from_reviews(s, template)
+        if not by_template:
+            raise recalibrate.InsufficientDataError(
+                "no reviewed or QA-answered field is stored" + (f" for template {template}" if template else "")
+                + f"; at least {min_fields} are needed to refit thresholds")
+        if out is not None and len(by_template) > 1:
+            raise InvalidRequestError(f"--out names one file, but reviews cover {len(by_template)} templates "
+                                      f"({', '.join(by_template)}): add --template NAME")
+        for ref, fields in by_template.items():
+            pipeline = build_pipeline(ref, settings.engines, Thresholds(), settings)
+            default_path = thresholds_path(pipeline.template, pipeline.recognition.name)
+            target_path = out or default_path
+            # the thresholds in force: the file being replaced, else the one the service reads now
+            old_path = target_path if target_path.exists() else default_path
+            got = recalibrate.refit(fields, old_path=old_path, out=target_path, target=target,
+                                    template=ref, engines=pipeline.recognition.name, min_fields=min_fields)
+            c = got["counts"]
+            typer.echo(f"{ref} ({pipeline.recognition.name}): {c['fields']} fields ({c['reviewed']} reviewed, "
+                       f"{c['qa']} QA samples, {c['wrong']} wrong as read); same fields, old thresholds vs new:")
+            typer.echo(recalibrate.format_report(got["report"]))
+            kept = f"; the previous file is kept as {got['kept']}" if got["kept"] else ""
+            typer.echo(f"wrote {got['path']} (version {got['version']}, source reviews){kept}. Workers load it "
+                       f"for the next page they read (they reload a thresholds file when it changes).", err=True)
+    except OcrServiceError as exc:
+        fail(exc)
+
 
 def _store(settings):
     from ocr_service.service.jobs.runner import open_service_store

@@ -119,6 +119,12 @@ class InvalidRequestError(OcrServiceError):
     code = "invalid_request"
 
 
+class InsufficientDataError(OcrServiceError):
+    """Too little evidence for what was asked, e.g. too few reviewed fields to refit thresholds on."""
+
+    code = "insufficient_data"
+
+
 # The one mapping from error code to CLI exit code. 1 is "some input failed" (extract, ingest),
 # 2 is a usage error (Typer's own).
 EXIT_CODES: dict[str, int] = {
@@ -136,4 +142,5 @@ EXIT_CODES: dict[str, int] = {
     "forbidden": 12,
     "no_worker": 13,
     "invalid_request": 2,
+    "insufficient_data": 13,
 }

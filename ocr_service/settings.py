@@ -42,6 +42,7 @@ class Settings:
     session_idle_minutes: int = 30  # a review-station session ends after this long unused
     session_max_hours: int = 12  # and this long after login, whatever
     cookie_secure: str = "auto"  # auto: Secure cookies when the request came over https; always; never
+    qa_sample_rate: float = 0.02  # share of auto-accepted fields shown blind to reviewers (docs/review.md)
 
     @property
     def database(self) -> str:
@@ -61,6 +62,8 @@ def _convert(name: str, raw: object, kind: type, where: str) -> object:
     try:
         if kind is int and not isinstance(raw, bool):
             return int(raw)  # type: ignore[call-overload]
+        if kind is float and not isinstance(raw, bool):
+            return float(raw)  # type: ignore[arg-type]
         if kind is Path and isinstance(raw, (str, Path)):
             return Path(raw)
         if kind is str and isinstance(raw, (str, Path)):
@@ -111,6 +114,8 @@ def load(env: Mapping[str, str] | None = None, config_file: str | Path | None = 
         raise ConfigError("session_idle_minutes and session_max_hours must be > 0")
     if settings.cookie_secure not in ("auto", "always", "never"):
         raise ConfigError(f"cookie_secure must be auto, always or never, not {settings.cookie_secure!r}")
+    if not 0.0 <= settings.qa_sample_rate <= 1.0:
+        raise ConfigError(f"qa_sample_rate must be between 0 and 1, not {settings.qa_sample_rate}")
     if not 0 < settings.bind_port < 65536:
         raise ConfigError(f"bind_port {settings.bind_port} is not a TCP port")
     return settings

@@ -31,6 +31,7 @@ TYPE_PREFIX = "urn:ocr-service:problem:"
 STATUS: dict[str, int] = {
     "config_invalid": 400,
     "invalid_request": 422,
+    "insufficient_data": 422,
     "template_invalid": 422,
     "mapping_invalid": 422,
     "input_unreadable": 422,
@@ -50,6 +51,7 @@ STATUS: dict[str, int] = {
 TITLES: dict[str, str] = {
     "config_invalid": "Invalid setting or option",
     "invalid_request": "Invalid request",
+    "insufficient_data": "Too little data",
     "template_invalid": "Invalid template",
     "mapping_invalid": "Invalid export mapping",
     "input_unreadable": "Input file refused",

@@ -27,6 +27,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -96,12 +97,28 @@ def owner_gone(owner: str | None) -> bool:
 _PIPELINES: dict[tuple, SheetReader] = {}
 
 
+_STAMPS: dict[tuple, tuple] = {}
+
+
+def _thresholds_stamp(settings: Settings) -> tuple:
+    """The thresholds files beside the templates with their change times: a new calibration
+    (``calibrate --from-reviews`` replaces the file atomically) changes it."""
+    root = Path(settings.templates_dir)
+    try:
+        return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in root.glob("*/*.thresholds.*.json")))
+    except OSError:
+        return ()
+
+
 def pipeline_for(settings: Settings, template: str) -> SheetReader:
-    """The pipeline for a batch's template (``name@version`` or ``auto``), built once per process."""
+    """The pipeline for a batch's template (``name@version`` or ``auto``), built once per process and
+    again when a thresholds file changed, so the next page read uses new thresholds."""
     key = (os.getpid(), template, settings.engines, str(settings.templates_dir), settings.tessdata,
            settings.max_file_bytes, settings.max_page_pixels)
-    if key not in _PIPELINES:
+    stamp = _thresholds_stamp(settings)
+    if key not in _PIPELINES or _STAMPS.get(key) != stamp:
         _PIPELINES[key] = build_pipeline(template, settings.engines, None, settings)
+        _STAMPS[key] = stamp
     return _PIPELINES[key]
 
 
@@ -303,7 +320,7 @@ def page_job(store: Store, settings: Settings, job_id: int, owner: str, *, decod
     result["file"] = name
     with store.session() as s:
         repo.complete_job(s, job_id, owner)
-        repo.write_result(s, file_id, result)
+        repo.write_result(s, file_id, result, qa_rate=settings.qa_sample_rate)
     return []
 
 

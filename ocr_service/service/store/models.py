@@ -26,6 +26,8 @@ FIELD_STATUSES = (FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED, FIELD_REJECTED)
 # Sheet status summary: needs_review while any field does, verified once a reviewer touched every
 # field that needed it, auto_accepted when none ever did.
 SHEET_STATUSES = (FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED)
+# QA states of a sampled auto-accepted field.
+QA_PENDING, QA_AGREE, QA_ERROR = "pending", "agree", "error"
 # Jobs.
 JOB_FILE, JOB_PAGE = "file", "page"
 JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED = "queued", "running", "done", "failed"
@@ -231,6 +233,11 @@ class FieldRow(Base):
         Index("ix_fields_status_id", "status", "id"),
         Index("ix_fields_batch_status", "batch_id", "status"),
         Index("ix_fields_lease_token", "lease_token"),
+        # the review queue's probes and the supervisor's counts (migration 0005): a reviewer's held
+        # fields, a batch's QA samples, counts per field name
+        Index("ix_fields_lease_owner", "lease_owner"),
+        Index("ix_fields_batch_qa", "batch_id", "qa_state"),
+        Index("ix_fields_status_name", "status", "name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,8 +270,27 @@ class FieldRow(Base):
     lease_expires_at: Mapped[dt.datetime | None]
     postponed_by: Mapped[str | None] = mapped_column(String(100))
     postponed_at: Mapped[dt.datetime | None]
+    # QA sampling (docs/review.md): an auto-accepted field chosen when the sheet was stored is
+    # ``pending`` (in the review queue, shown blind) until a reviewer answers; then ``agree`` or
+    # ``error`` (the answer differed from the auto-accepted value). None: not sampled.
+    qa_state: Mapped[str | None] = mapped_column(String(10), index=True)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Assignment(Base):
+    """A supervisor's assignment: the fields of a batch (or of one field name, in one batch or in
+    all) go to ``reviewer``'s queue first. Ended, not deleted, when withdrawn."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reviewer: Mapped[str] = mapped_column(String(100), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    field_name: Mapped[str | None] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
 
 
 class Job(Base):

@@ -31,8 +31,10 @@ from sqlalchemy.orm import Session, aliased
 from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError, StoreError
 from ocr_service.service.store.models import (
     FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
-    PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, SHEET_STATUSES, ApiToken,
-    AuditEvent, Batch, EXPORT_DONE, EXPORT_RUNNING, Export, ExportSheet, FieldRow, Job, PageRow, Sheet, SourceFile, Template, User, WebSession, utcnow)
+    PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, QA_AGREE, QA_ERROR, QA_PENDING, SHEET_STATUSES,
+    ApiToken, Assignment, AuditEvent, Batch, EXPORT_DONE, EXPORT_RUNNING, Export, ExportSheet, FieldRow, Job, PageRow,
+    Sheet, SourceFile, Template, User, WebSession, utcnow)
+from ocr_service.vietnamese.text import match_key
 
 T = TypeVar("T")
 DEFAULT_LEASE = dt.timedelta(minutes=5)
@@ -450,12 +452,24 @@ def _sheet_summary(statuses: Iterable[str]) -> tuple[str, int, int]:
     return (FIELD_VERIFIED if reviewed else FIELD_AUTO), len(statuses), 0
 
 
-def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | None = None) -> ResultWrite:
+def qa_sampled(page_key: str, name: str, rate: float) -> bool:
+    """Whether QA sampling picks the field ``name`` of the page ``page_key`` (its image hash) at
+    ``rate``: a hash of the two, so the choice is the same every time and on every worker, and
+    cannot be told from anything a reviewer sees (the page hash is never shown)."""
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(f"qa-sample\0{page_key}\0{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") < rate * 2 ** 64
+
+
+def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | None = None,
+                 qa_rate: float = 0.0) -> ResultWrite:
     """Store one page's result (``SheetResult.to_json()`` plus each field's ``kind`` and
     ``features``), keyed by (file, page number). A page that already has its result (status no
     longer ``queued``) is left as it is: writing twice is a no-op (``written=False``). An ``ok`` page
     whose serial was already read in the batch becomes ``duplicate`` with no second sheet; an ``ok``
-    page with the serial of an earlier ``rescan`` page records that it replaces it."""
+    page with the serial of an earlier ``rescan`` page records that it replaces it. A share ``qa_rate``
+    of the auto-accepted fields (:func:`qa_sampled`) is queued for blind QA (``qa_state`` pending)."""
     now = now or utcnow()
     f = get_file(s, file_id)
     page_no = int(result["page"])
@@ -512,13 +526,15 @@ def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | N
                   fields_review=review, created_at=now, updated_at=now)
     s.add(sheet)
     s.flush()
+    page_key = page.sha256 or f"{f.sha256}:{page_no}"
     s.add_all(FieldRow(
         sheet_id=sheet.id, batch_id=f.batch_id, position=i, name=fd["name"], kind=fd.get("kind"),
         raw=fd.get("raw", fd.get("value", "")), value=fd.get("value", ""), suggestion=fd.get("suggestion"),
         candidates=list(fd.get("candidates") or []), engine=fd.get("engine") or None,
         confidence=float(fd.get("confidence", 0.0)), features=dict(fd.get("features") or {}),
         status=fd["status"], reasons=list(fd.get("reasons") or []), warnings=list(fd.get("warnings") or []),
-        box_px=list(fd.get("box_px") or []))
+        box_px=list(fd.get("box_px") or []),
+        qa_state=QA_PENDING if fd["status"] == FIELD_AUTO and qa_sampled(page_key, fd["name"], qa_rate) else None)
         for i, fd in enumerate(fields))
     s.flush()
     return ResultWrite(page.id, page.status, sheet.id, written=True)
@@ -619,12 +635,18 @@ def get_field(s: Session, field_id: int) -> FieldRow:
 
 def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: str, source: str = "web",
                  status: str = FIELD_VERIFIED, note: str | None = None, lease_owner: str | None = None,
-                 now: dt.datetime | None = None) -> FieldRow:
+                 keys: int | None = None, now: dt.datetime | None = None) -> FieldRow:
     """A reviewer's decision on a field, if the field is still at ``version`` (what the reviewer
     saw); otherwise ConflictError. ``status`` is ``verified`` (``value`` is the verified value) or
     ``rejected`` (e.g. unreadable; ``note`` says why). With ``lease_owner``, the field must also
     still be leased to that reviewer (nobody else claimed it since): ConflictError otherwise. Bumps
-    the version, ends the field's lease, updates the sheet's summary, audits."""
+    the version, ends the field's lease, updates the sheet's summary, audits (with ``keys``, the
+    keystrokes the reviewer spent on it, when the page counted them).
+
+    A QA-sampled field (``qa_state`` pending) is answered the same way but judged: an answer equal
+    to the auto-accepted value (by ``match_key``) confirms it (``qa_state`` agree, status stays
+    auto_accepted); any other answer, or unreadable, is an auto-accept error (``qa_state`` error) and
+    becomes the field's verified (or rejected) value. Its audit event has source ``qa``."""
     if status not in (FIELD_VERIFIED, FIELD_REJECTED):
         raise ValueError(f"a reviewer's decision is verified or rejected, not {status!r}")
     now = now or utcnow()
@@ -634,9 +656,16 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
     cond = [table.c.id == field_id, table.c.version == version]
     if lease_owner is not None:
         cond.append(table.c.lease_owner == lease_owner)
+    extra: dict = {}
+    qa = old.qa_state == QA_PENDING
+    if qa:
+        agree = status == FIELD_VERIFIED and match_key(value) == match_key(old.value)
+        extra = {"qa_state": QA_AGREE if agree else QA_ERROR}
+        status, source = (FIELD_AUTO if agree else status), "qa"
+        cond.append(table.c.qa_state == QA_PENDING)
     res = s.execute(update(table).where(*cond).values(
         status=status, verified_value=value, verified_by=actor, verified_at=now, review_note=note,
-        lease_owner=None, lease_token=None, lease_expires_at=None, version=table.c.version + 1))
+        lease_owner=None, lease_token=None, lease_expires_at=None, version=table.c.version + 1, **extra))
     s.expire(old)
     if res.rowcount != 1:
         s.refresh(old)
@@ -652,7 +681,11 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
     new = {"status": old.status, "verified_value": value, "version": old.version}
     if note:
         new["note"] = note
-    add_audit(s, actor=actor, action="field.verify" if status == FIELD_VERIFIED else "field.reject",
+    if qa:
+        new["qa"] = extra["qa_state"]
+    if keys is not None:
+        new["keys"] = int(keys)
+    add_audit(s, actor=actor, action="field.reject" if status == FIELD_REJECTED else "field.verify",
               entity_type="field", entity_id=field_id, old=before, new=new, source=source)
     return old
 
@@ -672,45 +705,105 @@ def _free(now: dt.datetime):
     return or_(FieldRow.lease_expires_at.is_(None), FieldRow.lease_expires_at < now)
 
 
+def queued(table=None):
+    """The review queue's condition: a field needing review, or one sampled for QA and not yet
+    answered (the two are served alike: docs/review.md, "blind")."""
+    c = table.c if table is not None else FieldRow
+    return or_(c.status == FIELD_REVIEW, c.qa_state == QA_PENDING)
+
+
 def held_group(s: Session, owner: str, *, now: dt.datetime | None = None) -> list[FieldRow]:
     """The fields still needing review that ``owner`` holds under an unexpired lease (id order)."""
     now = now or utcnow()
-    return list(s.scalars(select(FieldRow).where(FieldRow.lease_owner == owner, FieldRow.status == FIELD_REVIEW,
+    return list(s.scalars(select(FieldRow).where(FieldRow.lease_owner == owner, queued(),
                                                  FieldRow.lease_expires_at >= now).order_by(FieldRow.id)))
+
+
+def assignment_scope(a: Assignment):
+    """The fields an assignment covers, as a condition on FieldRow."""
+    conds = []
+    if a.batch_id is not None:
+        conds.append(FieldRow.batch_id == a.batch_id)
+    if a.field_name is not None:
+        conds.append(FieldRow.name == a.field_name)
+    return and_(*conds) if conds else FieldRow.id.isnot(None)
+
+
+def active_assignments(s: Session, reviewer: str | None = None) -> list[Assignment]:
+    """Assignments not withdrawn (of one reviewer if given), the batches of higher priority first."""
+    q = (select(Assignment).outerjoin(Batch, Batch.id == Assignment.batch_id).where(Assignment.ended_at.is_(None)))
+    if reviewer is not None:
+        q = q.where(Assignment.reviewer == reviewer)
+    return list(s.scalars(q.order_by(Batch.priority.desc().nullslast(), Assignment.batch_id, Assignment.id)))
 
 
 def claim_group(s: Session, owner: str, *, batch_id: int | None = None, size: int = GROUP_SIZE,
                 lease: dt.timedelta = REVIEW_LEASE, now: dt.datetime | None = None) -> list[FieldRow]:
-    """Lease a group of fields to ``owner``: one field name across up to ``size`` sheets of one batch,
+    """Lease a group of fields to ``owner``: one field name across up to ``size`` sheets of one batch.
+    Work assigned to ``owner`` (:func:`active_assignments`) comes first; then the queue without the
+    work assigned to others; then, so nothing waits on an absent reviewer, anything. Within each,
     the batch of highest priority (then oldest) whose oldest waiting field is free. A reviewer who
-    still holds an unexpired group gets that back. Free: needing review, with no lease or an
-    expired one, and not postponed by this owner in the last POSTPONE_FOR. Two concurrent claimers
-    never get the same field: candidates are locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL
-    (SQLite's write sessions hold the write lock) and the claim is a compare-and-set UPDATE; each
-    claimer then reads back the rows carrying its new random lease token. [] when nothing is free."""
+    still holds an unexpired group gets that back. Free: queued (:func:`queued`: needing review or
+    sampled for QA), with no lease or an expired one, and not postponed by this owner in the last
+    POSTPONE_FOR. Two concurrent claimers never get the same field: candidates are locked ``FOR
+    UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's write sessions hold the write lock) and the claim
+    is a compare-and-set UPDATE; each claimer then reads back the rows carrying its new random lease
+    token. [] when nothing is free."""
     now = now or utcnow()
     held = held_group(s, owner, now=now)
     if held:
         return held
+    assigned = active_assignments(s)
+    others = [assignment_scope(a) for a in assigned if a.reviewer != owner]
+    # (scope, batch): the claimer's assignments (a batch assignment probes only its batch), then the
+    # queue without others' assignments, then anything
+    scopes = [(assignment_scope(a), a.batch_id) for a in assigned if a.reviewer == owner
+              if batch_id is None or a.batch_id in (None, batch_id)]
+    scopes.append((and_(*[~c for c in others]) if others else None, None))
+    if others:
+        scopes.append((None, None))
+    for scope, only in scopes:
+        got = _claim_in(s, owner, scope, batch_id=only if only is not None else batch_id, size=size, lease=lease,
+                        now=now)
+        if got:
+            return got
+    return []
+
+
+def _claim_in(s: Session, owner: str, scope, *, batch_id: int | None, size: int, lease: dt.timedelta,
+              now: dt.datetime) -> list[FieldRow]:
     table = FieldRow.__table__
     not_mine_postponed = or_(FieldRow.postponed_by.is_(None), FieldRow.postponed_by != owner,  # (NULL-safe)
                              FieldRow.postponed_at.is_(None), FieldRow.postponed_at <= now - POSTPONE_FOR)
+    free = [_free(now), not_mine_postponed]
+    if scope is not None:
+        free.append(scope)
+    batches = select(Batch.id).order_by(Batch.priority.desc(), Batch.id)
+    if batch_id is not None:
+        batches = batches.where(Batch.id == batch_id)
     for _ in range(100):
-        q = (select(FieldRow.batch_id, FieldRow.name).join(Batch, Batch.id == FieldRow.batch_id)
-             .where(FieldRow.status == FIELD_REVIEW, _free(now), not_mine_postponed))
-        if batch_id is not None:
-            q = q.where(FieldRow.batch_id == batch_id)
-        head = s.execute(q.order_by(Batch.priority.desc(), Batch.id, FieldRow.id).limit(1)).first()
+        # The head of the queue: batch by batch in queue order, the oldest free field needing review
+        # and the oldest free QA sample (each an index range scan in id order: (batch, status) and
+        # (batch, qa_state)), so a claim costs the same with 100,000 fields queued as with 10.
+        head = None
+        for b_id in s.scalars(batches).all():
+            firsts = [s.execute(select(FieldRow.id, FieldRow.name).where(FieldRow.batch_id == b_id, cond, *free)
+                                .order_by(FieldRow.id).limit(1)).first()
+                      for cond in (FieldRow.status == FIELD_REVIEW, FieldRow.qa_state == QA_PENDING)]
+            firsts = [tuple(f) for f in firsts if f is not None]
+            if firsts:
+                head = (b_id, min(firsts)[1])
+                break
         if head is None:
             return []
         b_id, name = head
-        ids = list(s.scalars(select(FieldRow.id).where(
-            FieldRow.batch_id == b_id, FieldRow.name == name, FieldRow.status == FIELD_REVIEW, _free(now),
-            not_mine_postponed).order_by(FieldRow.id).limit(size).with_for_update(skip_locked=True)))
+        ids = list(s.scalars(select(FieldRow.id).where(FieldRow.batch_id == b_id, FieldRow.name == name, queued(),
+                                                       *free)
+                             .order_by(FieldRow.id).limit(size).with_for_update(skip_locked=True)))
         if not ids:
             continue
         token = secrets.token_hex(16)
-        s.execute(update(table).where(table.c.id.in_(ids), table.c.status == FIELD_REVIEW,
+        s.execute(update(table).where(table.c.id.in_(ids), queued(table),
                                       or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now))
                   .values(lease_owner=owner, lease_token=token, lease_expires_at=now + lease))
         got = list(s.scalars(select(FieldRow).where(FieldRow.lease_token == token).order_by(FieldRow.id)
@@ -724,7 +817,7 @@ def renew_review_lease(s: Session, owner: str, *, lease: dt.timedelta = REVIEW_L
     """Extend every unexpired lease ``owner`` holds; the number of fields still held."""
     now = now or utcnow()
     table = FieldRow.__table__
-    res = s.execute(update(table).where(table.c.lease_owner == owner, table.c.status == FIELD_REVIEW,
+    res = s.execute(update(table).where(table.c.lease_owner == owner, queued(table),
                                         table.c.lease_expires_at >= now).values(lease_expires_at=now + lease))
     return res.rowcount
 
@@ -734,8 +827,7 @@ def postpone_field(s: Session, field_id: int, owner: str, *, now: dt.datetime | 
     False if ``owner`` no longer held it."""
     now = now or utcnow()
     table = FieldRow.__table__
-    res = s.execute(update(table).where(table.c.id == field_id, table.c.lease_owner == owner,
-                                        table.c.status == FIELD_REVIEW)
+    res = s.execute(update(table).where(table.c.id == field_id, table.c.lease_owner == owner, queued(table))
                     .values(lease_owner=None, lease_token=None, lease_expires_at=None, postponed_by=owner,
                             postponed_at=now))
     if res.rowcount == 1:
@@ -746,7 +838,7 @@ def postpone_field(s: Session, field_id: int, owner: str, *, now: dt.datetime | 
 def release_leases(s: Session, owner: str) -> int:
     """Give back every field ``owner`` holds (at logout)."""
     table = FieldRow.__table__
-    res = s.execute(update(table).where(table.c.lease_owner == owner, table.c.status == FIELD_REVIEW)
+    res = s.execute(update(table).where(table.c.lease_owner == owner, queued(table))
                     .values(lease_owner=None, lease_token=None, lease_expires_at=None))
     return res.rowcount
 

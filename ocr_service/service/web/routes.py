@@ -25,7 +25,8 @@ from ocr_service.pipeline import reasons as review_reasons
 from ocr_service.service import auth
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, FieldRow, utcnow
+from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_AGREE, QA_PENDING,
+                                              FieldRow, utcnow)
 from ocr_service.service.web import security
 
 HERE = Path(__file__).parent
@@ -270,11 +271,28 @@ def _choices(f: FieldRow) -> list[str]:
     return list(dict.fromkeys([f.value or "", *others]))
 
 
+# Blind QA (docs/review.md): a row sampled for QA shows the reason most review rows show, so
+# nothing on the page tells it from a field that needed review.
+QA_SHOWN_REASONS = ("low_confidence",)
+
+
+def _queued(f: FieldRow) -> bool:
+    return f.status == FIELD_REVIEW or f.qa_state == QA_PENDING
+
+
+def _shown_status(f: FieldRow) -> str:
+    """The status a reviewer sees: a QA sample as a field needing review, then as a reviewed one."""
+    if f.qa_state == QA_PENDING:
+        return FIELD_REVIEW
+    return FIELD_VERIFIED if f.qa_state == QA_AGREE else f.status
+
+
 def _row(f: FieldRow, *, state: str = "pending", message: str | None = None, typed: str | None = None) -> dict:
     sheet = f.sheet_id
+    reasons = f.reasons or (QA_SHOWN_REASONS if f.qa_state is not None else [])
     return {"id": f.id, "version": f.version, "name": f.name, "value": f.value, "choices": _choices(f),
-            "reasons": [_reason_vi(r) for r in (f.reasons or [])], "confidence": f.confidence, "sheet_id": sheet,
-            "state": state, "message": message, "typed": typed, "status": f.status,
+            "reasons": [_reason_vi(r) for r in reasons], "confidence": f.confidence, "sheet_id": sheet,
+            "state": state, "message": message, "typed": typed, "status": _shown_status(f),
             "verified_value": f.verified_value, "note": f.review_note}
 
 
@@ -310,12 +328,14 @@ def group_page(request: Request, principal: Reviewer, batch: int | None = None) 
 @router.post("/review/fields/{field_id}", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
 def decide(request: Request, field_id: int, principal: Reviewer, version: Annotated[int, Form()],
            action: Annotated[str, Form(pattern="^(accept|unreadable|postpone)$")],
-           value: Annotated[str, Form(max_length=2000)] = "") -> HTMLResponse:
+           value: Annotated[str, Form(max_length=2000)] = "",
+           keys: Annotated[str, Form(max_length=6)] = "") -> HTMLResponse:
     """One row's decision: accept the value as typed (verified), unreadable (rejected), or postpone
     (back to the queue). A save after the lease moved on, or on a changed field, is refused (409)
     with the reason, and the reviewer's value is shown back, not stored."""
     store = _store(request)
     who = principal.username
+    keys = int(keys) if keys.isdigit() else None  # keystrokes the page counted for this row (statistics)
     try:
         with store.session() as s:
             if action == "postpone":
@@ -326,22 +346,22 @@ def decide(request: Request, field_id: int, principal: Reviewer, version: Annota
                 return render(request, "_row.html", r=_row(f, state="postponed"), csrf=request.state.csrf)
             if action == "accept":
                 f = repo.verify_field(s, field_id, version=version, value=value, actor=who, source="reviewer",
-                                      lease_owner=who)
+                                      lease_owner=who, keys=keys)
             else:
                 f = repo.verify_field(s, field_id, version=version, value="", actor=who, source="reviewer",
-                                      status=FIELD_REJECTED, note=UNREADABLE_NOTE, lease_owner=who)
+                                      status=FIELD_REJECTED, note=UNREADABLE_NOTE, lease_owner=who, keys=keys)
             repo.renew_review_lease(s, who)
             return render(request, "_row.html", r=_row(f, state="decided"), csrf=request.state.csrf)
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
-            if isinstance(exc, repo.LeaseLostError) and f.status == FIELD_REVIEW and f.lease_owner is None:
+            if isinstance(exc, repo.LeaseLostError) and _queued(f) and f.lease_owner is None:
                 msg = ("Không lưu được: dòng này không còn được giữ cho bạn (đã trả về hàng đợi). "
                        "Giá trị của bạn (bên dưới) chưa được lưu; hãy tải lại nhóm.")
-            elif isinstance(exc, repo.LeaseLostError) and f.status == FIELD_REVIEW:
+            elif isinstance(exc, repo.LeaseLostError) and _queued(f):
                 msg = ("Không lưu được: dòng này đã hết hạn giữ chỗ và đang do người khác duyệt. "
                        "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
-            elif f.status != FIELD_REVIEW:
+            elif not _queued(f):
                 msg = (f"Không lưu được: dòng này đã được {f.verified_by or 'người khác'} duyệt rồi. "
                        "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
             else:

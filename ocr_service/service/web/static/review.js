@@ -3,6 +3,7 @@
 //   typing: replaces the value (the whole value is selected when a row gets focus)
 //   Tab / ArrowDown / ArrowUp: move between rows
 //   F2: next candidate value; F4: unreadable; F8: postpone (back to the queue); F9: the whole sheet
+// Each decision carries the number of keys pressed in its row (``keys``), for the statistics.
 // Each decision is an htmx POST (CSRF header from <body hx-headers>); the server returns the row.
 (function () {
   "use strict";
@@ -30,6 +31,8 @@
     if (form.dataset.state !== "pending") { return; }
     var index = allRows().indexOf(form);
     form.querySelector('input[name="action"]').value = action;
+    var keys = form.querySelector('input[name="keys"]');
+    if (keys) { keys.value = String(form.keyCount || 0); }
     form.requestSubmit();
     // Move on at once (the reviewer may already be typing the next row); the row shows "saving"
     // until the server's answer replaces it.
@@ -62,6 +65,9 @@
       return;
     }
     var form = input.form;
+    // Keystrokes per decision (operator statistics): every key pressed in this row, the deciding
+    // key included, auto-repeat not.
+    if (!e.repeat) { form.keyCount = (form.keyCount || 0) + 1; }
     switch (e.key) {
       case "Enter": e.preventDefault(); submit(form, "accept"); break;
       case "ArrowDown": e.preventDefault(); move(form, 1); break;

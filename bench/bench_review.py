@@ -1,0 +1,362 @@
+"""The review station: page response with 100,000 fields queued, a scripted reviewer clearing
+generated handwriting sheets in the browser, and the sheets per operator-hour a keystroke-level
+model implies.
+
+    .venv/bin/python bench/bench_review.py [--fields 100000] [--reviewers 10] [--rounds 3]
+                                           [--sheets 10] [--engines cascade] [--json FILE]
+
+(a) A fresh SQLite store is filled without OCR (``bench_store.fill``: DC01's 46 fields per sheet,
+    25% needing review, so ~8,700 sheets give 100,000 queued fields; 2% of the auto-accepted ones
+    marked as pending QA samples). A real ``ocr-service serve`` on loopback; ``--reviewers`` logged-in
+    reviewers each, ``--rounds`` times, claim a group (GET /review/group) and decide every row (POST
+    /review/fields/{id}); a supervisor opens /supervisor; a reviewer opens a sheet. p50/p99 per page.
+(b) ``--sheets`` handwriting sheets are generated (``synth.fill``), ingested with ``--engines`` (real
+    OCR), served, and a scripted reviewer in Chromium (Playwright, /usr/bin/chromium) clears every
+    review field in group mode with the keyboard only, knowing the truth: Enter when the shown value
+    is right, else the written value typed (replacing the selection) and Enter. Keystrokes are
+    counted two ways: what the page counted and stored on each decision's audit event (Playwright
+    types non-ASCII letters as text without key events, so this undercounts Vietnamese letters), and
+    the Telex keystrokes a person would type (a letter 1, each diacritic mark 1 more, e.g. ễ = e e x;
+    names typed with Caps Lock). Review fields per sheet are counted from the store.
+(c) The keystroke-level model (Card, Moran & Newell, "The keystroke-level model for user performance
+    time with interactive systems", CACM 23(7), 1980): K = 0.20 s per keystroke (average skilled
+    typist, 55 wpm), M = 1.35 s of mental preparation per decision, plus R, the measured wait for a
+    new group page, once per group. The scripted reviewer corrects with F2 when another reading or
+    the suggestion is right, else retypes the value (an upper bound: a person may edit one word
+    instead). Time per sheet = review fields × M + Telex keystrokes × K +
+    R × groups per sheet (full groups of 20 in a batch of hundreds of sheets; the few sheets of (b)
+    make smaller groups, counted as measured), at the straight-through rates measured in (b) and in docs/accuracy.md.
+
+All data is synthetic. Results are printed (and written with ``--json``); docs/benchmarks.md has them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
+
+K_S, M_S = 0.20, 1.35  # KLM operator times (Card, Moran & Newell 1980)
+FIELDS_PER_SHEET = 46  # DC01 (templates/dc01/tt66-2015.yaml)
+QA_RATE = 0.02
+PASSWORD = "bench-password-0123"
+ROW = re.compile(r'<form class="row.*?</form>', re.S)
+ROW_ID = re.compile(r'id="row-(\d+)"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# docs/accuracy.md (2026-12-01, 24 + 24 sheets): straight-through and exact after validation on handwriting
+ACCURACY_MD = {"Tesseract, handwriting fonts outside AsterNet's list": (0.598, 0.772),
+               "cascade, handwriting fonts outside AsterNet's list": (0.755, 0.976),
+               "cascade, handwriting fonts inside AsterNet's list": (0.913, 0.976)}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def pct(xs: list[float]) -> dict:
+    xs = sorted(xs)
+    return {"n": len(xs), "p50_ms": round(statistics.median(xs), 1),
+            "p99_ms": round(xs[min(len(xs) - 1, math.ceil(0.99 * len(xs)) - 1)], 1)}
+
+
+def login(client, username: str) -> str:
+    page = client.get("/login")
+    res = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": CSRF.search(page.text)
+                                      .group(1), "next": "/review/group"}, follow_redirects=False)
+    assert res.status_code == 303, res.text[:300]
+    return CSRF.search(client.get("/review/sheets/1").text).group(1)
+
+
+def add_users(store, names: list[tuple[str, str]]) -> None:
+    from ocr_service.service import auth
+
+    with store.session() as s:
+        for name, role in names:
+            auth.add_user(s, name, PASSWORD, role=role, actor="bench")
+
+
+# -- (a) page response with the queue full --------------------------------------------------------
+
+def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
+    import bench_store
+    import httpx
+    from serve_helpers import running_serve
+
+    from ocr_service.service.store import open_store
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-review-a-"))
+    data = tmp / "data"
+    store = open_store(None, data, create=True)
+    sheets = math.ceil(n_fields / (FIELDS_PER_SHEET * bench_store.REVIEW_SHARE))
+    log(f"(a) filling {sheets:,} sheets")
+    fill_s = bench_store.fill(store, sheets)
+    with store.engine.begin() as c:
+        c.exec_driver_sql(f"UPDATE fields SET qa_state='pending' WHERE status='auto_accepted' AND id % {round(1 / QA_RATE)} = 0")
+        queued = c.exec_driver_sql("SELECT count(*) FROM fields WHERE status='needs_review' OR qa_state='pending'").scalar()
+        total = c.exec_driver_sql("SELECT count(*) FROM fields").scalar()
+    names = [(f"r{i:02d}", "reviewer") for i in range(reviewers)] + [("sup", "supervisor")]
+    add_users(store, names)
+    store.close()
+    log(f"(a) {queued:,} fields queued of {total:,}; serving")
+    times: dict[str, list[float]] = {"GET /review/group (claim a group of 20)": [],
+                                     "POST /review/fields/{id} (one decision)": [],
+                                     "GET /review/sheets/{id} (sheet view)": [],
+                                     "GET /supervisor (QA, queue views, statistics)": []}
+    keys = list(times)
+
+    def timed(key, fn):
+        t0 = time.perf_counter()
+        r = fn()
+        times[key].append(1000 * (time.perf_counter() - t0))
+        assert r.status_code in (200, 303), (key, r.status_code, r.text[:300])
+        return r
+
+    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1") as url:
+        clients = []
+        for name, _ in names:
+            c = httpx.Client(base_url=url, timeout=60)
+            clients.append((name, c, login(c, name)))
+        sup = clients[-1]
+        for rnd in range(rounds):
+            for name, c, csrf in clients[:-1]:
+                page = timed(keys[0], lambda: c.get("/review/group"))
+                rows = ROW.findall(page.text)
+                assert rows, "the queue ran dry"
+                for row in rows:
+                    fid, version = ROW_ID.search(row).group(1), VERSION.search(row).group(1)
+                    timed(keys[1], lambda: c.post(f"/review/fields/{fid}", data={
+                        "csrf_token": csrf, "version": version, "action": "accept", "value": "X", "keys": "1"}))
+                sheet = re.search(r'data-sheet-url="(/review/sheets/\d+)"', rows[0]).group(1)
+                timed(keys[2], lambda: c.get(sheet))
+            for _ in range(3):
+                timed(keys[3], lambda: sup[1].get("/supervisor"))
+            log(f"(a) round {rnd + 1}/{rounds}")
+        for _, c, _ in clients:
+            c.close()
+    return {"queued_fields": queued, "fields": total, "sheets": sheets, "fill_s": round(fill_s, 1),
+            "reviewers": reviewers, "rounds": rounds, "pages": {k: pct(v) for k, v in times.items()}}
+
+
+# -- (b) a scripted reviewer in the browser --------------------------------------------------------
+
+def telex_keys(text: str) -> int:
+    """Keystrokes to type ``text`` with Telex: each letter 1, plus 1 per mark (â ê ô ă ơ ư đ: the
+    doubled or w key; a tone: s f r x j); capitals with Caps Lock (no Shift)."""
+    n = 0
+    for ch in text:
+        n += 1
+        base = unicodedata.normalize("NFD", ch)
+        n += sum(1 for c in base[1:] if unicodedata.combining(c))
+        if ch in "đĐ":
+            n += 1
+    return n
+
+
+def part_b(n_sheets: int, engines: str, seed: int) -> dict:
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+    from serve_helpers import running_serve
+    from sqlalchemy import select
+
+    from ocr_service.forms import loader
+    from ocr_service.service.store import open_store
+    from ocr_service.service.store.models import (
+        AuditEvent,
+        FieldRow,
+        PageRow,
+        Sheet,
+        SourceFile,
+    )
+    from ocr_service.synth import fill
+    from ocr_service.vietnamese.text import clean, match_key
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-review-b-"))
+    scans, data = tmp / "scans", tmp / "data"
+    template = loader.load("dc01")
+    log(f"(b) generating {n_sheets} handwriting sheets")
+    fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",))
+    truth = {json.loads(line)["file"]: json.loads(line)["fields"]
+             for line in (scans / "truth.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OCR_SERVICE_DATA_DIR": str(data),
+           "OCR_SERVICE_QA_SAMPLE_RATE": str(QA_RATE)}
+    log(f"(b) ingesting with --engines {engines}")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ocr_service.cli", "ingest", str(scans), "--batch", "hw", "--template",
+                    "dc01", "--engines", engines, "--workers", "1", "--no-progress"], env=env, check=False,
+                   stdout=subprocess.DEVNULL)
+    ingest_s = time.perf_counter() - t0
+    store = open_store(None, data)
+    add_users(store, [("hw-reviewer", "reviewer")])
+    answers: dict[int, str] = {}
+    with store.session(write=False) as s:
+        q = (select(FieldRow, SourceFile.original_name).join(Sheet, Sheet.id == FieldRow.sheet_id)
+             .join(PageRow, PageRow.id == Sheet.page_id).join(SourceFile, SourceFile.id == PageRow.file_id))
+        per_sheet: dict[int, int] = {}
+        everything = [f for f, _ in s.execute(q)]
+        n_sheets_read = len({f.sheet_id for f in everything})
+        n_auto = sum(1 for f in everything if f.status == "auto_accepted")
+        for f, name in s.execute(q.where((FieldRow.status == "needs_review") | (FieldRow.qa_state == "pending"))):
+            answers[f.id] = clean(truth[name].get(f.name, ""))
+            per_sheet[f.sheet_id] = per_sheet.get(f.sheet_id, 0) + 1
+    store.close()
+    review_fields = len(answers)
+    log(f"(b) {n_sheets_read} sheets read, {review_fields} fields to review; the scripted reviewer starts")
+    telex = wrong_shown = by_f2 = corr_keys = 0
+    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1") as url, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(url + "/review/group")
+        page.fill("#username", "hw-reviewer")
+        page.fill("#password", PASSWORD)
+        page.keyboard.press("Enter")
+        page.wait_for_url(url + "/review/group")
+        t_start = time.perf_counter()
+        groups = 0
+        while page.locator("#empty").count() == 0:
+            groups += 1
+            n = page.locator('form.row[data-state="pending"]').count()
+
+            def enter(last: bool) -> None:
+                if last:  # the page loads the next group when the last row is saved
+                    with page.expect_navigation(timeout=30_000):
+                        page.keyboard.press("Enter")
+                else:
+                    page.keyboard.press("Enter")
+
+            for i in range(n):
+                last = i == n - 1
+                active = page.evaluate("document.activeElement && document.activeElement.form ? "
+                                       "[document.activeElement.form.dataset.field, document.activeElement.value, "
+                                       "document.activeElement.dataset.choices] : null")
+                assert active, "no row has the focus"
+                fid, shown, choices = int(active[0]), active[1], json.loads(active[2] or "[]")
+                want = answers[fid]
+                same = [j for j, c in enumerate(choices) if match_key(c) == match_key(want) or clean(c) == want]
+                if match_key(shown) == match_key(want) or clean(shown) == want:
+                    enter(last)
+                    telex += 1
+                elif same:  # another engine's reading or the suggestion is right: F2 until it shows
+                    wrong_shown += 1
+                    by_f2 += 1
+                    here = choices.index(shown) if shown in choices else 0
+                    steps = (same[0] - here) % len(choices)
+                    for _ in range(steps):
+                        page.keyboard.press("F2")
+                    corr_keys += steps + 1
+                    telex += steps
+                    enter(last)
+                    telex += 1
+                else:
+                    wrong_shown += 1
+                    corr_keys += (telex_keys(want) if want else 1) + 1
+                    if want:
+                        page.keyboard.type(want)
+                        telex += telex_keys(want)
+                    else:
+                        page.keyboard.press("Backspace")
+                        telex += 1
+                    enter(last)
+                    telex += 1
+            page.wait_for_load_state("load")
+        elapsed = time.perf_counter() - t_start
+        browser.close()
+    store = open_store(None, data)
+    with store.session(write=False) as s:
+        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action.in_(["field.verify", "field.reject"]))))
+        page_keys = sum(int((e.new or {}).get("keys") or 0) for e in events)
+        stored = {f.id: f for f in s.scalars(select(FieldRow).where(FieldRow.id.in_(list(answers))))}
+        right_after = sum(1 for fid, want in answers.items()
+                          if match_key(stored[fid].verified_value if stored[fid].verified_value is not None
+                                       else stored[fid].value) == match_key(want))
+    store.close()
+    return {"engines": engines, "sheets": n_sheets_read, "ingest_s": round(ingest_s, 1), "review_fields": review_fields,
+            "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
+            "decisions": len(events), "shown_wrong": wrong_shown, "corrected_by_f2": by_f2,
+            "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
+            "page_counted_keys": page_keys, "telex_keys": telex,
+            "telex_keys_per_sheet": round(telex / n_sheets_read, 2),
+            "telex_keys_per_field": round(telex / max(1, review_fields), 2),
+            "page_keys_per_field": round(page_keys / max(1, len(events)), 2),
+            "scripted_seconds": round(elapsed, 1),
+            "straight_through": round(n_auto / max(1, len(everything)), 3),
+            "qa_samples": sum(1 for f in stored.values() if f.qa_state)}
+
+
+# -- (c) the keystroke-level model ----------------------------------------------------------------
+
+def klm(review_fields: float, keys: float, group_wait_s: float, groups_per_sheet: float) -> dict:
+    seconds = review_fields * M_S + keys * K_S + group_wait_s * groups_per_sheet
+    return {"review_fields_per_sheet": round(review_fields, 2), "keys_per_sheet": round(keys, 2),
+            "seconds_per_sheet": round(seconds, 1), "sheets_per_hour": round(3600 / seconds, 1) if seconds else None}
+
+
+def part_c(a: dict | None, b: dict | None) -> list[dict]:
+    """Sheets per hour: measured in (b), and at docs/accuracy.md's rates, where a sheet has
+    46 × (1 − straight-through) review fields (plus the QA samples), of which 46 × (1 − exact after
+    validation) are wrong and need a correction (at (b)'s keystrokes per correction), the rest one Enter."""
+    wait = (a["pages"]["GET /review/group (claim a group of 20)"]["p50_ms"] / 1000) if a else 0.1
+    per_correction = (b or {}).get("keys_per_correction") or 20.0
+    rows = []
+    if b:
+        rows.append({"case": f"measured in (b): {b['sheets']} generated handwriting sheets, {b['engines']}",
+                     **klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait, b["groups"] / b["sheets"])})
+    for case, (st, exact) in ACCURACY_MD.items():
+        n = FIELDS_PER_SHEET * (1 - st) + QA_RATE * FIELDS_PER_SHEET * st
+        wrong = FIELDS_PER_SHEET * (1 - exact)
+        keys = (n - wrong) + wrong * per_correction
+        rows.append({"case": f"{case} (docs/accuracy.md: straight-through {st:.1%}, exact {exact:.1%})",
+                     **klm(n, keys, wait, n / 20)})  # full groups of 20 in a real batch
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--fields", type=int, default=100_000)
+    ap.add_argument("--reviewers", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sheets", type=int, default=10)
+    ap.add_argument("--engines", default="cascade")
+    ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--parts", default="a,b,c")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    out: dict = {"klm": {"K_s": K_S, "M_s": M_S, "source": "Card, Moran & Newell 1980, CACM 23(7)"}}
+    def save() -> None:  # each part's figures as soon as they exist
+        if args.json:
+            args.json.write_text(json.dumps(out, indent=1, ensure_ascii=False))
+
+    if "a" in parts:
+        out["a"] = part_a(args.fields, args.reviewers, args.rounds)
+        print(json.dumps(out["a"], indent=1))
+        save()
+    if "b" in parts:
+        out["b"] = part_b(args.sheets, args.engines, args.seed)
+        print(json.dumps(out["b"], indent=1))
+        save()
+    if "c" in parts:
+        out["c"] = part_c(out.get("a"), out.get("b"))
+        for r in out["c"]:
+            print(f"{r['case']}: {r['review_fields_per_sheet']} review fields, {r['keys_per_sheet']} keys, "
+                  f"{r['seconds_per_sheet']} s per sheet → {r['sheets_per_hour']} sheets per operator-hour")
+    save()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The supervisor's page (role supervisor or admin, Vietnamese): the measured residual error of
+auto-accept per field kind from blind QA answers (95% Clopper–Pearson interval, a warning when the
+upper bound passes the 0.5% target), the review queue per batch, field and reviewer, assignment of
+a batch or field group to a reviewer, batch priorities, and operator statistics per reviewer and
+day. Every change is a POST carrying the session's CSRF token. See docs/review.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ocr_service.errors import OcrServiceError, PermissionDeniedError
+from ocr_service.service import auth, supervision
+from ocr_service.service.auth import Principal
+from ocr_service.service.store import repository as repo
+from ocr_service.service.store.models import utcnow
+from ocr_service.service.web.routes import (
+    ROLE_NAMES,
+    WebError,
+    check_csrf,
+    render,
+    web_principal,
+)
+
+router = APIRouter(include_in_schema=False)
+STATS_DAYS = 2  # the page: today and yesterday (longer windows through the JSON API)
+
+
+def supervisor(principal: Annotated[Principal, Depends(web_principal)]) -> Principal:
+    """A page dependency: the caller if a supervisor or admin; a 403 page otherwise."""
+    try:
+        return principal.require(*auth.CAN_SUPERVISE, action="supervise")
+    except PermissionDeniedError:
+        raise WebError(403, f"Tài khoản {principal.username} (vai trò {ROLE_NAMES.get(principal.role, principal.role)}) "
+                            "không được mở trang giám sát: cần vai trò giám sát hoặc quản trị.") from None
+
+
+Supervisor = Annotated[Principal, Depends(supervisor)]
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} phút"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} giờ {minutes % 60} phút"
+    return f"{minutes // 1440} ngày"
+
+
+def _pct(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%".replace(".", ",")
+
+
+@router.get("/supervisor", response_class=HTMLResponse)
+def supervisor_page(request: Request, principal: Supervisor, message: str | None = None) -> HTMLResponse:
+    now = utcnow()
+    with request.app.state.store.session(write=False) as s:
+        residual = supervision.residual_by_kind(s)
+        batches = supervision.queue_by_batch(s, now=now)
+        fields = supervision.queue_by_field(s, now=now)
+        reviewers = supervision.queue_by_reviewer(s, now=now)
+        names = {b["batch_id"]: b["batch"] for b in batches}
+        assignments = [{"id": a.id, "reviewer": a.reviewer, "what": supervision.describe_assignment(a, names)}
+                       for a in repo.active_assignments(s)]
+        stats = supervision.operator_stats(s, since=now - dt.timedelta(days=STATS_DAYS))
+    notes = {"ok": "Đã lưu.", "assigned": "Đã giao việc.", "ended": "Đã thu hồi việc đã giao.",
+             "priority": "Đã đổi mức ưu tiên."}
+    return render(request, "supervisor.html", principal=principal, csrf=request.state.csrf, residual=residual,
+                  batches=batches, fields=fields, reviewers=reviewers, assignments=assignments, stats=stats,
+                  age=_age, pct=_pct, target=supervision.TARGET_ERROR, message=notes.get(message or ""),
+                  warned=[r for r in residual if r["warn"]], days=STATS_DAYS,
+                  idle_minutes=int(supervision.IDLE_GAP.total_seconds() // 60))
+
+
+def _back(note: str) -> Response:
+    return RedirectResponse(f"/supervisor?message={note}", status_code=303)
+
+
+@router.post("/supervisor/assign", dependencies=[Depends(check_csrf)])
+def assign(request: Request, principal: Supervisor, reviewer: Annotated[str, Form(max_length=100)],
+           batch: Annotated[str, Form(max_length=20)] = "", field: Annotated[str, Form(max_length=100)] = "") -> Response:
+    try:
+        with request.app.state.store.session() as s:
+            supervision.assign(s, reviewer=reviewer.strip(), batch_id=int(batch) if batch.strip().isdigit() else None,
+                               field_name=field.strip() or None, actor=principal.username)
+    except OcrServiceError as exc:
+        raise WebError(400, f"Không giao được việc: {exc.message}") from None
+    return _back("assigned")
+
+
+@router.post("/supervisor/assignments/{assignment_id}/end", dependencies=[Depends(check_csrf)])
+def end_assignment(request: Request, assignment_id: int, principal: Supervisor) -> Response:
+    try:
+        with request.app.state.store.session() as s:
+            supervision.end_assignment(s, assignment_id, actor=principal.username)
+    except OcrServiceError as exc:
+        raise WebError(404, f"Không thu hồi được: {exc.message}") from None
+    return _back("ended")
+
+
+@router.post("/supervisor/batches/{batch_id}/priority", dependencies=[Depends(check_csrf)])
+def priority(request: Request, batch_id: int, principal: Supervisor,
+             priority: Annotated[int, Form(ge=-1000, le=1000)]) -> Response:
+    try:
+        with request.app.state.store.session() as s:
+            supervision.set_priority(s, batch_id, priority, actor=principal.username)
+    except OcrServiceError as exc:
+        raise WebError(404, f"Không đổi được mức ưu tiên: {exc.message}") from None
+    return _back("priority")
