@@ -322,3 +322,21 @@ class Export(Base):
     files: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "sha256", "size"}]
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IssuedCount(Base):
+    """How many blank sheets were issued to one place (commune, village) and officer, from an imported
+    issue list (docs/reports.md). Empty strings, not NULL, mean "not given", so the key is unique;
+    importing a row for a key already present replaces its count."""
+
+    __tablename__ = "issued_counts"
+    __table_args__ = (UniqueConstraint("commune", "village", "officer", name="uq_issued_counts_commune_village_officer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune: Mapped[str] = mapped_column(String(200))
+    village: Mapped[str] = mapped_column(String(200), default="")
+    officer: Mapped[str] = mapped_column(String(200), default="")
+    sheets: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)  # the imported file's name (display only)
+    imported_by: Mapped[str | None] = mapped_column(String(100))
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
