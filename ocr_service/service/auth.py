@@ -33,6 +33,7 @@ CAN_INTAKE = (CLERK, ADMIN)  # create batches, upload files (and, later, rescans
 CAN_REVIEW = (REVIEWER, SUPERVISOR, ADMIN)  # the review queue
 CAN_READ_RECORDS = (REVIEWER, SUPERVISOR, EXPORTER, ADMIN)  # field values and page images (personal data)
 CAN_EXPORT = (EXPORTER, SUPERVISOR, ADMIN)
+CAN_REPORT = (EXPORTER, SUPERVISOR, ADMIN)  # field-work reports (docs/reports.md) and the issue list
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024

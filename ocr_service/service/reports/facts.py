@@ -230,6 +230,7 @@ def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None
     for (b_id, what), names in seen.items():
         if not getattr(batches[b_id], what):
             setattr(batches[b_id], what, names.most_common(1)[0][0])
+    _one_spelling(list(sheets.values()) + list(batches.values()))
     out = list(sheets.values())
     if commune is not None:
         key = place_key(commune)
@@ -237,6 +238,22 @@ def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None
         with_sheets = {sh.batch_id for sh in out}
         batches = {i: b for i, b in batches.items() if place_key(b.commune) == key or i in with_sheets}
     return Facts(batches, out)
+
+
+def _one_spelling(items: list) -> None:
+    """Show each commune, village and officer with one spelling: the one most sheets and batches use
+    ("Tân Phú" on nine sheets, "xã tân phú" typed on one batch: "Tân Phú" everywhere)."""
+    keys = {"commune": lambda x: place_key(x.commune), "village": lambda x: (place_key(x.commune), place_key(x.village)),
+            "officer": lambda x: person_key(x.officer)}
+    for what, key in keys.items():
+        names: dict = defaultdict(Counter)
+        for x in items:
+            if getattr(x, what):
+                names[key(x)][getattr(x, what)] += 1
+        best = {k: c.most_common(1)[0][0] for k, c in names.items()}
+        for x in items:
+            if getattr(x, what):
+                setattr(x, what, best[key(x)])
 
 
 def field_rows(s: Session, sheet_ids: Iterable[int]) -> dict[int, list[FieldRow]]:

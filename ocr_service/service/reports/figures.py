@@ -298,10 +298,12 @@ def progress(sc: Scope) -> dict:
     listed = issued_rows(sc.session)
     listed_communes = {place_key(r.commune) for r in listed}
     listed_officers = {person_key(r.officer) for r in listed if r.officer}
-    in_scope = {ck for ck, _ in places} if sc.batch is not None or sc.commune else None
+    # One batch: the list's lines for its own places only; one commune: all of the commune's lines
+    # (a village with no sheet back yet shows as issued, none returned).
+    in_batch = set(places) if sc.batch is not None else None
     for r in listed:
         ck, vk, ok = place_key(r.commune), place_key(r.village), person_key(r.officer)
-        if in_scope is not None and ck not in in_scope:
+        if (in_batch is not None and (ck, vk) not in in_batch) or (sc.commune and ck != place_key(sc.commune)):
             continue
         _add_issued(places[(ck, vk)], r.sheets, "list")
         commune_names[ck][r.commune] += 1
