@@ -37,6 +37,7 @@ _PREFIX_KEYS = tuple(sorted((match_key(p) for p in PLACE_PREFIXES), key=len, rev
 HOUSEHOLD_ROLES = ("book", "head_name", "head_id", "relation")
 
 
+@functools.lru_cache(maxsize=65536)  # a district has a few hundred place names, written on every sheet
 def place_key(name: str | None) -> str:
     """The key two spellings of one commune or village share (case, tone placement, unit word)."""
     k = match_key(name or "")
@@ -46,17 +47,19 @@ def place_key(name: str | None) -> str:
     return k
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def person_key(name: str | None) -> str:
     return match_key(name or "")
 
 
 def final_value(status: str, value: str | None, verified: str | None) -> str:
-    """A field's value after review: the verified value, nothing if rejected, else the reading."""
+    """A field's value after review: the verified value, nothing if rejected, else the reading (both
+    stored cleaned already: by the pipeline's validation, by the review station)."""
     if status == FIELD_VERIFIED:
-        return clean(verified or "")
+        return (verified or "").strip()
     if status == FIELD_REJECTED:
         return ""
-    return clean(value or "")
+    return (value or "").strip()
 
 
 @dataclass
@@ -68,7 +71,7 @@ class TemplateRoles:
     template: Template | None
     roles: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def field_names(self) -> set[str]:
         names = set(self.roles.values())
         if self.template is not None:  # the address may say "như trên": its source is needed too
