@@ -32,10 +32,16 @@ def fill(store, n: int, seed: int = 1) -> float:
     from sqlalchemy import insert
 
     from ocr_service.service.store import repository as repo
-    from ocr_service.service.store.models import Batch, FieldRow, PageRow, Sheet, SourceFile
+    from ocr_service.service.store.models import (
+        Batch,
+        FieldRow,
+        PageRow,
+        Sheet,
+        SourceFile,
+    )
 
     rng = random.Random(seed)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     start = time.perf_counter()
     with store.session() as s:
         tid = repo.template_for(s, "dc01@tt66-2015").id

@@ -12,6 +12,7 @@ import json
 import pytest
 import report_fixtures as rf
 from api_fixtures import bearer, fast_hashing  # noqa: F401
+from sqlalchemy import select
 from typer.testing import CliRunner
 from web_fixtures import TestClient, add_users, csrf_of, login
 
@@ -240,7 +241,7 @@ def web(tmp_path, fast_hashing):  # noqa: F811
     with store.session() as s:  # a hostile value read off a sheet (its address: C2's says "như trên")
         from ocr_service.service.store.models import FieldRow
 
-        row = s.scalars(figures.select(FieldRow).where(FieldRow.sheet_id == d.ids["C2"],
+        row = s.scalars(select(FieldRow).where(FieldRow.sheet_id == d.ids["C2"],
                                                        FieldRow.name == "permanent_address")).one()
         row.value = HOSTILE
     from ocr_service.service.api import create_app

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -25,8 +25,16 @@ from ocr_service.errors import OcrServiceError
 from ocr_service.forms import loader
 from ocr_service.forms.model import Template
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_VERIFIED, PAGE_DUPLICATE, Batch, FieldRow,
-                                              PageRow, Sheet, Template as TemplateRow)
+from ocr_service.service.store.models import (
+    FIELD_REJECTED,
+    FIELD_VERIFIED,
+    PAGE_DUPLICATE,
+    Batch,
+    FieldRow,
+    PageRow,
+    Sheet,
+)
+from ocr_service.service.store.models import Template as TemplateRow
 from ocr_service.vietnamese.text import clean, match_key
 
 # Words that only say what kind of unit a name is ("Xã Tân Phú" is "Tân Phú"), dropped from the
@@ -184,7 +192,7 @@ def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None
     batches = {b.id: BatchFacts(b.id, b.name, clean(b.commune or ""), clean(b.village or ""),
                                 clean(b.officer or ""), b.expected_sheets) for b in rows}
     ids = list(batches)
-    only = (lambda col: col.in_(ids)) if batch is not None else (lambda col: True)  # noqa: E731
+    only = (lambda col: col.in_(ids)) if batch is not None else (lambda col: True)
 
     later = aliased(PageRow)
     replaced = select(later.id).where(later.replaces_page_id == PageRow.id).exists()

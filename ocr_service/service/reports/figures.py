@@ -17,19 +17,32 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from ocr_service.pipeline.households import household_findings
 from ocr_service.pipeline.reasons import ReviewReason, describe
-from ocr_service.service.reports.facts import (Facts, SheetFacts, field_rows, final_value, load_facts, person_key,
-                                               place_key)
+from ocr_service.service.reports.facts import (
+    Facts,
+    SheetFacts,
+    field_rows,
+    final_value,
+    load_facts,
+    person_key,
+    place_key,
+)
 from ocr_service.service.reports.issued import issued_rows
-from ocr_service.service.store.models import (FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, FieldRow)
+from ocr_service.service.store.models import (
+    FIELD_AUTO,
+    FIELD_REJECTED,
+    FIELD_REVIEW,
+    FIELD_VERIFIED,
+    FieldRow,
+)
 from ocr_service.vietnamese.checks import run_checks
 from ocr_service.vietnamese.validators import parse_date
 
@@ -254,6 +267,14 @@ def _add_issued(row: dict, n: int | None, source: str) -> None:
     row["issued_from"] = source if row["issued_from"] in ("", source) else "mixed"
 
 
+def _add_row(into: dict, row: dict) -> None:
+    """Add a row's counts into a total row (issued only where known)."""
+    for k in COUNTS:
+        if k != "issued":
+            into[k] += row[k]
+    _add_issued(into, row["issued"], row["issued_from"])
+
+
 def progress(sc: Scope) -> dict:
     """``{"places": [...], "officers": [...], "total": {...}}``: per commune (``level: commune``,
     the commune's totals) and its villages (``level: village``), and per officer, the counts of
@@ -336,24 +357,13 @@ def progress(sc: Scope) -> dict:
         villages = sorted((vk for c, vk in places if c == ck), key=lambda k: (k == "", k))
         commune_row = _blank()
         for vk in villages:
-            row = places[(ck, vk)]
-            for k in COUNTS:
-                if k == "issued":
-                    if row["issued"] is not None:
-                        _add_issued(commune_row, row["issued"], row["issued_from"])
-                else:
-                    commune_row[k] += row[k]
+            _add_row(commune_row, places[(ck, vk)])
         commune = shown(commune_names[ck])
         place_rows.append(rates({"level": "commune", "commune": commune, "village": "", **commune_row}))
         for vk in villages:
             place_rows.append(rates({"level": "village", "commune": commune, "village": shown(village_names[(ck, vk)]),
                                      **places[(ck, vk)]}))
-        for k in COUNTS:
-            if k == "issued":
-                if commune_row["issued"] is not None:
-                    _add_issued(total, commune_row["issued"], commune_row["issued_from"])
-            else:
-                total[k] += commune_row[k]
+        _add_row(total, commune_row)
     officer_rows = []
     for ok in sorted(officers, key=lambda k: (k == "", k)):
         row = officers[ok]

@@ -88,11 +88,15 @@ def _context(request: Request, principal: Principal, sc: figures.Scope, kind: st
 
 @router.get("/reports", response_class=HTMLResponse)
 def reports_home(request: Request, principal: Reporter, batch: Filter = None, commune: Filter = None) -> HTMLResponse:
+    return _home(request, principal, batch, commune)
+
+
+def _home(request: Request, principal: Principal, batch, commune, **extra: Any) -> HTMLResponse:
     with routes._store(request).session(write=False) as s:
         sc = _scope(request, s, batch, commune)
         ctx = _context(request, principal, sc, "progress", batch, commune)
         ctx["counts"] = {k: len(figures.rows_of(sc, k)) for k in ("revisits", "inconsistent", "duplicates")}
-    return routes.render(request, "reports.html", **ctx)
+    return routes.render(request, "reports.html", **ctx, **extra)
 
 
 @router.get("/reports/{kind}/csv")
@@ -102,20 +106,22 @@ def report_csv(request: Request, kind: AnyKind, _: Reporter, batch: Filter = Non
     return csv_response(kind, data, batch=batch, commune=commune)
 
 
+def _page(request: Request, principal: Principal, kind: str, batch, commune, template: str) -> HTMLResponse:
+    with routes._store(request).session(write=False) as s:
+        ctx = _context(request, principal, _scope(request, s, batch, commune), kind, batch, commune)
+    return routes.render(request, template, **ctx)
+
+
 @router.get("/reports/{kind}/print", response_class=HTMLResponse)
 def report_print(request: Request, kind: AnyKind, principal: Reporter, batch: Filter = None,
                  commune: Filter = None) -> HTMLResponse:
-    with routes._store(request).session(write=False) as s:
-        ctx = _context(request, principal, _scope(request, s, batch, commune), kind, batch, commune)
-    return routes.render(request, "report_print.html", **ctx)
+    return _page(request, principal, kind, batch, commune, "report_print.html")
 
 
 @router.get("/reports/{kind}", response_class=HTMLResponse)
 def report_list(request: Request, kind: Kind, principal: Reporter, batch: Filter = None,
                 commune: Filter = None) -> HTMLResponse:
-    with routes._store(request).session(write=False) as s:
-        ctx = _context(request, principal, _scope(request, s, batch, commune), kind, batch, commune)
-    return routes.render(request, "report_list.html", **ctx)
+    return _page(request, principal, kind, batch, commune, "report_list.html")
 
 
 @router.post("/reports/issued", response_class=HTMLResponse, dependencies=[Depends(routes.check_csrf)])
@@ -132,8 +138,4 @@ async def upload_issued(request: Request, principal: Reporter) -> HTMLResponse:
             result = issued.import_issued(s, data, name, actor=principal.username, source="web")
     except OcrServiceError as exc:
         raise routes.WebError(422, f"Không nhập được danh sách: {exc.message}") from None
-    with routes._store(request).session(write=False) as s:
-        sc = _scope(request, s, None, None)
-        ctx = _context(request, principal, sc, "progress", None, None)
-        ctx["counts"] = {k: len(figures.rows_of(sc, k)) for k in ("revisits", "inconsistent", "duplicates")}
-    return routes.render(request, "reports.html", imported=result, **ctx)
+    return _home(request, principal, None, None, imported=result)
