@@ -12,6 +12,7 @@ import json
 import pytest
 import report_fixtures as rf
 from api_fixtures import bearer, fast_hashing  # noqa: F401
+from store_fixtures import db_url, pg_cluster, store  # noqa: F401
 from sqlalchemy import select
 from typer.testing import CliRunner
 from web_fixtures import TestClient, add_users, csrf_of, login
@@ -165,6 +166,21 @@ def test_likely_duplicates(district):
     a9 = next(r for r in rows if r["a"]["sheet_id"] == i["A9"])
     assert a9["reasons"] == ["Trùng số định danh 001169999999", "Trùng họ tên và ngày sinh (VÕ THỊ EM, 09/09/1969)"]
     assert a9["a"]["sheet_url"] == f"/review/sheets/{i['A9']}" and a9["b"]["sheet_url"] == f"/review/sheets/{i['C4']}"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_lists_on_postgresql(store):
+    """The same district on PostgreSQL (JSONB reasons, its own LIKE and casts): the same lists."""
+    d = rf.build(store)
+    imported(store)
+    with store.session(write=False) as s:
+        sc = scope(s)
+        assert [r["sheet_id"] for r in figures.revisits(sc)] == [d.ids[k] for k in ("C2", "A2", "A3", "B1", "B2")]
+        assert [(r["sheet_id"], r["rule"]) for r in figures.inconsistent(sc)] == [
+            (d.ids["A4"], "id_vs_sex_dob"), (d.ids["A5"], "one_head"), (d.ids["A6"], "one_head"),
+            (d.ids["B1"], "same_head_name")]
+        assert len(figures.duplicates(sc)) == 5
+        assert counts(figures.progress(sc)["total"]) == (29, "mixed", 18, 17, 1, 2, 15, 0, 5, 4)
 
 
 def test_filters_by_batch_and_commune(district):

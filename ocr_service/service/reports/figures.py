@@ -109,12 +109,16 @@ def revisits(sc: Scope) -> list[dict]:
     if sc._revisits is not None:
         return sc._revisits
     sheets = sc.facts.by_id()
-    blank = func.coalesce(FieldRow.verified_value, "") == ""
+    # Only rows that can be on the list leave the database: a sheet has many optional fields left
+    # blank (a parent's ID, a spouse …), which are not.
+    required = sorted({f.name for sh in {sh.tpl.ref: sh for sh in sc.facts.sheets}.values() if sh.tpl.template
+                       for f in sh.tpl.template.fields if f.required})
+    blank = or_(and_(FieldRow.status == FIELD_VERIFIED, func.coalesce(FieldRow.verified_value, "") == ""),
+                and_(FieldRow.status.in_([FIELD_AUTO, FIELD_REVIEW]), FieldRow.value == ""))
+    flagged = cast(FieldRow.reasons, String).like(f"%{ReviewReason.EMPTY_REQUIRED.value}%")
     q = (select(FieldRow.sheet_id, FieldRow.name, FieldRow.position, FieldRow.status, FieldRow.reasons,
                 FieldRow.review_note)
-         .where(or_(FieldRow.status == FIELD_REJECTED,
-                    and_(FieldRow.status == FIELD_VERIFIED, blank),
-                    and_(FieldRow.status.in_([FIELD_AUTO, FIELD_REVIEW]), FieldRow.value == ""))))
+         .where(or_(FieldRow.status == FIELD_REJECTED, and_(blank, or_(FieldRow.name.in_(required), flagged)))))
     if sc.batch is not None:
         q = q.where(FieldRow.batch_id.in_(sc.batch_ids))
     out = []
