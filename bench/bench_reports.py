@@ -104,15 +104,19 @@ def fill(store, n: int, seed: int = 1) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sheets", type=int, default=100_000)
+    ap.add_argument("--data", type=Path, help="keep the store in this folder, and reuse it if it is there")
     args = ap.parse_args()
     from ocr_service.service.reports import figures
     from ocr_service.service.store import open_store
     from ocr_service.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(None, Path(tmp), create=True)
-        took = fill(store, args.sheets)
-        print(f"filled {args.sheets:,} sheets in {took:.0f} s", file=sys.stderr)
+        data = args.data or Path(tmp)
+        reuse = (data / "ocr-service.db").exists()
+        store = open_store(None, data, create=True)
+        if not reuse:
+            took = fill(store, args.sheets)
+            print(f"filled {args.sheets:,} sheets in {took:.0f} s", file=sys.stderr)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with store.session(write=False) as s:
             t0 = time.perf_counter()

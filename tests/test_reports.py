@@ -298,6 +298,10 @@ def test_pages_for_the_right_roles_escaped_and_printable(web):
     assert printed.status_code == 200 and '<link rel="stylesheet" href="/static/reports.css">' in printed.text
     assert "Hộ HK101 · chủ hộ NGƯỜI THỨ 21 · &lt;script&gt;" in printed.text and "/review/sheets/" not in printed.text
     assert " style=" not in printed.text and "<script" not in printed.text
+    for kind, text in (("progress", "<svg"), ("inconsistent", "hộ HK003: 2 phiếu cùng ghi Chủ hộ"),
+                       ("duplicates", "Trùng họ tên và ngày sinh (LÊ VĂN DŨNG, 01/01/1980)")):
+        res = c.get(f"/reports/{kind}/print")
+        assert res.status_code == 200 and text in res.text and "<script" not in res.text, kind
     css = c.get("/static/reports.css").text
     assert "@media print" in css
     dup = c.get("/reports/duplicates?commune=Tân Phú")

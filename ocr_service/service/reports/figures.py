@@ -16,6 +16,7 @@ Vietnamese texts are for the page, the printed lists and the CSV files.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -215,6 +216,23 @@ def _name_dob_key(name: str, dob: str) -> str | None:
     return f"{n}|{d.text()}"
 
 
+_MARKS = re.compile(r"[\u0300-\u036f]")
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
+def _loose_name_dob(name: str, dob: str) -> str | None:
+    """A cheap key that any two sheets with the same ``_name_dob_key`` share (letters and digits, no
+    marks, i for y; the date's numbers without leading zeros): the exact key, which costs far more,
+    is then computed only for the few sheets that share a cheap one."""
+    letters = _NOT_LETTERS.sub("", _MARKS.sub("", unicodedata.normalize("NFD", name.casefold())))
+    parts = re.findall(r"\d+", dob)
+    if len(parts) == 1 and len(parts[0]) == 8:  # ddmmyyyy from digit boxes
+        parts = [parts[0][:2], parts[0][2:4], parts[0][4:]]
+    if not letters or not parts:
+        return None
+    return letters.replace("đ", "d").replace("y", "i") + "|" + ".".join(p.lstrip("0") for p in parts)
+
+
 def duplicates(sc: Scope) -> list[dict]:
     """Pairs of sheets that are likely the same person: the same ID number (9 or 12 digits), or
     the same name (matching key) and date of birth, in one batch or across batches and households.
@@ -222,13 +240,21 @@ def duplicates(sc: Scope) -> list[dict]:
     group's first sheet), so the cost stays linear however large a group. A pair matched on both
     keys is one row with both ``reasons``."""
     groups: dict[tuple[str, str], list[SheetFacts]] = defaultdict(list)
+    loose: dict[str, list[SheetFacts]] = defaultdict(list)
     for sh in sc.facts.sheets:
         k = _id_key(sh.get("person_id"))
         if k:
             groups[("id", k)].append(sh)
-        k = _name_dob_key(sh.get("full_name"), sh.get("dob"))
+        k = _loose_name_dob(sh.get("full_name"), sh.get("dob"))
         if k:
-            groups[("name_dob", k)].append(sh)
+            loose[k].append(sh)
+    for members in loose.values():
+        if len(members) < 2:
+            continue
+        for sh in members:
+            k = _name_dob_key(sh.get("full_name"), sh.get("dob"))
+            if k:
+                groups[("name_dob", k)].append(sh)
     pairs: dict[tuple[int, int], dict] = {}
     for (kind, key), members in groups.items():
         if len(members) < 2:
