@@ -187,6 +187,8 @@ def test_filters_by_batch_and_commune(district):
     store, d = district
     imported(store)
     with store.session(write=False) as s:
+        by_id = scope(s, batch=str(d.batches["hộp-B"]))  # as the page's and the API's query give it
+        assert {r["sheet_id"] for r in figures.revisits(by_id)} == {d.ids["B1"], d.ids["B2"]}
         sc = scope(s, batch="hộp-B")
         assert {r["sheet_id"] for r in figures.revisits(sc)} == {d.ids["B1"], d.ids["B2"]}
         assert figures.duplicates(sc) == []  # B3's twin is in batch A

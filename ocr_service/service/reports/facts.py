@@ -117,7 +117,7 @@ def template_roles(templates_dir: str, ref: str) -> TemplateRoles:
     return TemplateRoles(ref, t, roles)
 
 
-@dataclass
+@dataclass(slots=True)  # one per sheet: 100,000 in a district
 class SheetFacts:
     """One read sheet as the reports see it. ``values``: final values by field name (only the
     fields the roles name); ``get(role)`` reads one by role."""
@@ -178,8 +178,11 @@ class Facts:
 
 
 def _batches(s: Session, batch: int | str | None) -> list[Batch]:
+    if isinstance(batch, str) and batch.isdigit():  # a name first ("2024" may be a batch's name), else an id
+        named = s.scalars(select(Batch).where(Batch.name == batch)).first()
+        return [named if named is not None else repo.get_batch(s, int(batch))]
     if batch is not None:
-        return [repo.get_batch(s, int(batch) if isinstance(batch, str) and batch.isdigit() else batch)]
+        return [repo.get_batch(s, batch)]
     return list(s.scalars(select(Batch).order_by(Batch.id)))
 
 
@@ -223,7 +226,8 @@ def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None
     if names:
         for sh_id, name, status, value, verified in s.execute(
                 select(FieldRow.sheet_id, FieldRow.name, FieldRow.status, FieldRow.value, FieldRow.verified_value)
-                .where(only(FieldRow.batch_id), FieldRow.name.in_(sorted(names)))):
+                .where(only(FieldRow.batch_id), FieldRow.name.in_(sorted(names)))
+                .execution_options(yield_per=20_000)):  # streamed: the rows are not all held at once
             sh = sheets.get(sh_id)
             if sh is not None and name in sh.tpl.field_names:
                 sh.values[name] = final_value(status, value, verified)
