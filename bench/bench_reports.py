@@ -119,16 +119,16 @@ def main() -> None:
             print(f"filled {args.sheets:,} sheets in {took:.0f} s", file=sys.stderr)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with store.session(write=False) as s:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             sc = figures.scope(s, Settings().templates_dir)
-            t1 = time.perf_counter()
-            print(f"scope (load {len(sc.facts.sheets):,} sheets): {t1 - t0:.1f} s")
+            print(f"scope (load {len(sc.facts.sheets):,} sheets): {time.perf_counter() - t0:.1f} s "
+                  f"({time.process_time() - c0:.1f} s CPU)")
             for kind in ("revisits", "inconsistent", "duplicates", "progress"):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 data = figures.report(sc, kind)
                 n = len(data) if isinstance(data, list) else len(data["places"])
-                print(f"{kind}: {time.perf_counter() - t:.1f} s, {n:,} rows")
-            print(f"all four from one scope: {time.perf_counter() - t0:.1f} s")
+                print(f"{kind}: {time.perf_counter() - t:.1f} s ({time.process_time() - c:.1f} s CPU), {n:,} rows")
+            print(f"all four from one scope: {time.perf_counter() - t0:.1f} s ({time.process_time() - c0:.1f} s CPU)")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"peak RSS {peak / 1024:.0f} MB (before the reports: {before / 1024:.0f} MB)")
         store.close()

@@ -224,13 +224,15 @@ def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None
                                                                                          refs[t_id]))
     names = set().union(*(sh.tpl.field_names for sh in sheets.values())) if sheets else set()
     if names:
-        for sh_id, name, status, value, verified in s.execute(
+        conn = s.connection()  # Core rows: no ORM processing for a million of them
+        for sh_id, name, status, value, verified in conn.execute(
                 select(FieldRow.sheet_id, FieldRow.name, FieldRow.status, FieldRow.value, FieldRow.verified_value)
                 .where(only(FieldRow.batch_id), FieldRow.name.in_(sorted(names)))
-                .execution_options(yield_per=20_000)):  # streamed: the rows are not all held at once
+                .execution_options(stream_results=True, max_row_buffer=20_000)):  # not all held at once
             sh = sheets.get(sh_id)
             if sh is not None and name in sh.tpl.field_names:
-                sh.values[name] = final_value(status, value, verified)
+                sh.values[name] = ((verified or "") if status == FIELD_VERIFIED else
+                                   "" if status == FIELD_REJECTED else (value or "")).strip()  # final_value, inline
     seen: dict[tuple[int, str], Counter] = defaultdict(Counter)
     for sh in sheets.values():
         bf = batches[sh.batch_id]
