@@ -540,26 +540,28 @@ app.add_typer(reports_app, name="reports")
 REPORT_KINDS = "progress, revisits, inconsistent or duplicates"
 
 
-def _report(kind: str, batch: Optional[str], commune: Optional[str]):
+def _report(kind: str, batch: Optional[str], commune: Optional[str], officer: Optional[str]):
     from ocr_service.service.reports import figures
 
     if kind not in figures.KINDS:
         raise InvalidRequestError(f"unknown report {kind!r}: use {REPORT_KINDS}")
     settings = _settings()
     with _open_store(settings) as store, store.session(write=False) as s:
-        return figures.report(figures.scope(s, settings.templates_dir, batch=batch, commune=commune), kind)
+        return figures.report(figures.scope(s, settings.templates_dir, batch=batch, commune=commune,
+                                            officer=officer), kind)
 
 
 @reports_app.command("show")
 def reports_show(kind: str = typer.Option("progress", "--kind", help=REPORT_KINDS),
                  batch: Optional[str] = typer.Option(None, "--batch", help="A batch name or id."),
                  commune: Optional[str] = typer.Option(None, "--commune"),
+                 officer: Optional[str] = typer.Option(None, "--officer", help="A collecting officer."),
                  as_json: bool = typer.Option(False, "--json", help="The report as JSON on stdout.")) -> None:
     """Print a report: a table (tab-separated, Vietnamese headers), or JSON."""
     from ocr_service.service.reports import output
 
     try:
-        data = _report(kind, batch, commune)
+        data = _report(kind, batch, commune, officer)
     except OcrServiceError as exc:
         fail(exc)
     if as_json:
@@ -581,12 +583,13 @@ def reports_show(kind: str = typer.Option("progress", "--kind", help=REPORT_KIND
 def reports_csv(kind: str = typer.Option(..., "--kind", help=REPORT_KINDS),
                 out: Path = typer.Option(..., "--out", help="The CSV file to write (UTF-8 with BOM)."),
                 batch: Optional[str] = typer.Option(None, "--batch", help="A batch name or id."),
-                commune: Optional[str] = typer.Option(None, "--commune")) -> None:
+                commune: Optional[str] = typer.Option(None, "--commune"),
+                officer: Optional[str] = typer.Option(None, "--officer", help="A collecting officer.")) -> None:
     """Write a report as CSV (what the web page's download gives)."""
     from ocr_service.service.reports import output
 
     try:
-        data = _report(kind, batch, commune)
+        data = _report(kind, batch, commune, officer)
         tmp = out.with_name(out.name + ".part")
         tmp.write_bytes(output.report_csv(kind, data))
         tmp.replace(out)

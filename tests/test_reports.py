@@ -200,6 +200,13 @@ def test_filters_by_batch_and_commune(district):
         assert {r["commune"] for r in figures.revisits(sc)} == {"Tân Phú"}
         assert len(figures.duplicates(sc)) == 2  # A6–B3 and A7–A8
         assert [r["commune"] for r in figures.progress(sc)["places"]] == ["Tân Phú"] * 3
+        sc = scope(s, officer="PHẠM VĂN DŨNG")  # the officer line of batch C's sheets, in capitals
+        assert [r["sheet_id"] for r in figures.revisits(sc)] == [d.ids["C2"]]
+        p = figures.progress(sc)
+        assert [(r["officer"], r["issued"], r["returned"]) for r in p["officers"]] == [("Phạm Văn Dũng", 5, 4)]
+        assert [r["commune"] for r in p["places"]] == ["Xã Hòa Bình", "Xã Hòa Bình"]
+        sc = scope(s, officer="Trần Văn Bình")
+        assert (figures.progress(sc)["total"]["issued"], figures.progress(sc)["total"]["returned"]) == (15, 10)
 
 
 def test_check_details_read_in_vietnamese():
@@ -310,6 +317,8 @@ def test_pages_for_the_right_roles_escaped_and_printable(web):
     assert dup.text.count('href="/review/sheets/') == 4  # two pairs, both sheets of each linked
     inc = c.get("/reports/inconsistent")
     assert "Số định danh ghi sinh năm 1939, ngày sinh ghi 1994" in inc.text
+    officer = c.get("/reports/revisits/print?officer=Lê Thị Cúc")
+    assert "Cán bộ: Lê Thị Cúc" in officer.text and officer.text.count("<tr>") == 2 + 2  # two households
     down = c.get("/reports/revisits/csv?batch=hộp-C")
     assert down.headers["content-type"].startswith("text/csv") and "attachment" in down.headers["content-disposition"]
     rows = parse_csv(down.content)

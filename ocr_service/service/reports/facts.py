@@ -187,8 +187,8 @@ def _batches(s: Session, batch: int | str | None) -> list[Batch]:
 
 
 def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None = None,
-               commune: str | None = None) -> Facts:
-    """Every read sheet (of one batch, by id or name, if given; of one commune if given) with its
+               commune: str | None = None, officer: str | None = None) -> Facts:
+    """Every read sheet (of one batch, by name or id, of one commune, of one officer, as given) with its
     place, officer and role values, and every batch's page counts. A handful of queries whatever the
     number of sheets; the field rows read are only those of the role fields."""
     rows = _batches(s, batch)
@@ -254,6 +254,11 @@ def load_facts(s: Session, templates_dir: Path | str, *, batch: int | str | None
         out = [sh for sh in out if place_key(sh.commune) == key]
         with_sheets = {sh.batch_id for sh in out}
         batches = {i: b for i, b in batches.items() if place_key(b.commune) == key or i in with_sheets}
+    if officer is not None:
+        key = person_key(officer)
+        out = [sh for sh in out if person_key(sh.officer) == key]
+        with_sheets = {sh.batch_id for sh in out}
+        batches = {i: b for i, b in batches.items() if person_key(b.officer) == key or i in with_sheets}
     return Facts(batches, out)
 
 

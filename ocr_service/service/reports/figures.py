@@ -9,7 +9,7 @@
 - :func:`duplicates`: pairs of sheets with the same ID number, or the same name and date of birth.
 
 Each takes a Session and the templates directory (the roles of the fields are template data) and
-optional filters (``batch``: id or name; ``commune``: a name), and returns JSON-able dicts. The
+optional filters (``batch``: name or id; ``commune``, ``officer``: names), and returns JSON-able dicts. The
 Vietnamese texts are for the page, the printed lists and the CSV files.
 """
 
@@ -74,6 +74,7 @@ class Scope:
     facts: Facts
     batch: int | str | None = None
     commune: str | None = None
+    officer: str | None = None
     _revisits: list[dict] | None = None
     _inconsistent: list[dict] | None = None
 
@@ -83,10 +84,11 @@ class Scope:
 
 
 def scope(s: Session, templates_dir: Path | str, *, batch: int | str | None = None,
-          commune: str | None = None) -> Scope:
-    """The sheets of one batch, of one commune, or all, read from the store (see facts.load_facts)."""
-    commune = commune or None
-    return Scope(s, Path(templates_dir), load_facts(s, templates_dir, batch=batch, commune=commune), batch, commune)
+          commune: str | None = None, officer: str | None = None) -> Scope:
+    """The sheets of one batch, commune or officer (or all), read from the store (see facts.load_facts)."""
+    commune, officer = commune or None, officer or None
+    facts = load_facts(s, templates_dir, batch=batch, commune=commune, officer=officer)
+    return Scope(s, Path(templates_dir), facts, batch, commune, officer)
 
 
 def _person(sh: SheetFacts) -> dict:
@@ -354,7 +356,8 @@ def progress(sc: Scope) -> dict:
     in_batch = set(places) if sc.batch is not None else None
     for r in listed:
         ck, vk, ok = place_key(r.commune), place_key(r.village), person_key(r.officer)
-        if (in_batch is not None and (ck, vk) not in in_batch) or (sc.commune and ck != place_key(sc.commune)):
+        if ((in_batch is not None and (ck, vk) not in in_batch) or (sc.commune and ck != place_key(sc.commune))
+                or (sc.officer and ok != person_key(sc.officer))):
             continue
         _add_issued(places[(ck, vk)], r.sheets, "list")
         commune_names[ck][r.commune] += 1
@@ -400,6 +403,8 @@ def progress(sc: Scope) -> dict:
         if not any(row[k] for k in COUNTS if k != "issued") and row["issued"] is None:
             continue
         officer_rows.append(rates({"officer": shown(officer_names[ok]), **row}))
+    if sc.officer:
+        officer_rows = [r for r in officer_rows if person_key(r["officer"]) == person_key(sc.officer)]
     if sc.commune:  # an officer's figures are of the sheets in scope; issued only where the list says so
         officer_rows = [r for r in officer_rows if r["returned"] or r["issued"]]
     return {"places": place_rows, "officers": officer_rows, "total": rates(total)}

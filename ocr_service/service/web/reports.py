@@ -36,15 +36,15 @@ Reporter = Annotated[Principal, Depends(_reporter)]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
-def _scope(request: Request, s, batch: str | None, commune: str | None) -> figures.Scope:
+def _scope(request: Request, s, filters: dict[str, str]) -> figures.Scope:
     try:
-        return figures.scope(s, routes._settings(request).templates_dir, batch=batch or None, commune=commune or None)
+        return figures.scope(s, routes._settings(request).templates_dir, **filters)
     except NotFoundError:
-        raise routes.WebError(404, f"Không có hộp phiếu {batch!r}.") from None
+        raise routes.WebError(404, f"Không có hộp phiếu {filters.get('batch')!r}.") from None
 
 
-def _filters(batch: str | None, commune: str | None) -> dict[str, str]:
-    return {k: v for k, v in (("batch", batch), ("commune", commune)) if v}
+def _filters(batch: str | None, commune: str | None, officer: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("batch", batch), ("commune", commune), ("officer", officer)) if v}
 
 
 def _query(filters: dict[str, str]) -> str:
@@ -68,8 +68,7 @@ def _groups(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _context(request: Request, principal: Principal, sc: figures.Scope, kind: str, batch, commune) -> dict[str, Any]:
-    filters = _filters(batch, commune)
+def _context(request: Request, principal: Principal, sc: figures.Scope, kind: str, filters: dict) -> dict[str, Any]:
     data = figures.report(sc, kind)
     ctx: dict[str, Any] = {"principal": principal, "csrf": request.state.csrf, "kind": kind,
                            "title": output.TITLES[kind], "filters": filters, "query": _query(filters),
@@ -87,41 +86,44 @@ def _context(request: Request, principal: Principal, sc: figures.Scope, kind: st
 
 
 @router.get("/reports", response_class=HTMLResponse)
-def reports_home(request: Request, principal: Reporter, batch: Filter = None, commune: Filter = None) -> HTMLResponse:
-    return _home(request, principal, batch, commune)
+def reports_home(request: Request, principal: Reporter, batch: Filter = None, commune: Filter = None,
+                 officer: Filter = None) -> HTMLResponse:
+    return _home(request, principal, _filters(batch, commune, officer))
 
 
-def _home(request: Request, principal: Principal, batch, commune, **extra: Any) -> HTMLResponse:
+def _home(request: Request, principal: Principal, filters: dict, **extra: Any) -> HTMLResponse:
     with routes._store(request).session(write=False) as s:
-        sc = _scope(request, s, batch, commune)
-        ctx = _context(request, principal, sc, "progress", batch, commune)
+        sc = _scope(request, s, filters)
+        ctx = _context(request, principal, sc, "progress", filters)
         ctx["counts"] = {k: len(figures.rows_of(sc, k)) for k in ("revisits", "inconsistent", "duplicates")}
     return routes.render(request, "reports.html", **ctx, **extra)
 
 
 @router.get("/reports/{kind}/csv")
-def report_csv(request: Request, kind: AnyKind, _: Reporter, batch: Filter = None, commune: Filter = None) -> Response:
+def report_csv(request: Request, kind: AnyKind, _: Reporter, batch: Filter = None, commune: Filter = None,
+               officer: Filter = None) -> Response:
+    filters = _filters(batch, commune, officer)
     with routes._store(request).session(write=False) as s:
-        data = figures.report(_scope(request, s, batch, commune), kind)
-    return csv_response(kind, data, batch=batch, commune=commune)
+        data = figures.report(_scope(request, s, filters), kind)
+    return csv_response(kind, data, *filters.values())
 
 
-def _page(request: Request, principal: Principal, kind: str, batch, commune, template: str) -> HTMLResponse:
+def _page(request: Request, principal: Principal, kind: str, filters: dict, template: str) -> HTMLResponse:
     with routes._store(request).session(write=False) as s:
-        ctx = _context(request, principal, _scope(request, s, batch, commune), kind, batch, commune)
+        ctx = _context(request, principal, _scope(request, s, filters), kind, filters)
     return routes.render(request, template, **ctx)
 
 
 @router.get("/reports/{kind}/print", response_class=HTMLResponse)
 def report_print(request: Request, kind: AnyKind, principal: Reporter, batch: Filter = None,
-                 commune: Filter = None) -> HTMLResponse:
-    return _page(request, principal, kind, batch, commune, "report_print.html")
+                 commune: Filter = None, officer: Filter = None) -> HTMLResponse:
+    return _page(request, principal, kind, _filters(batch, commune, officer), "report_print.html")
 
 
 @router.get("/reports/{kind}", response_class=HTMLResponse)
 def report_list(request: Request, kind: Kind, principal: Reporter, batch: Filter = None,
-                commune: Filter = None) -> HTMLResponse:
-    return _page(request, principal, kind, batch, commune, "report_list.html")
+                commune: Filter = None, officer: Filter = None) -> HTMLResponse:
+    return _page(request, principal, kind, _filters(batch, commune, officer), "report_list.html")
 
 
 @router.post("/reports/issued", response_class=HTMLResponse, dependencies=[Depends(routes.check_csrf)])
@@ -138,4 +140,4 @@ async def upload_issued(request: Request, principal: Reporter) -> HTMLResponse:
             result = issued.import_issued(s, data, name, actor=principal.username, source="web")
     except OcrServiceError as exc:
         raise routes.WebError(422, f"Không nhập được danh sách: {exc.message}") from None
-    return _home(request, principal, None, None, imported=result)
+    return _home(request, principal, {}, imported=result)

@@ -18,9 +18,9 @@ Reporter = Annotated[Principal, Depends(require(*auth.CAN_REPORT, action="read f
 Kind = Literal["progress", "revisits", "inconsistent", "duplicates"]
 
 
-def csv_response(kind: str, data, *, batch=None, commune=None) -> Response:
-    """A CSV download of one report (UTF-8 with BOM), named after the report and its filter."""
-    name = "-".join(["bao-cao", kind] + [str(v) for v in (batch, commune) if v]) + ".csv"
+def csv_response(kind: str, data, *filters: str | None) -> Response:
+    """A CSV download of one report (UTF-8 with BOM), named after the report and its filters."""
+    name = "-".join(["bao-cao", kind] + [str(v) for v in filters if v]) + ".csv"
     ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
     return Response(output.report_csv(kind, data), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"",
@@ -31,12 +31,13 @@ def csv_response(kind: str, data, *, batch=None, commune=None) -> Response:
 def get_report(kind: Kind, store: StoreDep, settings: SettingsDep, _: Reporter,
                batch: Annotated[str | None, Query(max_length=200, description="a batch id or name")] = None,
                commune: Annotated[str | None, Query(max_length=200)] = None,
+               officer: Annotated[str | None, Query(max_length=200, description="a collecting officer")] = None,
                format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response:
     with store.session(write=False) as s:
-        sc = figures.scope(s, settings.templates_dir, batch=batch, commune=commune)
+        sc = figures.scope(s, settings.templates_dir, batch=batch, commune=commune, officer=officer)
         data = figures.report(sc, kind)
     if format == "csv":
-        return csv_response(kind, data, batch=batch, commune=commune)
+        return csv_response(kind, data, batch, commune, officer)
     body = data if kind == "progress" else {"items": data, "count": len(data)}
     return JSONResponse(body)
 
