@@ -28,7 +28,7 @@ KIND_NAMES = {"blank": "bỏ trống", "unreadable": "không đọc được", "
 
 PROGRESS: list[Column] = [
     ("Xã/phường", lambda r: r.get("commune", "")),
-    ("Thôn/tổ", lambda r: r.get("village", "") if r.get("level") == "village" else "(cả xã)"),
+    ("Thôn/tổ", lambda r: (r.get("village") or "(chưa rõ thôn)") if r.get("level") == "village" else "(cả xã)"),
     ("Phát ra", lambda r: "" if r["issued"] is None else r["issued"]),
     ("Nguồn số phát", lambda r: ISSUED_FROM.get(r["issued_from"], r["issued_from"])),
     ("Đã nhận, đã quét", lambda r: r["returned"]),
