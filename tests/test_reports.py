@@ -209,6 +209,10 @@ def test_filters_by_batch_and_commune(district):
         assert (figures.progress(sc)["total"]["issued"], figures.progress(sc)["total"]["returned"]) == (15, 10)
 
 
+def test_places_sort_in_natural_order():
+    assert sorted(["thôn 13", "", "thôn 3", "an phú"], key=figures._natural) == ["an phú", "thôn 3", "thôn 13", ""]
+
+
 def test_check_details_read_in_vietnamese():
     assert check_text("id_vs_sex_dob: ID says Nam, sex reads Nữ") == "Số định danh ghi giới tính Nam, ô giới tính ghi Nữ"
     assert check_text("not_after: 02/02/2020 is after 01/01/2019") == "02/02/2020 muộn hơn 01/01/2019"

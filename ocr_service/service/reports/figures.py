@@ -98,9 +98,14 @@ def _person(sh: SheetFacts) -> dict:
             "id_number": sh.get("person_id")}
 
 
+def _natural(key: str) -> tuple:
+    """A sort key that puts "thôn 3" before "thôn 13", and the unknown ("") last."""
+    return (key == "", tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", key) if p))
+
+
 def _order(row: dict) -> tuple:
-    return (place_key(row["commune"]), place_key(row["village"]), row["household"] or "~", person_key(row["head_name"]),
-            row["sheet_id"])
+    return (_natural(place_key(row["commune"])), _natural(place_key(row["village"])), _natural(row["household"]),
+            person_key(row["head_name"]), row["sheet_id"])
 
 
 # -- revisits ------------------------------------------------------------------------------------------
@@ -386,8 +391,8 @@ def progress(sc: Scope) -> dict:
         return row
 
     place_rows, total = [], _blank()
-    for ck in sorted({ck for ck, _ in places}, key=lambda k: (k == "", k)):
-        villages = sorted((vk for c, vk in places if c == ck), key=lambda k: (k == "", k))
+    for ck in sorted({ck for ck, _ in places}, key=_natural):
+        villages = sorted((vk for c, vk in places if c == ck), key=_natural)
         commune_row = _blank()
         for vk in villages:
             _add_row(commune_row, places[(ck, vk)])
@@ -398,7 +403,7 @@ def progress(sc: Scope) -> dict:
                                      **places[(ck, vk)]}))
         _add_row(total, commune_row)
     officer_rows = []
-    for ok in sorted(officers, key=lambda k: (k == "", k)):
+    for ok in sorted(officers, key=_natural):
         row = officers[ok]
         if not any(row[k] for k in COUNTS if k != "issued") and row["issued"] is None:
             continue
