@@ -628,6 +628,97 @@ def export(template: Optional[str] = typer.Option(None, "--template", help="NAME
     raise typer.Exit(1 if m["held_count"] else 0)
 
 
+# -- field-work reports (docs/reports.md) -------------------------------------------------------------
+
+reports_app = typer.Typer(help="Field-work reports: progress, revisits, inconsistent records, likely duplicates.",
+                          no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
+REPORT_KINDS = "progress, revisits, inconsistent or duplicates"
+
+
+def _report(kind: str, batch: Optional[str], commune: Optional[str], officer: Optional[str]):
+    from ocr_service.service.reports import figures
+
+    if kind not in figures.KINDS:
+        raise InvalidRequestError(f"unknown report {kind!r}: use {REPORT_KINDS}")
+    settings = _settings()
+    with _open_store(settings) as store, store.session(write=False) as s:
+        return figures.report(figures.scope(s, settings.templates_dir, batch=batch, commune=commune,
+                                            officer=officer), kind)
+
+
+@reports_app.command("show")
+def reports_show(kind: str = typer.Option("progress", "--kind", help=REPORT_KINDS),
+                 batch: Optional[str] = typer.Option(None, "--batch", help="A batch name or id."),
+                 commune: Optional[str] = typer.Option(None, "--commune"),
+                 officer: Optional[str] = typer.Option(None, "--officer", help="A collecting officer."),
+                 as_json: bool = typer.Option(False, "--json", help="The report as JSON on stdout.")) -> None:
+    """Print a report: a table (tab-separated, Vietnamese headers), or JSON."""
+    from ocr_service.service.reports import output
+
+    try:
+        data = _report(kind, batch, commune, officer)
+    except OcrServiceError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    tables = ([(output.PROGRESS, data["places"]), (output.OFFICERS, data["officers"])] if kind == "progress"
+              else [(output.COLUMNS[kind], data)])
+    for columns, rows in tables:
+        headers, cells = output.table(columns, rows)
+        typer.echo("\t".join(headers))
+        for row in cells:
+            typer.echo("\t".join(c.replace("\t", " ").replace("\n", " ") for c in row))
+        typer.echo("")
+    if kind != "progress":
+        typer.echo(f"{len(data)} rows", err=True)
+
+
+@reports_app.command("csv")
+def reports_csv(kind: str = typer.Option(..., "--kind", help=REPORT_KINDS),
+                out: Path = typer.Option(..., "--out", help="The CSV file to write (UTF-8 with BOM)."),
+                batch: Optional[str] = typer.Option(None, "--batch", help="A batch name or id."),
+                commune: Optional[str] = typer.Option(None, "--commune"),
+                officer: Optional[str] = typer.Option(None, "--officer", help="A collecting officer.")) -> None:
+    """Write a report as CSV (what the web page's download gives)."""
+    from ocr_service.service.reports import output
+
+    try:
+        data = _report(kind, batch, commune, officer)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_bytes(output.report_csv(kind, data))
+        tmp.replace(out)
+    except OcrServiceError as exc:
+        fail(exc)
+    except OSError as exc:
+        fail(InvalidRequestError(f"cannot write: {exc.strerror}", file=str(out)))
+    typer.echo(f"wrote {out}", err=True)
+
+
+@reports_app.command("import-issued")
+def reports_import_issued(file: Path = typer.Argument(..., help="The issue list: CSV with the columns commune, "
+                                                      "village, officer, issued (docs/reports.md).")) -> None:
+    """Import how many sheets were issued per commune, village and officer; exit 1 if a line was refused."""
+    from ocr_service.service.reports import issued
+
+    try:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InvalidRequestError(f"cannot read: {exc.strerror}", file=str(file)) from None
+        with _open_store(_settings()) as store, store.session() as s:
+            result = issued.import_issued(s, data, str(file), actor=_cli_actor(), source="cli")
+    except OcrServiceError as exc:
+        fail(exc)
+    for error in result.errors:
+        typer.echo(f"error: {error}", err=True)
+    typer.echo(f"imported {result.imported} rows from {file} ({result.replaced} replaced counts imported before)",
+               err=True)
+    if result.errors:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run the database migrations (the configured database, or the embedded SQLite file)."""

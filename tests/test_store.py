@@ -15,7 +15,7 @@ from ocr_service.service.store.models import Base, FieldRow, Job, PageRow, Sheet
 from store_fixtures import BACKENDS, TEMPLATE, db_url, field, pg_cluster, result, sha, store  # noqa: F401
 
 TABLES = {"templates", "batches", "source_files", "pages", "sheets", "fields", "jobs", "users", "api_tokens",
-          "assignments", "audit_events", "exports", "sessions", "export_sheets"}
+          "assignments", "audit_events", "exports", "sessions", "export_sheets", "issued_counts"}
 
 
 def counts(s) -> dict:

@@ -122,6 +122,10 @@ def _validate(data: dict, path: Path) -> None:
     for key, fname in data.get("context", {}).items():
         if fname not in names:
             raise TemplateError(f"context {key!r} names unknown field {fname!r}", file=str(path), field=fname)
+    for section in ("household", "reports"):
+        for key, fname in data.get(section, {}).items():
+            if fname not in names:
+                raise TemplateError(f"{section} {key!r} names unknown field {fname!r}", file=str(path), field=fname)
     reg = data["registration"]
     if reg["method"] == "marks" and not reg.get("marks"):
         raise TemplateError("registration by marks needs at least 3 marks", file=str(path))
@@ -166,6 +170,6 @@ def _build(data: dict, path: Path) -> Template:
                                 s.get("align", "left")) for s in data.get("static", [])),
         rules=tuple((_box(r["box_mm"]), float(r.get("width_mm", 0.3))) for r in data.get("rules", [])),
         checks=tuple(data.get("checks", [])), household=data.get("household", {}),
-        context=data.get("context", {}),
+        context=data.get("context", {}), reports=data.get("reports", {}),
         description=data.get("description", ""),
     )

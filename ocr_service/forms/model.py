@@ -87,6 +87,7 @@ class Template:
     checks: tuple[dict, ...] = ()
     household: dict = field(default_factory=dict)
     context: dict = field(default_factory=dict)
+    reports: dict = field(default_factory=dict)  # report roles (commune, officer, person_id …) → field names
     description: str = ""
 
     @property

@@ -34,6 +34,7 @@ CAN_REVIEW = (REVIEWER, SUPERVISOR, ADMIN)  # the review queue
 CAN_READ_RECORDS = (REVIEWER, SUPERVISOR, EXPORTER, ADMIN)  # field values and page images (personal data)
 CAN_EXPORT = (EXPORTER, SUPERVISOR, ADMIN)
 CAN_SUPERVISE = (SUPERVISOR, ADMIN)  # QA figures, queue views, assignment, priorities, operator statistics
+CAN_REPORT = (EXPORTER, SUPERVISOR, ADMIN)  # field-work reports (docs/reports.md) and the issue list
 
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024

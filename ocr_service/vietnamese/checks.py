@@ -38,6 +38,7 @@ Household checks: ``check_households(sheets, ...)``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def _digits(s: str) -> str:
     return re.sub(r"[\s.\-]", "", s or "")
 
 
+@functools.lru_cache(maxsize=8192)  # a batch's household checks snap the same few relations thousands of times
 def _snap_value(vocab: str, text: str) -> str | None:
     s = get_vocabulary(vocab).snap(text)
     return s.value if s.value is not None and s.confident else None

@@ -376,3 +376,21 @@ class ExportSheet(Base):
     export_id: Mapped[int] = mapped_column(ForeignKey("exports.id"), primary_key=True)
     sheet_id: Mapped[int] = mapped_column(ForeignKey("sheets.id"), primary_key=True)
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class IssuedCount(Base):
+    """How many blank sheets were issued to one place (commune, village) and officer, from an imported
+    issue list (docs/reports.md). Empty strings, not NULL, mean "not given", so the key is unique;
+    importing a row for a key already present replaces its count."""
+
+    __tablename__ = "issued_counts"
+    __table_args__ = (UniqueConstraint("commune", "village", "officer", name="uq_issued_counts_commune_village_officer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune: Mapped[str] = mapped_column(String(200))
+    village: Mapped[str] = mapped_column(String(200), default="")
+    officer: Mapped[str] = mapped_column(String(200), default="")
+    sheets: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str | None] = mapped_column(Text)  # the imported file's name (display only)
+    imported_by: Mapped[str | None] = mapped_column(String(100))
+    imported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
