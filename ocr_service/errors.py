@@ -140,7 +140,7 @@ EXIT_CODES: dict[str, int] = {
     "conflict": 10,
     "unauthenticated": 11,
     "forbidden": 12,
-    "no_worker": 13,
+    "no_worker": 15,
     "invalid_request": 2,
-    "insufficient_data": 13,
+    "insufficient_data": 14,
 }

@@ -240,6 +240,15 @@ def test_every_error_code_has_a_status():
     assert problems.STATUS["input_unreadable"] == 422 and problems.STATUS["schema_outdated"] == 503
 
 
+def test_exit_codes_tell_errors_apart():
+    """A script can tell every error from the exit code alone; only the usage errors share 2."""
+    by_code: dict[int, list[str]] = {}
+    for code, exit_code in EXIT_CODES.items():
+        by_code.setdefault(exit_code, []).append(code)
+    shared = {k: v for k, v in by_code.items() if len(v) > 1}
+    assert shared == {2: ["config_invalid", "invalid_request"]}
+
+
 def test_missing_bad_and_revoked_tokens_are_401(api: Api):
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic YWRtaW46YWRtaW4="},
                     {"Authorization": "Bearer " + "x" * 5000}):

@@ -220,7 +220,7 @@ def test_run_batch_with_a_broker_and_no_worker_stops_with_a_clear_error(tmp_path
     with pytest.raises(WorkerUnavailableError) as err:
         runner.run_batch(store, settings, batch_id, no_worker_after=1.0)
     assert time.monotonic() - started < 30
-    assert err.value.code == "no_worker" and err.value.exit_code == 13
+    assert err.value.code == "no_worker" and err.value.exit_code == 15
     assert redis_server.url in err.value.message and "ocr-service worker" in err.value.message
     assert work.progress(store, batch_id).counts["queued"] == len(DC01)  # nothing lost, nothing run
     workers_for(env).start()

@@ -344,13 +344,13 @@ def test_calibrate_from_reviews_writes_a_version_and_reports(web, tmp_path, monk
     out = tmp_path / "thresholds.json"
     runner = CliRunner()
     res = runner.invoke(cli_app, ["calibrate", "--from-reviews", "--template", "dc01", "--out", str(out)])
-    assert res.exit_code == 13 and "no reviewed or QA-answered field" in res.output and not out.exists()
+    assert res.exit_code == 14 and "no reviewed or QA-answered field" in res.output and not out.exists()
     plant(store, "reviewed", [_reviewed_sheet(i) for i in range(120)])
     with store.session() as s:
         for f in list(s.scalars(repo.select(FieldRow))):
             repo.verify_field(s, f.id, version=f.version, value="AN", actor="reviewer", source="reviewer")
     res = runner.invoke(cli_app, ["calibrate", "--from-reviews", "--template", "dc01", "--out", str(out)])
-    assert res.exit_code == 13 and "only 120 reviewed" in res.output and not out.exists()  # too few
+    assert res.exit_code == 14 and "only 120 reviewed" in res.output and not out.exists()  # too few
     plant(store, "reviewed2", [_reviewed_sheet(i) for i in range(120, 300)])
     with store.session() as s:
         for f in list(s.scalars(repo.select(FieldRow).where(FieldRow.status == "needs_review"))):

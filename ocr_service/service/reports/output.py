@@ -78,22 +78,14 @@ def table(columns: list[Column], rows: list[dict]) -> tuple[list[str], list[list
     return [h for h, _ in columns], [["" if (v := get(r)) is None else str(v) for _, get in columns] for r in rows]
 
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(v: str) -> str:
-    # A spreadsheet runs a cell that starts like a formula (OWASP "CSV injection"): quote it.
-    return "'" + v if v.startswith(FORMULA_START) else v
-
-
 def csv_bytes(columns: list[Column], rows: list[dict]) -> bytes:
     """UTF-8 CSV with a BOM (Excel then reads the Vietnamese right), a header row, formula-like cells
     defused."""
     headers, cells = table(columns, rows)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(headers)
-    w.writerows([[_cell(c) for c in row] for row in cells])
+    w = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")  # IDs stay text
+    w.writerow([escape(h) for h in headers])
+    w.writerows([[escape(c) for c in row] for row in cells])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
