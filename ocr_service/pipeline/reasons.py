@@ -8,6 +8,7 @@ the check and what it found.
 from __future__ import annotations
 
 import functools
+import re
 from enum import StrEnum
 from pathlib import Path
 
@@ -38,8 +39,34 @@ def _texts() -> dict[str, dict[str, str]]:
     return yaml.safe_load((Path(__file__).with_name("data") / "reasons.yaml").read_text(encoding="utf-8"))
 
 
+@functools.cache
+def _details() -> dict[str, list[tuple[re.Pattern, str]]]:
+    data = yaml.safe_load((Path(__file__).with_name("data") / "details.yaml").read_text(encoding="utf-8"))
+    return {check: [(re.compile(p), vi) for p, vi in pairs] for check, pairs in data.items()}
+
+
+def _detail_vi(detail: str) -> str:
+    check, sep, what = detail.strip().partition(": ")
+    for pattern, vi in _details().get(check, []) if sep else []:
+        m = pattern.fullmatch(what.strip())
+        if m:
+            return vi.format(None, *m.groups())
+    return detail.strip()
+
+
+def describe_detail(reason: str, lang: str = "en") -> str:
+    """What a reason string found, without the reason's own heading: its detail (translated to
+    Vietnamese for 'vi' when ``data/details.yaml`` knows its pattern), or the heading when there is
+    no detail. E.g. "Số định danh ghi sinh năm 1939, ngày sinh ghi 1994"."""
+    code, _, detail = reason.partition(":")
+    if not detail:
+        return _texts()[ReviewReason(code).value][lang]
+    return _detail_vi(detail) if lang == "vi" else detail.strip()
+
+
 def describe(reason: str, lang: str = "en") -> str:
-    """A person's sentence for a reason string, in 'vi' (the UI) or 'en' (logs), detail appended."""
+    """A person's sentence for a reason string, in 'vi' (the UI) or 'en' (logs), detail appended
+    (in Vietnamese where data/details.yaml knows it)."""
     code, _, detail = reason.partition(":")
     text = _texts()[ReviewReason(code).value][lang]
-    return f"{text}: {detail.strip()}" if detail else text
+    return f"{text}: {describe_detail(reason, lang)}" if detail else text
