@@ -673,10 +673,13 @@ def _free(now: dt.datetime):
 
 
 def held_group(s: Session, owner: str, *, now: dt.datetime | None = None) -> list[FieldRow]:
-    """The fields still needing review that ``owner`` holds under an unexpired lease (id order)."""
+    """The fields still needing review that ``owner`` holds under an unexpired group lease (id
+    order; a sheet lease of sheet mode, token "sheet:…", is not a group)."""
     now = now or utcnow()
     return list(s.scalars(select(FieldRow).where(FieldRow.lease_owner == owner, FieldRow.status == FIELD_REVIEW,
-                                                 FieldRow.lease_expires_at >= now).order_by(FieldRow.id)))
+                                                 FieldRow.lease_expires_at >= now,
+                                                 ~FieldRow.lease_token.startswith("sheet:"))
+                          .order_by(FieldRow.id)))
 
 
 def claim_group(s: Session, owner: str, *, batch_id: int | None = None, size: int = GROUP_SIZE,

@@ -16,12 +16,14 @@ STATIC = Path(__file__).with_name("static")
 
 def mount(app: FastAPI, settings: Settings, store: Store) -> None:
     """Add the pages, /static and their security headers to ``app`` (the API stays under /api)."""
-    from ocr_service.service.web import routes, security
+    from ocr_service.service.web import routes, security, sheetmode
     from ocr_service.service.web.snippets import Snippets
 
     app.state.web_secret = security.secret_key(settings.data_dir)
     app.state.snippets = Snippets(settings, store)
     routes.install(app)
     app.include_router(routes.router)
+    app.include_router(sheetmode.router)
+    sheetmode.warm_suggestions()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(security.PageHeaders)
