@@ -111,13 +111,24 @@ def screenshot(page, name: str) -> None:
     raw.unlink()
 
 
-def log_in(page, url: str, username: str, path: str = "/review/group") -> None:
+def log_in(page, url: str, username: str, path: str = "/review/group", *, claim: bool = True) -> None:
     page.goto(url + path)
     assert "/login" in page.url
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(url + path)
+    if claim:
+        press_claim(page)
+
+
+def press_claim(page) -> None:
+    """On the claim page (a GET claims nothing): Enter on its focused button POSTs the claim."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#claim-button")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("form.row, .frow, #empty").first).to_be_visible()
 
 
 def row_ids(page) -> list[int]:
@@ -156,6 +167,9 @@ def test_keyboard_only_group_verification(station, browser):
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/review/group$"))
+    with store.session(write=False) as s:  # the GET claimed nothing: its one button claims (a POST)
+        assert not s.scalars(repo.select(FieldRow).where(FieldRow.lease_owner.is_not(None))).all()
+    press_claim(page)
 
     # the real pages first (priority 10): snippets cut from the registered pages
     real = row_ids(page)

@@ -60,4 +60,11 @@ def csrf_of(html: str) -> str:
     return CSRF_FIELD.search(html).group(1)
 
 
-__all__ = ["SAMPLES", "PASSWORD", "add_users", "add_batch", "login", "csrf_of", "DOB_READS"]
+def claim_group(client, batch: int | None = None):
+    """Claim a group as the page does (GET the claim page, POST its form) and return the group page."""
+    page = client.get("/review/group" + (f"?batch={batch}" if batch else ""))
+    data = {"csrf_token": csrf_of(page.text), **({"batch": batch} if batch else {})}
+    return client.post("/review/group", data=data)
+
+
+__all__ = ["SAMPLES", "PASSWORD", "add_users", "add_batch", "login", "csrf_of", "claim_group", "DOB_READS"]

@@ -273,10 +273,12 @@ def suggestions(request: Request, _: Reviewer, field: int, q: Annotated[str, Que
 def _show(d: dict | None) -> str:
     if not d:
         return ""
-    if "verified_value" in d:
-        return d.get("verified_value") or ""
-    if "value" in d:
+    if d.get("verified_value") is not None:  # a decision: the reviewer's value
+        return d["verified_value"]
+    if "value" in d:  # before a first decision: the value read
         return d.get("value") or ""
+    if "verified_value" in d:
+        return ""
     return ", ".join(f"{k}={v}" for k, v in d.items())
 
 
