@@ -12,7 +12,9 @@ code before a change), one reviewer:
 2. works on it for --think seconds (the reviewer reading and typing), then saves the 20 rows;
 3. claims group B and fetches its 20 snippets: B seconds.
 
-Prints one JSON line. All data is synthetic.
+The pages are stored as a worker stores them, with what their registration found
+(``pages.registration``, computed here with the pipeline's orient/register); code that predates that
+column ignores it and registers each page again. Prints one JSON line. All data is synthetic.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ sys.path.insert(0, str(REPO / "tests"))
 TEMPLATE = "dc01@tt66-2015"
 GROUP = 20
 PASSWORD = "a long bench password"
+
+
+def registration(path: Path, template) -> dict:
+    """What a worker's registration of the page finds and stores (pages.registration)."""
+    from ocr_service.forms.render import reference_image
+    from ocr_service.pipeline import ingest, orient, register
+
+    page = ingest.load_page(path, 1)
+    upright, how = orient.orient(page.image, reference_image(template, 300))
+    reg = register.register(upright, template, 300)
+    return {"rotation": how.rotation, "skew_deg": how.skew_deg, "homography": [float(v) for v in reg.homography.ravel()]}
 
 
 def fill(data: Path, pages: list[Path]) -> None:
@@ -57,7 +70,8 @@ def fill(data: Path, pages: list[Path]) -> None:
             repo.write_result(s, f.id, {
                 "file": path.name, "page": 1, "template": TEMPLATE, "status": "ok", "residual_px": 0.5,
                 "fields": [{"name": "dob", "value": f"0{1 + i % 9}/01/1990", "confidence": 0.5,
-                            "status": "needs_review", "reasons": ["low_confidence"], "box_px": box, "kind": "date"}]})
+                            "status": "needs_review", "reasons": ["low_confidence"], "box_px": box, "kind": "date"}],
+                "registration": registration(path, t)})
     store.close()
 
 

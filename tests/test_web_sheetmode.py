@@ -265,3 +265,47 @@ def test_history_lists_reads_snaps_and_every_decision(web):
     assert rel and rel[0][3] == "reviewer" and rel[0][7] == "không đọc được"
     assert f'href="/review/sheet/{sheet}/history"' in html  # linked from sheet mode
     assert f'href="/review/sheet/{sheet}/history?from=view"' in c.get(f"/review/sheets/{sheet}").text  # and F9's view
+
+
+def test_snippets_use_the_stored_registration_and_prefetch(web):
+    import cv2
+    import numpy as np
+    from web_fixtures import SAMPLES
+
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.ingest import load_page
+
+    app, store = web
+    data = (SAMPLES / "dc01" / "0002.jpg").read_bytes()
+    info = store.blobs.put(data)
+    pipeline = build_pipeline("dc01", engines="fake", settings=app.state.settings)
+    record = pipeline.process_page(load_page(store.blobs.path(info.sha256), 1)).to_record()
+    assert len(record["registration"]["homography"]) == 9
+    with store.session() as s:
+        b = repo.create_batch(s, "real", template=record["template"])
+        for name, rec in (("stored.jpg", record), ("old.jpg", {k: v for k, v in record.items() if k != "registration"})):
+            f = repo.add_file(s, b.id, sha256=info.sha256 if name == "stored.jpg" else sha(9), original_name=name,
+                              size_bytes=len(data)).row
+            repo.add_pages(s, f.id, [{"page": 1}], enqueue=False)
+            if name == "old.jpg":  # the same scan under another blob name: a page read before the column
+                store.blobs.path(sha(9)).parent.mkdir(parents=True, exist_ok=True)
+                store.blobs.path(sha(9)).write_bytes(data)
+            repo.write_result(s, f.id, {**rec, "serial": None, "sha256": None})
+        dobs = [f.id for f in s.scalars(repo.select(FieldRow).where(FieldRow.name == "dob").order_by(FieldRow.id))]
+        pages = [p.id for p in s.scalars(repo.select(repo.PageRow).order_by(repo.PageRow.id))]
+        assert s.get(repo.PageRow, pages[0]).registration["rotation"] == record["rotation"]
+    snippets = app.state.snippets
+    c = logged_in(app)
+    stored = c.get(f"/review/fields/{dobs[0]}/image")
+    assert stored.status_code == 200 and snippets.registrations == 0  # no registration: the stored one
+    old = c.get(f"/review/fields/{dobs[1]}/image")
+    assert old.status_code == 200 and snippets.registrations == 1
+    a, b = (cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_GRAYSCALE) for r in (stored, old))
+    assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).mean() < 2  # the same snippet
+    # prefetch registers in the background, once per page
+    snippets._pages.clear()
+    snippets._transforms.clear()
+    snippets.prefetch([pages[1], pages[1]])
+    assert snippets.wait_prefetched(60) and snippets.registrations == 2
+    c.get(f"/review/fields/{dobs[1]}/image")
+    assert snippets.registrations == 2

@@ -3,9 +3,11 @@ its template by the pipeline's own functions (``orient.orient``, ``register.regi
 ``register.warp``), then the field's stored ``box_px`` cut out with a margin, as PNG.
 
 Registered pages are kept in memory for a short time (TTL seconds, at most MAX_PAGES), so the
-fields of one sheet cost one registration. What registration found (the quarter turn, the skew
-and the homography: a few numbers) is kept much longer (MAX_TRANSFORMS pages), so a page
-registered once is only decoded, turned and warped again (about a tenth of the cost). And
+fields of one sheet cost one page. What registration found (the quarter turn, the skew and the
+homography: a few numbers) is stored with each page by the worker that read it
+(``pages.registration``), so a page is only decoded, turned and warped again (about a tenth of
+the cost of registering it); pages stored without it (read before that column existed) are
+registered once and the numbers kept in memory (MAX_TRANSFORMS pages). And
 ``prefetch(page_ids)`` registers pages in a background thread before they are asked for: the
 review pages call it for the sheets a reviewer is likely to get next, so the next group's
 snippets (20 sheets) do not cost 20 registrations when it is shown (docs/review.md has the times).
@@ -58,8 +60,10 @@ class Snippets:
                 self._pipelines[ref] = built
             return self._pipelines[ref]
 
-    def aligned(self, page_id: int, page_no: int, sha256: str, template_ref: str) -> np.ndarray:
-        """The page registered to its template (cached)."""
+    def aligned(self, page_id: int, page_no: int, sha256: str, template_ref: str,
+                registration: dict | None = None) -> np.ndarray:
+        """The page registered to its template (cached); ``registration``: what the worker's
+        registration found (pages.registration), used instead of registering again."""
         now = time.monotonic()
         with self._lock:
             for pid in [p for p, (t, _) in self._pages.items() if now - t > TTL]:
@@ -72,7 +76,7 @@ class Snippets:
             with self._lock:
                 if page_id in self._pages:
                     return self._pages[page_id][1]
-            image = self._register(page_id, page_no, sha256, template_ref)
+            image = self._register(page_id, page_no, sha256, template_ref, registration)
             with self._lock:
                 self._pages[page_id] = (time.monotonic(), image)
                 while len(self._pages) > MAX_PAGES:
@@ -80,7 +84,8 @@ class Snippets:
                 self._page_locks.pop(page_id, None)
             return image
 
-    def _register(self, page_id: int, page_no: int, sha256: str, template_ref: str) -> np.ndarray:
+    def _register(self, page_id: int, page_no: int, sha256: str, template_ref: str,
+                  registration: dict | None = None) -> np.ndarray:
         path = self.store.blobs.path(sha256)
         if not path.is_file():
             raise NotFoundError("the page's file is missing from the blob store")
@@ -92,6 +97,9 @@ class Snippets:
         p = self._pipeline(template_ref)
         with self._lock:
             known = self._transforms.get(page_id)
+        if known is None and registration and len(registration.get("homography") or ()) == 9:
+            known = (int(registration.get("rotation") or 0), float(registration.get("skew_deg") or 0.0),
+                     np.array(registration["homography"], dtype=np.float64).reshape(3, 3))
         if known is not None:  # registered before: the same steps with the numbers found then
             rotation, skew, homography = known
             upright = orient.rotate_small(orient.rotate90(orient.whiten_background(page.image), rotation), skew)
@@ -107,14 +115,14 @@ class Snippets:
                 self._transforms.popitem(last=False)
         return register.warp(upright, reg.homography, p.template, p.dpi)
 
-    def page_source(self, page_id: int) -> tuple[int, str, str]:
-        """(page number, blob sha256, template ref) of a page that has a sheet."""
+    def page_source(self, page_id: int) -> tuple[int, str, str, dict | None]:
+        """(page number, blob sha256, template ref, stored registration) of a page that has a sheet."""
         with self.store.session(write=False) as s:
             page = repo.get_page(s, page_id)
             sheet = s.scalars(repo.select(repo.Sheet).where(repo.Sheet.page_id == page_id)).first()
             if sheet is None:
                 raise NotFoundError(f"page {page_id} has no sheet")
-            return page.page_no, page.file.sha256, sheet.template.ref
+            return page.page_no, page.file.sha256, sheet.template.ref, page.registration
 
     def prefetch(self, page_ids) -> None:
         """Register these pages in the background (those not registered yet), so their snippets
@@ -155,9 +163,10 @@ class Snippets:
             page = sheet.page
             box = [int(v) for v in (f.box_px or [])]
             page_id, page_no, sha, ref = page.id, page.page_no, page.file.sha256, sheet.template.ref
+            stored = page.registration
         if len(box) != 4 or box[2] <= 0 or box[3] <= 0:
             raise NotFoundError(f"field {field_id} has no box on its page")
-        image = self.aligned(page_id, page_no, sha, ref)
+        image = self.aligned(page_id, page_no, sha, ref, stored)
         x, y, w, h = box
         hgt, wid = image.shape[:2]
         x0, y0 = max(0, x - MARGIN_PX), max(0, y - MARGIN_PX)
