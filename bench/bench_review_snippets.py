@@ -28,8 +28,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import os
+import subprocess
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+CODE = Path(os.environ.get("BENCH_CODE", REPO))  # the code that fills the database (its schema revision)
+sys.path.insert(0, str(CODE))
 sys.path.insert(0, str(REPO / "tests"))
 
 TEMPLATE = "dc01@tt66-2015"
@@ -80,12 +84,14 @@ def run(args) -> dict:
     from serve_helpers import running_serve
 
     pages = sorted(p for p in Path(args.pages).iterdir() if p.suffix.lower() in (".png", ".jpg", ".pdf", ".tif", ".tiff"))
-    pages = pages[:2 * GROUP]
     if len(pages) < 2 * GROUP:
         raise SystemExit(f"{args.pages}: need {2 * GROUP} scanned sheets, found {len(pages)}")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        fill(data, pages)
+        code = str(Path(args.code).resolve())
+        # the database is made by the code under test (its migrations): another process
+        subprocess.run([sys.executable, __file__, "--fill", str(data), "--pages", args.pages],
+                       env={**os.environ, "BENCH_CODE": code, "PYTHONPATH": code}, check=True)
         env = {"OCR_SERVICE_ENGINES": "fake", "OCR_SERVICE_WORKERS": "1", "PYTHONPATH": str(Path(args.code).resolve())}
         with running_serve(Path(tmp), data, **env) as url, httpx.Client(base_url=url, timeout=120) as c:
             page = c.get("/login")
@@ -128,7 +134,13 @@ def main() -> None:
     ap.add_argument("--code", default=str(REPO))
     ap.add_argument("--think", type=float, default=30.0)
     ap.add_argument("--label", default="")
-    print(json.dumps(run(ap.parse_args())))
+    ap.add_argument("--fill", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.fill:
+        pages = sorted(p for p in Path(args.pages).iterdir() if p.suffix.lower() in (".png", ".jpg", ".pdf", ".tif", ".tiff"))
+        fill(Path(args.fill), pages[:2 * GROUP])
+        return
+    print(json.dumps(run(args)))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import re
 import pytest
 from argon2 import PasswordHasher
 from serve_helpers import running_serve
-from test_web_browser import ARGS, CHROMIUM, VIEWPORT, log_in, screenshot  # noqa: F401
+from test_web_browser import VIEWPORT, browser, log_in, patient_expect, screenshot  # noqa: F401 (fixtures)
 from web_fixtures import SAMPLES, add_users
 
 from ocr_service.service import auth
@@ -74,22 +74,6 @@ def station(tmp_path_factory):
         store = open_store(None, data)
         yield {"url": url, "store": store, "batch": batch}
         store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} not found: install Debian's `chromium` package (scripts/setup.sh does); "
-                    "these tests must run, not skip")
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=20_000)  # 2 shared cores: give the server and the browser time
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def focused_field(page) -> int:

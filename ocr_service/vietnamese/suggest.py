@@ -115,10 +115,10 @@ class _Index:
 
 
 def _vocabulary_entries(name: str) -> list[tuple[str, str, list[str]]]:
-    vocab = get_vocabulary(name)
-    if name in ("district", "commune"):
-        return _admin_entries(name, short=True)
-    entries = [(value, "", list(forms)) for value, forms in vocab.written_forms().items()]
+    if name in ("district", "commune"):  # built from the unit tables, with where each unit lies
+        entries = _admin_entries(name, short=True)
+    else:
+        entries = [(value, "", list(forms)) for value, forms in get_vocabulary(name).written_forms().items()]
     if name in _POST_2025:
         entries += _admin_entries_2025(_POST_2025[name], short=True, known={e[0] for e in entries})
     return entries
