@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import os
-import subprocess
 
 REPO = Path(__file__).resolve().parents[1]
 CODE = Path(os.environ.get("BENCH_CODE", REPO))  # the code that fills the database (its schema revision)

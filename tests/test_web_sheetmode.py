@@ -4,7 +4,6 @@ in-process (TestClient, SQLite): endpoints, roles, escaping, leases and what is 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 
 import pytest

@@ -101,7 +101,7 @@ TELEX_CASES = {"Nguyeenx Thij Hoaf": "Nguyễn Thị Hòa", "ddaau": "đâu", "t
                "hoafz": "hoa", "muaf": "mùa", "khuyur": "khuỷu", "truwowngf": "trường", "Lee": "Lê"}
 
 
-def test_keyboard_only_sheet_verification(station, browser):
+def test_keyboard_only_sheet_verification(station, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
@@ -161,6 +161,7 @@ def test_keyboard_only_sheet_verification(station, browser):
     page.keyboard.type("kinh")
     expect(page.locator("#suggest li").first).to_contain_text("Kinh")
     expect(page.locator(f"#f-{ids['ethnicity']} #suggest")).to_be_visible()
+    expect(page.locator(f"#f-{ids['ethnicity']} li.msg")).to_have_count(0)  # "kinh" passes: the misread's message goes
     page.keyboard.press("ArrowDown")
     expect(page.locator("#suggest li").first).to_have_attribute("aria-selected", "true")
     screenshot(page, "sheet")

@@ -46,7 +46,7 @@ OVERRIDE_NOTE = "lưu dù không hợp lệ"
 PAGE_WIDTH_PX = 1200  # the page image as sent (Snippets.page_png's max_width)
 KEYS = [("Enter", "lưu ô này, sang ô sau (lần nữa: lưu dù có cảnh báo)"),
         ("↓ / ↑", "chọn gợi ý; không có gợi ý: chuyển ô"),
-        ("Tab / Shift+Tab", "chuyển ô"),
+        ("Tab / ⇧Tab", "chuyển ô"),
         ("F2", "giá trị gợi ý tiếp theo"),
         ("F4", "không đọc được"),
         ("F8", "hoãn ô này (trả về hàng đợi)"),
