@@ -171,6 +171,7 @@ def _address_entries() -> list[tuple[str, str, list[str]]]:
 
 
 _lock = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
 
 
 @lru_cache(maxsize=32)
@@ -180,7 +181,9 @@ def _build(source: str) -> _Index:
 
 def index(source: str) -> _Index:
     """The precomputed keys of a source (built once; KeyError for an unknown vocabulary)."""
-    with _lock:  # one build per source, however many requests ask at once
+    with _lock:
+        lock = _locks.setdefault(source, threading.Lock())
+    with lock:  # one build per source, however many ask at once; other sources are not held up
         return _build(source)
 
 
