@@ -24,6 +24,5 @@ def mount(app: FastAPI, settings: Settings, store: Store) -> None:
     routes.install(app)
     app.include_router(routes.router)
     app.include_router(sheetmode.router)
-    sheetmode.warm_suggestions()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(security.PageHeaders)

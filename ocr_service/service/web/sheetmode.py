@@ -40,6 +40,7 @@ from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIEL
 from ocr_service.service.web import routes
 from ocr_service.service.web.routes import Reviewer, WebError, check_csrf, render
 from ocr_service.vietnamese import suggest as vsuggest
+from ocr_service.vietnamese.vocab import get_vocabulary, parse_address, parse_address_2025
 
 router = APIRouter(include_in_schema=False)
 OVERRIDE_NOTE = "lưu dù không hợp lệ"
@@ -80,15 +81,32 @@ def template_of(request: Request, ref: str) -> Template:
     return t
 
 
+def _warm() -> None:
+    vsuggest.warm()
+    # what the validators load on first use: the district and commune vocabularies, the address parsers
+    for name in ("district", "commune"):
+        get_vocabulary(name)
+    parse_address("Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội")
+    parse_address_2025("Phường Hồng Hà, Thành phố Hà Nội")
+
+
+_warming = threading.Event()
+
+
 def warm_suggestions() -> None:
-    """Build the administrative-unit suggestion keys in the background (about 4 s of one core)."""
-    threading.Thread(target=vsuggest.warm, name="suggest-warm", daemon=True).start()
+    """Build the administrative-unit suggestion keys and load what the validators load on first use,
+    in a background thread (5–25 s of one core), once per process: called when sheet mode is first
+    opened, so the reviewer's first suggestions and checks are quick."""
+    if not _warming.is_set():
+        _warming.set()
+        threading.Thread(target=_warm, name="review-warm", daemon=True).start()
 
 
 # -- claiming ---------------------------------------------------------------------------------------
 
 @router.get("/review/sheet", response_class=HTMLResponse)
 def sheet_queue(request: Request, principal: Reviewer, batch: int | None = None, empty: int = 0) -> Response:
+    warm_suggestions()
     with routes._store(request).session(write=False) as s:
         held = sheet_leases.held_sheet(s, principal.username)
     if held is not None:
@@ -148,6 +166,7 @@ def _sheet_or_404(s, sheet_id: int) -> Sheet:
 
 @router.get("/review/sheet/{sheet_id}", response_class=HTMLResponse)
 def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResponse:
+    warm_suggestions()
     who = principal.username
     with routes._store(request).session(write=False) as s:
         sheet = _sheet_or_404(s, sheet_id)
