@@ -223,6 +223,13 @@ def test_keyboard_only_group_verification(station, browser):
     page.keyboard.press("Enter")
     # this reviewer's next group: not the row they postponed, so the parallel batch's numbers
     expect(page.locator("h1")).to_contain_text("id_number", timeout=15_000)
+    # Telex works in group mode too (Alt+Z; the header shows the state); nothing is saved without Enter
+    page.keyboard.press("Alt+z")
+    expect(page.locator("#telex-state")).to_contain_text("BẬT")
+    page.keyboard.type("dd")
+    expect(page.locator('form.row[data-state="pending"] input.value').first).to_have_value("đ")
+    page.keyboard.press("Alt+z")
+    expect(page.locator("#telex-state")).to_contain_text("tắt")
 
     with store.session(write=False) as s:
         got = {i: repo.get_field(s, i) for i in ids + real}

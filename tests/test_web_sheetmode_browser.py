@@ -145,9 +145,10 @@ def test_keyboard_only_sheet_verification(station, browser):  # noqa: F811
 
     # 2. a date of birth the ID contradicts: the pipeline's message inline; Enter twice saves it anyway
     wait_focus(page, ids["dob"])
-    screenshot_ready = page.locator(f"#f-{ids['dob']} li.msg")
+    dob_messages = page.locator(f"#f-{ids['dob']} li.msg")
     page.keyboard.type("25/02/1978")
-    expect(screenshot_ready).to_contain_text("Số định danh ghi sinh năm 1987, ngày sinh ghi 1978")
+    # (the first check may wait for the validators' tables, loading in the background since the claim)
+    expect(dob_messages).to_contain_text("Số định danh ghi sinh năm 1987, ngày sinh ghi 1978", timeout=60_000)
     expect(page.locator(f"#f-{ids['id_number']} li.msg")).to_contain_text("Số định danh ghi sinh năm 1987")
     page.keyboard.press("Enter")
     expect(page.locator(f"#f-{ids['dob']}")).to_have_attribute("data-state", "invalid")
@@ -159,7 +160,7 @@ def test_keyboard_only_sheet_verification(station, browser):  # noqa: F811
     # 3. the ethnicity from the suggestions ("kinh" → Kinh), chosen with the arrows
     wait_focus(page, ids["ethnicity"])
     page.keyboard.type("kinh")
-    expect(page.locator("#suggest li").first).to_contain_text("Kinh")
+    expect(page.locator("#suggest li").first).to_contain_text("Kinh", timeout=40_000)
     expect(page.locator(f"#f-{ids['ethnicity']} #suggest")).to_be_visible()
     expect(page.locator(f"#f-{ids['ethnicity']} li.msg")).to_have_count(0)  # "kinh" passes: the misread's message goes
     page.keyboard.press("ArrowDown")
