@@ -10,14 +10,13 @@ there (docs/screenshots/sheet.png)."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from argon2 import PasswordHasher
 from serve_helpers import running_serve
 from test_web_browser import VIEWPORT, browser, log_in, patient_expect, screenshot  # noqa: F401 (fixtures)
-from web_fixtures import SAMPLES, add_users
+from web_fixtures import add_real_pages, add_users
 
 from ocr_service.service import auth
 from ocr_service.service.store import open_store
@@ -33,29 +32,19 @@ MISREAD = {"full_name": "NGUYEN THI H0A", "ethnicity": "Kinb", "relation_to_head
 
 def _sheet_batch(store, settings: Settings) -> int:
     """Real sample pages read with the fake engine; five fields of each sent to review, some misread."""
-    from ocr_service.pipeline.build import build_pipeline
-    from ocr_service.pipeline.ingest import load_page
-
-    pipeline = build_pipeline("dc01", engines="fake", settings=settings)
     with store.session() as s:
         b_id = repo.create_batch(s, "phiếu-thật", template="dc01@tt66-2015", priority=5).id
-    for n in PAGES:
-        data = (SAMPLES / "dc01" / f"{n}.jpg").read_bytes()
-        info = store.blobs.put(data)
-        record = pipeline.process_page(load_page(store.blobs.path(info.sha256), 1)).to_record()
-        truth = json.loads((SAMPLES / "dc01" / f"{n}.json").read_text(encoding="utf-8"))["fields"]
-        for fd in record["fields"]:
+
+    def edit(_i, fields, truth):
+        for fd in fields:
             if fd["name"] in REVIEW:
                 value = MISREAD.get(fd["name"], truth.get(fd["name"], ""))
                 fd.update(status="needs_review", reasons=["low_confidence"], value=value, raw=value,
                           candidates=[value, truth.get(fd["name"], "")], suggestion=None)
             else:
                 fd.update(status="auto_accepted", reasons=[], value=truth.get(fd["name"], fd["value"]))
-        with store.session() as s:
-            f = repo.add_file(s, b_id, sha256=info.sha256, original_name=f"{n}.jpg", size_bytes=len(data),
-                              media_type="image/jpeg").row
-            repo.add_pages(s, f.id, [{"page": 1}], enqueue=False)
-            repo.write_result(s, f.id, record)
+
+    add_real_pages(store, settings, b_id, PAGES, edit)
     return b_id
 
 
