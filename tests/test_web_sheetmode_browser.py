@@ -71,17 +71,14 @@ def focused_field(page) -> int:
 
 
 def wait_focus(page, field_id: int) -> None:
+    """Wait (a loaded machine) until the input of ``field_id``'s row has the focus; on a timeout the
+    failure names where the focus is and what the status line says."""
     try:
-        _wait_focus(page, field_id)
-    except Exception:
-        print("DEBUG", page.url, focused_field(page), page.locator("#fields").inner_html()[:3000],
-              page.locator("#status").inner_text())
-        raise
-
-
-def _wait_focus(page, field_id: int) -> None:
-    page.wait_for_function("id => { const a = document.activeElement; const r = a && a.closest && a.closest('.frow');"
-                           " return !!(r && Number(r.dataset.field) === id); }", arg=field_id, timeout=20_000)
+        page.wait_for_function("id => { const a = document.activeElement; const r = a && a.closest && a.closest('.frow');"
+                               " return !!(r && Number(r.dataset.field) === id); }", arg=field_id, timeout=20_000)
+    except Exception as exc:
+        raise AssertionError(f"focus not on field {field_id} at {page.url}: on {focused_field(page)}, "
+                             f"status {page.locator('#status').inner_text()!r}") from exc
 
 
 TELEX_CASES = {"Nguyeenx Thij Hoaf": "Nguyễn Thị Hòa", "ddaau": "đâu", "tieengs Vieetj": "tiếng Việt",
