@@ -20,7 +20,7 @@ from web_fixtures import TestClient, add_users, csrf_of, login
 from ocr_service.cli import app as cli_app
 from ocr_service.errors import InvalidRequestError, TemplateError
 from ocr_service.forms import loader
-from ocr_service.pipeline.reasons import check_text, describe
+from ocr_service.pipeline.reasons import describe, describe_detail
 from ocr_service.service import auth
 from ocr_service.service.reports import figures, issued, output
 from ocr_service.service.store import open_store
@@ -221,9 +221,12 @@ def test_places_sort_in_natural_order():
 
 
 def test_check_details_read_in_vietnamese():
-    assert check_text("id_vs_sex_dob: ID says Nam, sex reads Nữ") == "Số định danh ghi giới tính Nam, ô giới tính ghi Nữ"
-    assert check_text("not_after: 02/02/2020 is after 01/01/2019") == "02/02/2020 muộn hơn 01/01/2019"
-    assert check_text("id_number: 11 digits") == "id_number: 11 digits"  # no text known: as it is
+    vi = lambda detail: describe_detail("check:" + detail, "vi")  # noqa: E731
+    assert vi("id_vs_sex_dob: ID says Nam, sex reads Nữ") == "Số định danh ghi giới tính Nam, ô giới tính ghi Nữ"
+    assert vi("not_after: 02/02/2020 is after 01/01/2019") == "ngày 02/02/2020 sau ngày 01/01/2019"
+    assert vi("one_head: household 012345678: 2 sheets with Chủ hộ") == (
+        "hộ 012345678: 2 phiếu cùng ghi Chủ hộ")
+    assert vi("id_number: 11 digits") == "id_number: 11 digits"  # no text known: as it is
     assert describe("check:id_vs_sex_dob: ID says born 1939, date of birth reads 1994", "en") == (
         "Inconsistent with another field of the sheet: id_vs_sex_dob: ID says born 1939, date of birth reads 1994")
 

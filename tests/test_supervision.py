@@ -15,7 +15,7 @@ from api_fixtures import fast_hashing  # noqa: F401
 from store_fixtures import TEMPLATE, field, result, sha
 from test_web import logged_in, web  # noqa: F401  (the in-process station and a logged-in client)
 from typer.testing import CliRunner
-from web_fixtures import TestClient, csrf_of
+from web_fixtures import TestClient, claim_group, csrf_of
 
 from ocr_service.cli import app as cli_app
 from ocr_service.service import supervision
@@ -108,7 +108,7 @@ def test_a_qa_row_is_indistinguishable_from_a_review_row_and_its_answer_is_judge
     qa_ids = ids(store, name="dob", status="auto_accepted")
     set_qa(store, qa_ids)
     c = logged_in(app, "reviewer")
-    page = c.get("/review/group")
+    page = claim_group(c)
     rows = ROW.findall(page.text)
     assert len(rows) == 3  # the review field and the two QA samples, one group
     shapes = {_shape(r) for r in rows}
@@ -204,7 +204,7 @@ def test_a_reviewer_cannot_open_the_supervisor_page_assign_or_change_priorities(
         c = logged_in(app, role)
         res = c.get("/supervisor")
         assert res.status_code == 403 and "không được mở trang giám sát" in res.text
-        csrf = csrf_of(c.get("/login").text) if role != "reviewer" else csrf_of(c.get("/review/group").text)
+        csrf = csrf_of(c.get("/login").text) if role != "reviewer" else csrf_of(c.get("/review/sheets/1").text)
         for url, data in (("/supervisor/assign", {"reviewer": "reviewer", "batch": str(b)}),
                           (f"/supervisor/batches/{b}/priority", {"priority": "9"})):
             res = c.post(url, data={**data, "csrf_token": csrf}, follow_redirects=False)

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from api_fixtures import fast_hashing  # noqa: F401
-from web_fixtures import PASSWORD, SAMPLES, TestClient, add_batch, add_users, csrf_of, login
+from web_fixtures import PASSWORD, SAMPLES, TestClient, add_batch, add_users, claim_group, csrf_of, login
 
 from ocr_service.errors import ConfigError
 from ocr_service.service.api import create_app
@@ -131,11 +131,12 @@ def test_pages_escape_ocr_text_and_send_a_strict_csp(web):
         f = repo.get_file(s, 1)
         f.original_name = '"><img src=x onerror=alert(2)>.jpg'
     c = logged_in(app)
-    page = c.get("/review/group")
+    page = claim_group(c)
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "<img src=x onerror" not in page.text
     assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/vendor/htmx.min.js" defer>',
+                                                       '<script src="/static/telex.js" defer>',
                                                        '<script src="/static/review.js" defer>']
     csp = page.headers["content-security-policy"]
     for part in ("default-src 'self'", "img-src 'self' data:", "script-src 'self'", "style-src 'self'",
@@ -156,7 +157,7 @@ def test_decisions_are_stored_with_csrf_and_audited(web):
     app, store = web
     add_batch(store, sheets=5)
     c = logged_in(app)
-    page = c.get("/review/group")
+    page = claim_group(c)
     rows = _rows(page.text)
     assert len(rows) == 5
     csrf = csrf_of(page.text)
@@ -197,13 +198,13 @@ def test_a_save_after_the_lease_moved_on_is_refused(web):
     app, store = web
     add_batch(store, sheets=2)
     c1 = logged_in(app, "reviewer")
-    page = c1.get("/review/group")
+    page = claim_group(c1)
     (a, va), _ = _rows(page.text)
     # the lease expires and another reviewer claims the fields
     with store.session() as s:
         s.execute(repo.update(FieldRow.__table__).values(lease_expires_at=utcnow() - dt.timedelta(seconds=1)))
     c2 = logged_in(app, "reviewer2")
-    assert a in [i for i, _ in _rows(c2.get("/review/group").text)]
+    assert a in [i for i, _ in _rows(claim_group(c2).text)]
     res = c1.post(f"/review/fields/{a}", headers={security.CSRF_HEADER: csrf_of(page.text)},
                   data={"version": va, "action": "accept", "value": "01/01/2001"})
     assert res.status_code == 409

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 from serve_helpers import running_serve
-from web_fixtures import PASSWORD, SAMPLES, add_batch, add_users, csrf_of
+from web_fixtures import PASSWORD, add_batch, add_real_pages, add_users, csrf_of
 
 from ocr_service.service import auth
 from ocr_service.service.store import open_store
@@ -34,32 +34,19 @@ REAL_PAGES = ("0000", "0002", "0003")
 def _real_batch(store, settings: Settings) -> int:
     """A batch of real sample pages read with the fake engine, their dates of birth sent to review
     (one misread), so the snippets are cut from really registered pages."""
-    import json
-
-    from ocr_service.pipeline.build import build_pipeline
-    from ocr_service.pipeline.ingest import load_page
-
-    pipeline = build_pipeline("dc01", engines="fake", settings=settings)
     with store.session() as s:
-        b = repo.create_batch(s, "hộp-thật", template="dc01@tt66-2015", priority=10)
-        b_id = b.id
-    for i, n in enumerate(REAL_PAGES):
-        data = (SAMPLES / "dc01" / f"{n}.jpg").read_bytes()
-        info = store.blobs.put(data)
-        record = pipeline.process_page(load_page(store.blobs.path(info.sha256), 1)).to_record()
-        truth = json.loads((SAMPLES / "dc01" / f"{n}.json").read_text(encoding="utf-8"))["fields"]
-        for fd in record["fields"]:
+        b_id = repo.create_batch(s, "hộp-thật", template="dc01@tt66-2015", priority=10).id
+
+    def edit(i, fields, truth):
+        for fd in fields:
             if fd["name"] == "dob":
                 good = truth["dob"]
                 fd.update(status="needs_review", reasons=["low_confidence"], value=good if i != 1 else good[:-1] + "7",
                           candidates=[good[:-1] + "7", good], suggestion=None)
             elif fd["status"] != "auto_accepted":
                 fd.update(status="auto_accepted", reasons=[])
-        with store.session() as s:
-            f = repo.add_file(s, b_id, sha256=info.sha256, original_name=f"{n}.jpg", size_bytes=len(data),
-                              media_type="image/jpeg").row
-            repo.add_pages(s, f.id, [{"page": 1}], enqueue=False)
-            repo.write_result(s, f.id, record)
+
+    add_real_pages(store, settings, b_id, REAL_PAGES, edit)
     return b_id
 
 
@@ -111,13 +98,24 @@ def screenshot(page, name: str) -> None:
     raw.unlink()
 
 
-def log_in(page, url: str, username: str, path: str = "/review/group") -> None:
+def log_in(page, url: str, username: str, path: str = "/review/group", *, claim: bool = True) -> None:
     page.goto(url + path)
     assert "/login" in page.url
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(url + path)
+    if claim:
+        press_claim(page)
+
+
+def press_claim(page) -> None:
+    """On the claim page (a GET claims nothing): Enter on its focused button POSTs the claim."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#claim-button")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("form.row, .frow, #empty").first).to_be_visible()
 
 
 def row_ids(page) -> list[int]:
@@ -156,6 +154,9 @@ def test_keyboard_only_group_verification(station, browser):
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/review/group$"))
+    with store.session(write=False) as s:  # the GET claimed nothing: its one button claims (a POST)
+        assert not s.scalars(repo.select(FieldRow).where(FieldRow.lease_owner.is_not(None))).all()
+    press_claim(page)
 
     # the real pages first (priority 10): snippets cut from the registered pages
     real = row_ids(page)
@@ -209,6 +210,13 @@ def test_keyboard_only_group_verification(station, browser):
     page.keyboard.press("Enter")
     # this reviewer's next group: not the row they postponed, so the parallel batch's numbers
     expect(page.locator("h1")).to_contain_text("id_number", timeout=15_000)
+    # Telex works in group mode too (Alt+Z; the header shows the state); nothing is saved without Enter
+    page.keyboard.press("Alt+z")
+    expect(page.locator("#telex-state")).to_contain_text("BẬT")
+    page.keyboard.type("dd")
+    expect(page.locator('form.row[data-state="pending"] input.value').first).to_have_value("đ")
+    page.keyboard.press("Alt+z")
+    expect(page.locator("#telex-state")).to_contain_text("tắt")
 
     with store.session(write=False) as s:
         got = {i: repo.get_field(s, i) for i in ids + real}

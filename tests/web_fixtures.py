@@ -49,6 +49,28 @@ def add_batch(store, name: str = "box", *, sheets: int = 6, values: list[str] | 
         return b.id
 
 
+def add_real_pages(store, settings, batch_id: int, names, edit) -> None:
+    """Real sample pages (``samples/dc01/NAME.jpg``) read with the fake engine into batch ``batch_id``,
+    so snippets are cut from really registered pages; ``edit(i, fields, truth)`` adjusts each page's
+    field records (statuses, values) before they are stored, ``truth`` being the sample's ground truth."""
+    import json
+
+    from ocr_service.pipeline.build import build_pipeline
+    from ocr_service.pipeline.ingest import load_page
+
+    pipeline = build_pipeline("dc01", engines="fake", settings=settings)
+    for i, n in enumerate(names):
+        data = (SAMPLES / "dc01" / f"{n}.jpg").read_bytes()
+        info = store.blobs.put(data)
+        record = pipeline.process_page(load_page(store.blobs.path(info.sha256), 1)).to_record()
+        edit(i, record["fields"], json.loads((SAMPLES / "dc01" / f"{n}.json").read_text(encoding="utf-8"))["fields"])
+        with store.session() as s:
+            f = repo.add_file(s, batch_id, sha256=info.sha256, original_name=f"{n}.jpg", size_bytes=len(data),
+                              media_type="image/jpeg").row
+            repo.add_pages(s, f.id, [{"page": 1}], enqueue=False)
+            repo.write_result(s, f.id, record)
+
+
 def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     token = CSRF_FIELD.search(page.text).group(1)
@@ -60,4 +82,11 @@ def csrf_of(html: str) -> str:
     return CSRF_FIELD.search(html).group(1)
 
 
-__all__ = ["SAMPLES", "PASSWORD", "add_users", "add_batch", "login", "csrf_of", "DOB_READS"]
+def claim_group(client, batch: int | None = None):
+    """Claim a group as the page does (GET the claim page, POST its form) and return the group page."""
+    page = client.get("/review/group" + (f"?batch={batch}" if batch else ""))
+    data = {"csrf_token": csrf_of(page.text), **({"batch": batch} if batch else {})}
+    return client.post("/review/group", data=data)
+
+
+__all__ = ["SAMPLES", "PASSWORD", "add_users", "add_batch", "login", "csrf_of", "claim_group", "add_real_pages", "DOB_READS"]

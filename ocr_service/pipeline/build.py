@@ -71,7 +71,8 @@ class Pipeline:
         results = decide_sheet(t, readings, boxes, self.thresholds, measured)
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
                            rotation=o.rotation, skew_deg=o.skew_deg, serial=identity[2] if identity else None,
-                           seconds=time.perf_counter() - start)
+                           seconds=time.perf_counter() - start,
+                           homography=tuple(float(v) for v in reg.homography.ravel()))
 
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
         """Results for every page of a file; a file or page that cannot be read yields one 'error'

@@ -15,6 +15,7 @@ from ocr_service.pipeline.evidence import FieldEvidence, sheet_evidence
 from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.pipeline.scoring import Thresholds
 from ocr_service.vietnamese.checks import run_checks
+from ocr_service.vietnamese.validators import Finding
 
 AUTO_ACCEPTED = "auto_accepted"
 NEEDS_REVIEW = "needs_review"
@@ -87,6 +88,25 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
                        warnings=warnings, features=features or {}, kind=spec.kind)
 
 
+def invalid_reasons(finding: Finding | None) -> list[str]:
+    """The review reasons (``invalid:<check>: <why>``) of a validator finding's failed checks."""
+    if finding is None or not finding.failed:
+        return []
+    return [ReviewReason.INVALID.detail(f"{check}: {reason}") for check, reason in finding.failed]
+
+
+def check_reasons(template: Template, values: dict[str, str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The template's cross-field checks on a sheet's values: the review reasons
+    (``check:<rule>: <why>``) of the hard failures and of the soft ones (warnings), by field name."""
+    hard: dict[str, list[str]] = {}
+    soft: dict[str, list[str]] = {}
+    for failure in run_checks(list(template.checks), values):
+        for name in failure.fields:
+            (soft if failure.soft else hard).setdefault(name, []).append(
+                ReviewReason.CHECK.detail(f"{failure.rule}: {failure.reason}"))
+    return hard, soft
+
+
 def decide_sheet(template: Template, readings: dict[str, list[Reading]],
                  boxes: dict[str, tuple[int, int, int, int]], thresholds: Thresholds,
                  ink: dict[str, dict[str, float]] | None = None) -> list[FieldResult]:
@@ -94,19 +114,11 @@ def decide_sheet(template: Template, readings: dict[str, list[Reading]],
     the measured ink features per field, see recognize_page), then the template's cross-field
     checks (hard ones send the fields they name to review, soft ones warn)."""
     evidence: dict[str, FieldEvidence] = sheet_evidence(template, readings, thresholds, ink)
-    values = {name: ev.value for name, ev in evidence.items()}
-    hard: dict[str, list[str]] = {}
-    soft: dict[str, list[str]] = {}
-    for failure in run_checks(list(template.checks), values):
-        for name in failure.fields:
-            (soft if failure.soft else hard).setdefault(name, []).append(
-                ReviewReason.CHECK.detail(f"{failure.rule}: {failure.reason}"))
+    hard, soft = check_reasons(template, {name: ev.value for name, ev in evidence.items()})
     results = []
     for spec in template.fields:
         ev = evidence[spec.name]
-        failed = []
-        if ev.finding is not None and ev.finding.failed:
-            failed.extend(ReviewReason.INVALID.detail(f"{check}: {reason}") for check, reason in ev.finding.failed)
+        failed = invalid_reasons(ev.finding)
         failed.extend(hard.get(spec.name, []))
         suggestion = ev.finding.suggestion if ev.finding and ev.finding.suggestion != ev.value else None
         results.append(decide(spec, ev.reading, boxes[spec.name], thresholds, value=ev.value, confidence=ev.score,

@@ -84,6 +84,11 @@ def _context(template: Template, raw: dict[str, str]) -> dict:
     return ctx
 
 
+def sheet_context(template: Template, values: dict[str, str]) -> dict:
+    """The validators' context (declaration date, province …) from a sheet's values by field name."""
+    return _context(template, {name: clean(v) for name, v in values.items()})
+
+
 def sheet_evidence(template: Template, readings: dict[str, list[Reading]], thresholds: Thresholds,
                    ink: dict[str, dict[str, float]] | None = None) -> dict[str, FieldEvidence]:
     """The evidence for every field of a sheet, in template order (``ink``: measured ink features

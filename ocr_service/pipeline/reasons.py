@@ -39,36 +39,34 @@ def _texts() -> dict[str, dict[str, str]]:
     return yaml.safe_load((Path(__file__).with_name("data") / "reasons.yaml").read_text(encoding="utf-8"))
 
 
+@functools.cache
+def _details() -> dict[str, list[tuple[re.Pattern, str]]]:
+    data = yaml.safe_load((Path(__file__).with_name("data") / "details.yaml").read_text(encoding="utf-8"))
+    return {check: [(re.compile(p), vi) for p, vi in pairs] for check, pairs in data.items()}
+
+
+def _detail_vi(detail: str) -> str:
+    check, sep, what = detail.strip().partition(": ")
+    for pattern, vi in _details().get(check, []) if sep else []:
+        m = pattern.fullmatch(what.strip())
+        if m:
+            return vi.format(None, *m.groups())
+    return detail.strip()
+
+
+def describe_detail(reason: str, lang: str = "en") -> str:
+    """What a reason string found, without the reason's own heading: its detail (translated to
+    Vietnamese for 'vi' when ``data/details.yaml`` knows its pattern), or the heading when there is
+    no detail. E.g. "Số định danh ghi sinh năm 1939, ngày sinh ghi 1994"."""
+    code, _, detail = reason.partition(":")
+    if not detail:
+        return _texts()[ReviewReason(code).value][lang]
+    return _detail_vi(detail) if lang == "vi" else detail.strip()
+
+
 def describe(reason: str, lang: str = "en") -> str:
-    """A person's sentence for a reason string, in 'vi' (the UI) or 'en' (logs), detail appended (a
-    check's detail in the language asked for, see :func:`check_text`)."""
+    """A person's sentence for a reason string, in 'vi' (the UI) or 'en' (logs), detail appended
+    (in Vietnamese where data/details.yaml knows it)."""
     code, _, detail = reason.partition(":")
     text = _texts()[ReviewReason(code).value][lang]
-    if detail and lang != "en":
-        detail = check_text(detail.strip(), lang)
-    return f"{text}: {detail.strip()}" if detail else text
-
-
-@functools.cache
-def _check_patterns() -> dict[str, list[tuple[re.Pattern, dict[str, str]]]]:
-    data = yaml.safe_load((Path(__file__).with_name("data") / "check_texts.yaml").read_text(encoding="utf-8"))
-    out: dict[str, list[tuple[re.Pattern, dict[str, str]]]] = {}
-    for rule, texts in data.items():
-        for t in texts:
-            parts = re.split(r"\{(\w+)\}", t["en"])  # literal, name, literal, name, ...
-            regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
-            out.setdefault(rule, []).append((re.compile(regex), t))
-    return out
-
-
-def check_text(detail: str, lang: str = "vi") -> str:
-    """The detail of a check reason (``rule: English text``, as the checks write it) as a sentence in
-    ``lang``, without the rule's name; unchanged when no text for it is known
-    (``data/check_texts.yaml``). ``id_vs_sex_dob: ID says born 1939, date of birth reads 1994`` →
-    ``Số định danh ghi sinh năm 1939, ngày sinh ghi 1994``."""
-    rule, sep, text = detail.partition(": ")
-    for pattern, texts in _check_patterns().get(rule, []) if sep else []:
-        m = pattern.fullmatch(text.strip())
-        if m and lang in texts:
-            return texts[lang].format(**m.groupdict())
-    return detail
+    return f"{text}: {describe_detail(reason, lang)}" if detail else text

@@ -29,6 +29,7 @@ class SheetResult:
     skew_deg: float = 0.0
     serial: str | None = None
     seconds: float = 0.0
+    homography: tuple[float, ...] | None = None  # registration: page (upright, deskewed) → template, 9 numbers
 
     def to_json(self) -> dict:
         """The page line of ``extract --json`` (the documented contract)."""
@@ -52,6 +53,9 @@ class SheetResult:
         d = self.to_json()
         d["seconds"] = round(self.seconds, 4)
         d["fields"] = [f.to_record() for f in self.fields]
+        if self.homography is not None:  # so the page can be shown registered again without registering it
+            d["registration"] = {"rotation": self.rotation, "skew_deg": self.skew_deg,
+                                 "homography": list(self.homography)}
         return d
 
     @property

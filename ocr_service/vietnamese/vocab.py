@@ -37,6 +37,7 @@ __all__ = [
     "AdminUnits",
     "admin_units",
     "legacy_unit_rows",
+    "post_2025_unit_rows",
     "AddressComponent",
     "AddressMatch",
     "parse_address",
@@ -176,6 +177,15 @@ class Vocabulary:
         return [f for f, vals in self._forms.items() if value in vals]
 
     # public ----------------------------------------------------------------
+    def written_forms(self) -> dict[str, tuple[str, ...]]:
+        """Every canonical value with its written forms (the value itself first, then its variants)."""
+        out: dict[str, list[str]] = {v: [v] for v in self._attrs}
+        for form, vals in self._forms.items():
+            for v in vals:
+                if form != v:
+                    out.setdefault(v, [v]).append(form)
+        return {v: tuple(forms) for v, forms in out.items()}
+
     @property
     def values(self) -> tuple[str, ...]:
         """Canonical values in data order."""
@@ -490,6 +500,15 @@ def legacy_unit_rows() -> list[dict]:
     return query("SELECT province, provinceShort, provinceCode, district, districtShort,"
                  " districtCode, districtType, ward, wardShort, wardCode, wardType"
                  " FROM admin_units_legacy")
+
+
+def post_2025_unit_rows() -> list[dict]:
+    """Every row of vietnamadminunits' post-2025 table (province and commune/ward after the 2025
+    merger: names, short names, codes, types), as the library returns it; not cached."""
+    from vietnamadminunits.database import query  # slow import: keep lazy
+
+    return query("SELECT province, provinceShort, provinceCode, ward, wardShort, wardCode, wardType"
+                 " FROM admin_units")
 
 
 def _code2(code: str) -> str:

@@ -195,6 +195,9 @@ class PageRow(Base):
     serial: Mapped[str | None] = mapped_column(String(100))  # the sheet serial from the QR code
     duplicate_of_page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
     replaces_page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"), index=True)
+    # What registration found ({"rotation", "skew_deg", "homography": 9 numbers}), so the review
+    # station shows the page registered without registering it again.
+    registration: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
 

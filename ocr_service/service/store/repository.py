@@ -492,6 +492,7 @@ def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | N
     page.skew_deg = result.get("skew_deg")
     page.residual_px = result.get("residual_px")
     page.serial = result.get("serial") or None
+    page.registration = result.get("registration") or None
     page.finished_at = now
     if status != PAGE_OK:
         page.status = status
@@ -713,10 +714,13 @@ def queued(table=None):
 
 
 def held_group(s: Session, owner: str, *, now: dt.datetime | None = None) -> list[FieldRow]:
-    """The fields still needing review that ``owner`` holds under an unexpired lease (id order)."""
+    """The fields still needing review that ``owner`` holds under an unexpired group lease (id
+    order; a sheet lease of sheet mode, token "sheet:…", is not a group)."""
     now = now or utcnow()
     return list(s.scalars(select(FieldRow).where(FieldRow.lease_owner == owner, queued(),
-                                                 FieldRow.lease_expires_at >= now).order_by(FieldRow.id)))
+                                                 FieldRow.lease_expires_at >= now,
+                                                 ~FieldRow.lease_token.startswith("sheet:"))
+                          .order_by(FieldRow.id)))
 
 
 def assignment_scope(a: Assignment):

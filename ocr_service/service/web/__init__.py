@@ -16,7 +16,7 @@ STATIC = Path(__file__).with_name("static")
 
 def mount(app: FastAPI, settings: Settings, store: Store) -> None:
     """Add the pages, /static and their security headers to ``app`` (the API stays under /api)."""
-    from ocr_service.service.web import exports, reports, routes, security, supervisor
+    from ocr_service.service.web import exports, reports, routes, security, sheetmode, supervisor
     from ocr_service.service.web.snippets import Snippets
 
     app.state.web_secret = security.secret_key(settings.data_dir)
@@ -26,5 +26,6 @@ def mount(app: FastAPI, settings: Settings, store: Store) -> None:
     app.include_router(routes.router)
     app.include_router(supervisor.router)
     app.include_router(reports.router)
+    app.include_router(sheetmode.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(security.PageHeaders)

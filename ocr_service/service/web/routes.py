@@ -39,7 +39,8 @@ KEYS = [("Enter", "chấp nhận giá trị đang hiển thị, sang dòng sau")
         ("F2", "giá trị gợi ý tiếp theo"),
         ("F4", "không đọc được"),
         ("F8", "hoãn dòng này (trả về hàng đợi)"),
-        ("F9", "xem cả phiếu")]
+        ("F9", "xem cả phiếu"),
+        ("Alt+Z", "bật/tắt gõ Telex")]
 
 env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True,
                                                                                             default_for_string=True))
@@ -301,11 +302,35 @@ def review_home() -> Response:
     return RedirectResponse("/review/group", status_code=303)
 
 
-@router.get("/review/group", response_class=HTMLResponse)
-def group_page(request: Request, principal: Reviewer, batch: int | None = None) -> HTMLResponse:
-    store = _store(request)
-    with store.session() as s:
+@router.post("/review/group", dependencies=[Depends(check_csrf)])
+def claim_group(request: Request, principal: Reviewer, batch: Annotated[int | None, Form()] = None) -> Response:
+    """Lease the next group (a POST with the CSRF token: a link from another site cannot claim)
+    and show it; the sheets' pages, and those of the sheets likely to come next, are registered in
+    the background meanwhile (Snippets.prefetch)."""
+    from ocr_service.service.store import sheet_leases
+
+    query = f"?batch={batch}" if batch else ""
+    with _store(request).session() as s:
         fields = repo.claim_group(s, principal.username, batch_id=batch)
+        if not fields:
+            return RedirectResponse("/review/group" + (query + "&" if query else "?") + "empty=1", status_code=303)
+        sheets = sorted({f.sheet_id for f in fields})
+        upcoming = sheet_leases.next_sheets(s, sheets[-1], fields[0].batch_id, limit=len(sheets))
+        pages = [repo.get_sheet(s, i).page_id for i in sheets + upcoming]
+    request.app.state.snippets.prefetch(pages)
+    return RedirectResponse("/review/group" + query, status_code=303)
+
+
+@router.get("/review/group", response_class=HTMLResponse)
+def group_page(request: Request, principal: Reviewer, batch: int | None = None, empty: int = 0) -> HTMLResponse:
+    """The group the reviewer holds; without one, a page whose focused button (Enter) POSTs the
+    claim. A GET changes nothing."""
+    store = _store(request)
+    with store.session(write=False) as s:
+        fields = repo.held_group(s, principal.username)
+        if not fields:
+            return render(request, "claim.html", principal=principal, csrf=request.state.csrf,
+                          action="/review/group", batch=batch, empty=bool(empty), what="nhóm", keys=KEYS)
         rows = [_row(f) for f in fields]
         info = None
         if fields:
@@ -322,7 +347,23 @@ def group_page(request: Request, principal: Reviewer, batch: int | None = None) 
             info = {"batch": b.name, "field": first.name, "label": label,
                     "expires": fields[0].lease_expires_at.astimezone(dt.timezone.utc).strftime("%H:%M UTC")}
     return render(request, "group.html", principal=principal, csrf=request.state.csrf, rows=rows, info=info,
-                  keys=KEYS)
+                  keys=KEYS, batch=batch)
+
+
+def conflict_message(f: FieldRow, exc: ConflictError, *, again: str = "hãy tải lại nhóm") -> str:
+    """Why a save was refused (``exc`` from repo.verify_field, ``f`` the field as stored now), in
+    Vietnamese, saying that the reviewer's value was not stored and nothing was overwritten."""
+    if isinstance(exc, repo.LeaseLostError) and _queued(f) and f.lease_owner is None:
+        return ("Không lưu được: dòng này không còn được giữ cho bạn (đã trả về hàng đợi). "
+                f"Giá trị của bạn (bên dưới) chưa được lưu; {again}.")
+    if isinstance(exc, repo.LeaseLostError) and _queued(f):
+        return ("Không lưu được: dòng này đã hết hạn giữ chỗ và đang do người khác duyệt. "
+                "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
+    if not _queued(f):
+        return (f"Không lưu được: dòng này đã được {f.verified_by or 'người khác'} duyệt rồi. "
+                "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
+    return ("Không lưu được: dòng này vừa bị thay đổi (phiên bản khác với lúc bạn xem). "
+            f"Giá trị của bạn (bên dưới) chưa được lưu; {again}.")
 
 
 @router.post("/review/fields/{field_id}", response_class=HTMLResponse, dependencies=[Depends(check_csrf)])
@@ -355,18 +396,7 @@ def decide(request: Request, field_id: int, principal: Reviewer, version: Annota
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
-            if isinstance(exc, repo.LeaseLostError) and _queued(f) and f.lease_owner is None:
-                msg = ("Không lưu được: dòng này không còn được giữ cho bạn (đã trả về hàng đợi). "
-                       "Giá trị của bạn (bên dưới) chưa được lưu; hãy tải lại nhóm.")
-            elif isinstance(exc, repo.LeaseLostError) and _queued(f):
-                msg = ("Không lưu được: dòng này đã hết hạn giữ chỗ và đang do người khác duyệt. "
-                       "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
-            elif not _queued(f):
-                msg = (f"Không lưu được: dòng này đã được {f.verified_by or 'người khác'} duyệt rồi. "
-                       "Giá trị của bạn (bên dưới) chưa được lưu; dữ liệu không bị ghi đè.")
-            else:
-                msg = ("Không lưu được: dòng này vừa bị thay đổi (phiên bản khác với lúc bạn xem). "
-                       "Giá trị của bạn (bên dưới) chưa được lưu; hãy tải lại nhóm.")
+            msg = conflict_message(f, exc)
             return render(request, "_row.html", status=409, r=_row(f, state="conflict", message=msg, typed=value),
                           csrf=request.state.csrf)
 

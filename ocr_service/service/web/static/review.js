@@ -54,7 +54,8 @@
     var status = document.getElementById("status");
     if (status) { status.textContent = text; status.hidden = !text; }
   }
-  function nextGroup() { window.location.assign("/review/group"); }
+  // The next group is claimed by a POST (the hidden claim form carries the CSRF token).
+  function nextGroup() { var claim = document.getElementById("claim"); if (claim) { claim.submit(); } }
 
   document.addEventListener("keydown", function (e) {
     lastActivity = Date.now();

@@ -1,0 +1,79 @@
+"""Sheet leases for the review station's sheet mode: every field of one sheet that needs review,
+leased to one reviewer as one item. The lease lives on the field rows, as group leases do
+(``lease_owner``, ``lease_token``, ``lease_expires_at``; see repository.claim_group), so saves,
+renewal, postponing, expiry and logout work the same; a sheet lease's token starts with
+SHEET_TOKEN so group mode does not take a held sheet for a held group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from ocr_service.errors import StoreError
+from ocr_service.service.store.models import FIELD_REVIEW, Batch, FieldRow, Sheet, utcnow
+from ocr_service.service.store.repository import POSTPONE_FOR, REVIEW_LEASE, _free
+
+SHEET_TOKEN = "sheet:"
+
+
+def held_sheet(s: Session, owner: str, *, now: dt.datetime | None = None) -> int | None:
+    """The sheet ``owner`` holds under an unexpired sheet lease with fields still to review, or None."""
+    now = now or utcnow()
+    return s.scalar(select(FieldRow.sheet_id).where(
+        FieldRow.lease_owner == owner, FieldRow.status == FIELD_REVIEW, FieldRow.lease_expires_at >= now,
+        FieldRow.lease_token.startswith(SHEET_TOKEN)).order_by(FieldRow.sheet_id).limit(1))
+
+
+def claim_sheet(s: Session, owner: str, *, batch_id: int | None = None, lease: dt.timedelta = REVIEW_LEASE,
+                now: dt.datetime | None = None) -> int | None:
+    """Lease ``owner`` the next sheet with fields to review (batches of higher priority first, then
+    the oldest, then the sheet's id): every one of its free review fields, under one token. A
+    reviewer who still holds a sheet gets it back. A sheet some of whose review fields another
+    reviewer holds (in a group, or as a sheet) is skipped, so two reviewers never get one sheet;
+    fields this owner postponed in the last POSTPONE_FOR are not offered to them. Concurrent
+    claimers are kept apart as in claim_group (FOR UPDATE SKIP LOCKED on PostgreSQL, SQLite's write
+    lock, a compare-and-set UPDATE read back by token). The sheet's id, or None when none is free."""
+    now = now or utcnow()
+    held = held_sheet(s, owner, now=now)
+    if held is not None:
+        return held
+    table = FieldRow.__table__
+    not_mine_postponed = or_(FieldRow.postponed_by.is_(None), FieldRow.postponed_by != owner,
+                             FieldRow.postponed_at.is_(None), FieldRow.postponed_at <= now - POSTPONE_FOR)
+    other = aliased(FieldRow)
+    held_by_others = exists().where(other.sheet_id == Sheet.id, other.status == FIELD_REVIEW,
+                                    other.lease_owner.is_not(None), other.lease_owner != owner,
+                                    other.lease_expires_at >= now)
+    free = exists().where(FieldRow.sheet_id == Sheet.id, FieldRow.status == FIELD_REVIEW, _free(now),
+                          not_mine_postponed)
+    for _ in range(100):
+        q = (select(Sheet.id).join(Batch, Batch.id == Sheet.batch_id)
+             .where(Sheet.status == FIELD_REVIEW, free, ~held_by_others))
+        if batch_id is not None:
+            q = q.where(Sheet.batch_id == batch_id)
+        sheet_id = s.scalar(q.order_by(Batch.priority.desc(), Batch.id, Sheet.id).limit(1))
+        if sheet_id is None:
+            return None
+        ids = list(s.scalars(select(FieldRow.id).where(
+            FieldRow.sheet_id == sheet_id, FieldRow.status == FIELD_REVIEW, _free(now), not_mine_postponed)
+            .order_by(FieldRow.id).with_for_update(skip_locked=True)))
+        if not ids:
+            continue
+        token = SHEET_TOKEN + secrets.token_hex(16)
+        s.execute(update(table).where(table.c.id.in_(ids), table.c.status == FIELD_REVIEW,
+                                      or_(table.c.lease_expires_at.is_(None), table.c.lease_expires_at < now))
+                  .values(lease_owner=owner, lease_token=token, lease_expires_at=now + lease))
+        if s.scalar(select(FieldRow.id).where(FieldRow.lease_token == token).limit(1)) is not None:
+            return sheet_id
+    raise StoreError("could not claim a sheet to review: too much contention")
+
+
+def next_sheets(s: Session, after_sheet: int, batch_id: int, *, limit: int = 2) -> list[int]:
+    """The ids of the next sheets of a batch still needing review after ``after_sheet`` (what a
+    reviewer is likely to get next: the pages to warm)."""
+    return list(s.scalars(select(Sheet.id).where(Sheet.batch_id == batch_id, Sheet.status == FIELD_REVIEW,
+                                                 Sheet.id > after_sheet).order_by(Sheet.id).limit(limit)))
