@@ -98,14 +98,16 @@ def screenshot(page, name: str) -> None:
     raw.unlink()
 
 
-def log_in(page, url: str, username: str, path: str = "/review/group", *, claim: bool = True) -> None:
+def log_in(page, url: str, username: str, path: str = "/review/group", *, claim: bool | None = None) -> None:
+    """Log in through the form on the way to ``path``; on the group page, claim a group too (unless
+    ``claim`` is False)."""
     page.goto(url + path)
     assert "/login" in page.url
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(url + path)
-    if claim:
+    if claim if claim is not None else path.startswith("/review/group"):
         press_claim(page)
 
 
