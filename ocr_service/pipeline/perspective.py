@@ -32,7 +32,8 @@ def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
         ab = b - a
         length = float(np.hypot(*ab))
         t = ((pts - a) @ ab) / (length ** 2)
-        dist = np.abs(np.cross(ab, pts - a)) / length
+        rel = pts - a
+        dist = np.abs(ab[0] * rel[:, 1] - ab[1] * rel[:, 0]) / length
         near = pts[(t > 0.1) & (t < 0.9) & (dist < max(3.0, 0.01 * length))]
         if len(near) < 10:
             return quad
