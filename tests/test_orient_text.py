@@ -13,52 +13,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
-from conftest import printed_font
 from ocr_service.engines import osd
 from ocr_service.pipeline import build, ingest, orient, perspective, register
 from ocr_service.pipeline.ingest import Page, page_hash
 from ocr_service.pipeline.sheet import RESCAN
+from ocr_service.synth.letter import text_page
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 TURNS = (0, 90, 180, 270)
 
-# A letter that is not any form: Vietnamese and English prose (synthetic, no real person).
-LETTER = (
-    "Kính gửi Ủy ban nhân dân phường Minh Khai. Tôi viết thư này để đề nghị quý cơ quan xem xét việc "
-    "cấp lại giấy xác nhận thông tin về cư trú cho gia đình tôi, vì bản cũ đã bị hư hỏng do mưa bão. "
-    "Gia đình tôi gồm bốn người, hiện đang sinh sống tại tổ dân phố số mười bảy. Xin trân trọng cảm ơn. "
-    "The quick brown fox jumps over the lazy dog while the committee reviews the householder's request "
-    "for a duplicate certificate; all of the names and numbers in this letter are made up for testing."
-)
-
-
-def text_page(dpi: int = 150, lines_of: str = LETTER, size_pt: float = 11) -> np.ndarray:
-    """An A4 page of wrapped paragraphs in a printed font, at ``dpi`` (grayscale)."""
-    w, h = int(8.27 * dpi), int(11.69 * dpi)
-    img = Image.new("L", (w, h), 255)
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype(str(printed_font().path), int(size_pt / 72 * dpi))
-    margin, y = int(0.9 * dpi), int(1.0 * dpi)
-    words = (lines_of + " ") * 3
-    line = ""
-    for word in words.split():
-        trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=font) > w - 2 * margin:
-            draw.text((margin, y), line, font=font, fill=20)
-            y += int(font.size * 1.5)
-            line = word
-            if y > h - 2 * margin:
-                break
-        else:
-            line = trial
-    return np.asarray(img)
-
 
 @pytest.fixture(scope="module")
 def letter() -> np.ndarray:
-    return text_page()
+    return text_page()  # prose that is no form
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +42,7 @@ def test_text_cues_alone_find_the_turn_of_a_letter(letter, turn):
     cues = orient.text_cues(orient.rotate90(letter, turn))
     assert cues.rotation == (360 - turn) % 360
     assert cues.confidence >= orient.TEXT_SURE  # clear on prose: no OSD, no template needed
-    assert cues.updown * (1 if turn in (0, 90) else -1) != 0
+    assert cues.axis_ratio > 1.2 and cues.lines >= 20
 
 
 @pytest.mark.parametrize("turn", TURNS)
