@@ -27,6 +27,7 @@ from ocr_service.errors import EngineError
 from ocr_service.pipeline import perspective
 
 MAX_SKEW_DEG = 20.0
+TEMPLATE_SKEW_DEG = 8.0  # the skew searched when comparing the page's layout with a template's blank
 MAX_INK_LEVEL = 190  # relative to the local paper (255): anything lighter is paper, not ink
 TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
 CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
@@ -167,7 +168,7 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
     for close, run in (((7, 1), (long_run, 1)), ((1, 7), (1, long_run))):
         joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, close))
         runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, run))
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
         across = stats[:, cv2.CC_STAT_HEIGHT] if close[0] > 1 else stats[:, cv2.CC_STAT_WIDTH]
         thin = np.flatnonzero(across <= 3)
         thin = thin[thin > 0]
@@ -181,7 +182,7 @@ def _updown(ink: np.ndarray) -> tuple[float, int]:
     """(ink above the lines' x-height band minus ink below, over both; text lines measured) on a
     deskewed ink mask whose lines run along x. Measured in four vertical strips so that columns
     whose lines do not line up are not mixed."""
-    h, w = ink.shape
+    w = ink.shape[1]
     above = below = 0.0
     lines = 0
     strips = 4
@@ -258,7 +259,8 @@ def estimate_orientation(gray: np.ndarray, reference: np.ndarray) -> tuple[int, 
         turned = rotate90(small, rotation)
         # a half turn keeps the skew angle: estimate it once per axis
         if rotation % 180 not in skews:
-            skews[rotation % 180] = estimate_skew(turned, max_angle=MAX_SKEW_DEG)
+            # ±8° is plenty for a coarse layout grid, and this fallback runs on every unsure page
+            skews[rotation % 180] = estimate_skew(turned, max_angle=TEMPLATE_SKEW_DEG)
         scores.append(float(_layout_signature(rotate_small(turned, skews[rotation % 180])) @ ref_sig))
     order = np.argsort(scores)[::-1]
     return int(order[0]) * 90, float(scores[order[0]] - scores[order[1]])
