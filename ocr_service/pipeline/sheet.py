@@ -25,11 +25,14 @@ class SheetResult:
     residual_px: float | None = None
     fields: tuple[FieldResult, ...] = ()
     sha256: str = ""
-    rotation: int = 0
-    skew_deg: float = 0.0
+    rotation: int = 0  # the clockwise quarter turn applied to make the page upright
+    skew_deg: float = 0.0  # the counter-clockwise small-angle correction applied after it
     serial: str | None = None
     seconds: float = 0.0
     homography: tuple[float, ...] | None = None  # registration: page (upright, deskewed) → template, 9 numbers
+    perspective: bool = False  # a photo's page quadrilateral was flattened before turning
+    orientation_method: str = ""  # what chose the quarter turn: text, osd, template, none
+    orientation_confidence: float | None = None
 
     def to_json(self) -> dict:
         """The page line of ``extract --json`` (the documented contract)."""
@@ -43,6 +46,7 @@ class SheetResult:
         if self.status != ERROR:
             d["rotation"] = self.rotation
             d["skew_deg"] = round(self.skew_deg, 2)
+            d["perspective"] = self.perspective
         if self.serial:
             d["serial"] = self.serial
         return d
@@ -52,10 +56,13 @@ class SheetResult:
         evidence (features, raw reading, engine, candidates, warnings), and the page's timing."""
         d = self.to_json()
         d["seconds"] = round(self.seconds, 4)
+        if self.orientation_method:
+            d["orientation"] = {"method": self.orientation_method,
+                                "confidence": round(self.orientation_confidence or 0.0, 3)}
         d["fields"] = [f.to_record() for f in self.fields]
         if self.homography is not None:  # so the page can be shown registered again without registering it
             d["registration"] = {"rotation": self.rotation, "skew_deg": self.skew_deg,
-                                 "homography": list(self.homography)}
+                                 "perspective": self.perspective, "homography": list(self.homography)}
         return d
 
     @property

@@ -34,7 +34,7 @@ from ocr_service.settings import Settings
 
 TTL = 300.0
 MAX_PAGES = 24
-MAX_TRANSFORMS = 20_000  # (rotation, skew, 3×3 homography) per page: about 200 bytes each
+MAX_TRANSFORMS = 20_000  # (rotation, skew, flattened, 3×3 homography) per page: about 200 bytes each
 MARGIN_PX = 12
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,11 @@ class Snippets:
             known = self._transforms.get(page_id)
         if known is None and registration and len(registration.get("homography") or ()) == 9:
             known = (int(registration.get("rotation") or 0), float(registration.get("skew_deg") or 0.0),
+                     bool(registration.get("perspective")),
                      np.array(registration["homography"], dtype=np.float64).reshape(3, 3))
         if known is not None:  # registered before: the same steps with the numbers found then
-            rotation, skew, homography = known
-            upright = orient.rotate_small(orient.rotate90(orient.whiten_background(page.image), rotation), skew)
+            rotation, skew, flattened, homography = known
+            upright = orient.replay(page.image, rotation, skew, flattened)
             return register.warp(upright, homography, p.template, p.dpi)
         upright, how = orient.orient(page.image, reference_image(p.template, p.dpi))
         reg = register.register(upright, p.template, p.dpi)
@@ -110,7 +111,7 @@ class Snippets:
             raise NotFoundError(f"the page could not be registered to its form again: {reg.reason}")
         with self._lock:
             self.registrations += 1
-            self._transforms[page_id] = (how.rotation, how.skew_deg, reg.homography)
+            self._transforms[page_id] = (how.rotation, how.skew_deg, how.perspective, reg.homography)
             while len(self._transforms) > MAX_TRANSFORMS:
                 self._transforms.popitem(last=False)
         return register.warp(upright, reg.homography, p.template, p.dpi)
