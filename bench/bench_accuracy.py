@@ -47,14 +47,17 @@ sys.path.insert(0, str(REPO))
 
 CACHE = REPO / "bench" / ".cache" / "accuracy"
 DOCS = REPO / "docs" / "accuracy.md"
-TEMPLATE = "dc01"
+TEMPLATES = ("dc01", "cc01")
 CONFIGS = ("tesseract", "cascade")
 TARGET = 0.005
 CLOSED_VOCAB = ("ethnicity", "religion", "nationality", "sex", "marital_status", "blood_group",
                 "hdr_province", "hdr_district", "hdr_commune")
-GROUPS = ("printed", "hw_out", "hw_in")
-GROUP_LABEL = {"printed": "printed", "hw_out": "handwriting, fonts outside AsterNet's training list",
-               "hw_in": "handwriting, fonts inside AsterNet's training list"}
+# groups of sheets: the calibration set (printed, handwriting in the calibration hands) and the
+# evaluation set (printed, the held-out hands, the hands AsterNet was trained on)
+GROUPS = ("printed", "held_out", "hw_in")
+GROUP_LABEL = {"printed": "printed", "hw_cal": "handwriting, calibration hands",
+               "held_out": "handwriting, held-out hands (never in any fit)",
+               "hw_in": "handwriting, hands inside AsterNet's training list"}
 
 
 def log(msg: str) -> None:
@@ -62,10 +65,6 @@ def log(msg: str) -> None:
 
 
 # --- data ----------------------------------------------------------------------------------------
-
-
-def split(n: int, k: int) -> list[int]:
-    return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
 def slug(s: str) -> str:
@@ -99,68 +98,138 @@ def code_revision() -> str:
         return "unknown"
 
 
-def plan(n_eval: int, n_cal: int) -> list[dict]:
-    """Folders to generate: set ('cal'/'eval'), group, font family (None: any printed font), n, seed."""
+def hand_sets() -> dict[str, list[str]]:
+    """Font families by role: calibration hands, held-out hands, AsterNet's hands."""
     from ocr_service.synth import fonts
 
-    out_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=False))
-    in_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True))
-    folders = [{"set": "cal", "group": "printed", "font": None, "n": n_cal - n_cal // 2, "seed": 1001}]
-    for i, (fam, n) in enumerate(zip(out_fonts, split(n_cal // 2, len(out_fonts)))):
-        folders.append({"set": "cal", "group": "hw_out", "font": fam, "n": n, "seed": 1100 + i})
-    third = split(n_eval, 3)
-    folders.append({"set": "eval", "group": "printed", "font": None, "n": third[0], "seed": 2001})
-    for i, (fam, n) in enumerate(zip(out_fonts, split(third[1], len(out_fonts)))):
-        folders.append({"set": "eval", "group": "hw_out", "font": fam, "n": n, "seed": 2100 + i})
-    for i, (fam, n) in enumerate(zip(in_fonts, split(third[2], len(in_fonts)))):
-        folders.append({"set": "eval", "group": "hw_in", "font": fam, "n": n, "seed": 2200 + i})
+    return {"hw_cal": sorted(f.family for f in fonts.list_fonts("handwriting", asternet=False, held_out=False)),
+            "held_out": sorted(f.family for f in fonts.list_fonts("handwriting", held_out=True)),
+            "hw_in": sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True, held_out=False))}
+
+
+def plan(args, cache: Path) -> list[dict]:
+    """Folders to generate: template, set ('cal'/'eval'), group, font family (None: any printed
+    font), n, seed. Every folder mixes the scan profiles; handwriting sheets get varied writers."""
+    hs = hand_sets()
+    folders = []
+    for ti, tname in enumerate(TEMPLATES):
+        base = 10000 * (ti + 1)
+        folders.append({"template": tname, "set": "cal", "group": "printed", "font": None, "n": args.cal_printed,
+                        "seed": base + 1})
+        for i, fam in enumerate(hs["hw_cal"]):
+            folders.append({"template": tname, "set": "cal", "group": "hw_cal", "font": fam, "n": args.per_hand,
+                            "seed": base + 100 + i})
+        folders.append({"template": tname, "set": "eval", "group": "printed", "font": None, "n": args.eval_printed,
+                        "seed": base + 2001})
+        for i, fam in enumerate(hs["held_out"]):
+            folders.append({"template": tname, "set": "eval", "group": "held_out", "font": fam,
+                            "n": args.per_held_out_hand, "seed": base + 2100 + i})
+        for i, fam in enumerate(hs["hw_in"]):
+            folders.append({"template": tname, "set": "eval", "group": "hw_in", "font": fam, "n": args.per_in_hand,
+                            "seed": base + 2200 + i})
     gen = generator_hash()
     for f in folders:
-        style = "printed" if f["group"] == "printed" else "handwriting"
-        f["style"] = style
-        f["dir"] = CACHE / f"{f['set']}-{f['group']}-{slug(f['font'] or 'any')}-s{f['seed']}-n{f['n']}-g{gen}"
+        f["style"] = "printed" if f["group"] == "printed" else "handwriting"
+        f["dir"] = cache / "sheets" / (f"{f['template']}-{f['set']}-{f['group']}-{slug(f['font'] or 'any')}"
+                                       f"-s{f['seed']}-n{f['n']}-g{gen}")
+    held = set(hs["held_out"])
+    for f in folders:  # the held-out hands never reach a fit
+        assert not (f["set"] == "cal" and f["font"] in held), f
     return [f for f in folders if f["n"] > 0]
 
 
-def generate_all(template, folders: list[dict]) -> None:
-    from ocr_service.synth import fill
+def _generate_one(f: dict) -> str:
+    from ocr_service.forms import loader
+    from ocr_service.synth import fill, fonts
 
-    for f in folders:
-        index = f["dir"] / "truth.jsonl"
-        if index.exists() and len(index.read_text(encoding="utf-8").splitlines()) == f["n"]:
-            continue
-        log(f"generating {f['n']} sheets into {f['dir'].relative_to(REPO)}")
-        fill.generate(template, f["n"], f["seed"], f["dir"], style=f["style"], font_family=f["font"])
+    index = f["dir"] / "truth.jsonl"
+    if index.exists() and len(index.read_text(encoding="utf-8").splitlines()) == f["n"]:
+        return ""
+    fill.generate(loader.load(f["template"]), f["n"], f["seed"], f["dir"], style=f["style"], font_family=f["font"],
+                  scan_profile="mixed", hand_mode="varied",
+                  exclude_fonts=fonts.held_out_families() if f["set"] == "cal" else frozenset())
+    return str(f["dir"])
+
+
+def generate_all(folders: list[dict], workers: int) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max(1, workers)) as pool:
+        for done in pool.map(_generate_one, folders):
+            if done:
+                log(f"generated {done}")
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def read_folders(pipeline, folders: list[dict], workers: int) -> dict:
-    """Run ``pipeline`` over every sheet of ``folders`` in one pool (as ``calibration.collect`` does
-    per folder) and label the fields. Returns {(set, group): {"fields": [...], "pages": n, "not_ok": [...]}}."""
-    from ocr_service import calibration
-    from ocr_service.pipeline import executor
+def _fields_cache(f: dict, cfg: str, cache: Path) -> Path:
+    return cache / "fields" / f"{f['dir'].name}.{cfg}.jsonl"
 
-    items = []
-    for f in folders:
-        for path, truth in calibration.read_labelled_dir(f["dir"]):
-            items.append((f, path, truth))
-    out: dict = defaultdict(lambda: {"fields": [], "pages": 0, "not_ok": [], "fonts": defaultdict(list)})
-    done = 0
-    for (f, path, truth), results in zip(items, executor.process_files(pipeline, [p for _, p, _ in items], workers)):
-        entry = out[(f["set"], f["group"])]
-        entry["pages"] += 1
-        if not results or results[0].status != "ok":
-            r = results[0] if results else None
-            entry["not_ok"].append((str(path.relative_to(REPO)), r.status if r else "none", r.reason if r else ""))
-        fields = calibration.label(pipeline.template, results[:1], [truth])
-        entry["fields"].extend(fields)
-        entry["fonts"][f["font"] or "printed"].extend(fields)
-        done += 1
-        if done % 20 == 0:
-            log(f"  {done}/{len(items)} sheets")
-    return dict(out)
+
+def _save_fields(path: Path, entry: dict) -> None:
+    import dataclasses
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"pages": entry["pages"], "not_ok": entry["not_ok"]}, ensure_ascii=False) + "\n")
+        for fld in entry["fields"]:
+            fh.write(json.dumps(dataclasses.asdict(fld), ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def _load_fields(path: Path) -> dict:
+    from ocr_service.calibration import LabelledField
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head = json.loads(lines[0])
+    return {"pages": head["pages"], "not_ok": [tuple(x) for x in head["not_ok"]],
+            "fields": [LabelledField(**json.loads(line)) for line in lines[1:]]}
+
+
+def read_folders(cfg: str, folders: list[dict], workers: int, cache: Path) -> dict:
+    """Labelled fields of every folder under configuration ``cfg`` with uncalibrated thresholds,
+    read once and kept in ``cache/fields`` (each field keeps its evidence, so refits never re-read).
+    Returns {folder dir name: {"fields", "pages", "not_ok"}}."""
+    from ocr_service import calibration
+    from ocr_service.engines.registry import RecognitionConfig
+    from ocr_service.forms import loader
+    from ocr_service.pipeline import executor
+    from ocr_service.pipeline.build import Pipeline
+    from ocr_service.pipeline.scoring import Thresholds
+
+    out = {}
+    for tname in TEMPLATES:
+        todo = [f for f in folders if f["template"] == tname and not _fields_cache(f, cfg, cache).exists()]
+        for f in folders:
+            if f["template"] == tname and f not in todo:
+                out[f["dir"].name] = _load_fields(_fields_cache(f, cfg, cache))
+        if not todo:
+            continue
+        t = loader.load(tname)
+        pipeline = Pipeline(t, Thresholds(), RecognitionConfig.named(cfg))
+        items = [(f, path, entry) for f in todo for path, entry in calibration.read_labelled_entries(f["dir"])]
+        log(f"{cfg}: reading {len(items)} {tname} sheets")
+        acc: dict = {f["dir"].name: {"fields": [], "pages": 0, "not_ok": []} for f in todo}
+        left = {f["dir"].name: f["n"] for f in todo}
+        done, s = 0, time.time()
+        for (f, path, entry), results in zip(items, executor.process_files(pipeline, [p for _, p, _ in items],
+                                                                          workers)):
+            e = acc[f["dir"].name]
+            e["pages"] += 1
+            if not results or results[0].status != "ok":
+                r = results[0] if results else None
+                e["not_ok"].append((str(path), r.status if r else "none", r.reason if r else ""))
+            e["fields"].extend(calibration.label(t, results[:1], [entry["fields"]], [calibration.sheet_group(entry)]))
+            left[f["dir"].name] -= 1
+            if left[f["dir"].name] == 0:
+                _save_fields(_fields_cache(f, cfg, cache), e)
+                out[f["dir"].name] = e
+            done += 1
+            if done % 20 == 0:
+                log(f"  {cfg} {tname}: {done}/{len(items)} sheets, {(time.time() - s) / done:.2f} s/sheet")
+    return out
 
 
 def fit_thresholds(fields, tmpdir: Path, name: str):
@@ -436,91 +505,35 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sheets", type=int, default=60, help="evaluation sheets (split in thirds: printed, "
-                    "handwriting outside / inside AsterNet's list); the calibration set has as many (half printed)")
-    ap.add_argument("--cal-sheets", type=int, default=None, help="calibration sheets (default: --sheets)")
+    ap.add_argument("--cal-printed", type=int, default=50, help="printed calibration sheets per template")
+    ap.add_argument("--per-hand", type=int, default=12, help="calibration sheets per calibration hand and template")
+    ap.add_argument("--eval-printed", type=int, default=20, help="printed evaluation sheets per template")
+    ap.add_argument("--per-held-out-hand", type=int, default=12, help="evaluation sheets per held-out hand and template")
+    ap.add_argument("--per-in-hand", type=int, default=0, help="evaluation sheets per AsterNet hand and template")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--speed-pages", type=int, default=10, help="pages per style for the speed test")
-    ap.add_argument("--no-rerun-check", action="store_true", help="skip re-reading the evaluation set with the "
-                    "calibrated thresholds")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where sheets and collected fields are kept")
+    ap.add_argument("--collect-only", action="store_true", help="generate and read the sheets, then stop")
     ap.add_argument("--write-docs", action="store_true", help=f"write {DOCS.relative_to(REPO)}")
-    ap.add_argument("--speed-worker", help=argparse.SUPPRESS)
-    ap.add_argument("--rerender", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--write-thresholds", action="store_true",
+                    help="write the thresholds fitted on the calibration set beside the templates")
     args = ap.parse_args()
-    if args.speed_worker:
-        speed_worker(args.speed_worker)
-        return
-    if args.rerender:  # the tables again from the last run's raw results, without reading anything
-        import pickle
-
-        with open(CACHE / "last-run.pickle", "rb") as fh:
-            emit(args, *pickle.load(fh))
-        return
-
-    from ocr_service import calibration
-    from ocr_service.forms import loader
-    from ocr_service.pipeline.scoring import Thresholds
-    from ocr_service.engines.registry import RecognitionConfig
-    from ocr_service.pipeline.build import Pipeline
 
     started = time.time()
     rev = code_revision()
     command = " ".join([".venv/bin/python bench/bench_accuracy.py"] + sys.argv[1:])
-    t = loader.load(TEMPLATE)
-    folders = plan(args.sheets, args.cal_sheets or args.sheets)
-    generate_all(t, folders)
+    folders = plan(args, args.cache)
+    generate_all(folders, args.workers)
     gen_s = time.time() - started
-    tmpdir = Path(tempfile.mkdtemp(prefix="bench-accuracy-"))
-
-    res: dict = {}
+    data = {}
     for cfg in CONFIGS:
-        s = time.time()
-        log(f"{cfg}: reading {sum(f['n'] for f in folders)} sheets with uncalibrated thresholds")
-        data = read_folders(Pipeline(t, Thresholds(), RecognitionConfig.named(cfg)), folders, args.workers)
-        cal_fields = [f for (st, _), d in data.items() if st == "cal" for f in d["fields"]]
-        fitted, th = fit_thresholds(cal_fields, tmpdir, cfg)
-        res[cfg] = {"data": data, "fitted": fitted, "th": th, "th_path": tmpdir / f"{cfg}.thresholds.json",
-                    "read_s": time.time() - s, "eval": {}, "cal_insample": None}
-        res[cfg]["cal_insample"] = summarize(calibration.decide_all(cal_fields, th))["all"]
-        for g in GROUPS:
-            if ("eval", g) in data:
-                rows = calibration.decide_all(data[("eval", g)]["fields"], th)
-                res[cfg]["eval"][g] = {"rows": rows, "table": summarize(rows),
-                                       "vocab": by_name(rows, CLOSED_VOCAB)}
-        # leave-fonts-out: fit on printed + half the outside hands, evaluate on the other half
-        hands = sorted(data[("cal", "hw_out")]["fonts"])
-        halves = [hands[0::2], hands[1::2]]
-        lfo_rows = []
-        for k, (fit_on, test_on) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
-            fit_fields = data[("cal", "printed")]["fields"] + [f for h in fit_on for f in data[("cal", "hw_out")]["fonts"][h]]
-            _, th_k = fit_thresholds(fit_fields, tmpdir, f"{cfg}-lfo{k}")
-            lfo_rows += calibration.decide_all([f for h in test_on for f in data[("eval", "hw_out")]["fonts"][h]], th_k)
-        res[cfg]["lfo"] = {"table": summarize(lfo_rows), "vocab": by_name(lfo_rows, CLOSED_VOCAB), "halves": halves}
-        log(f"{cfg}: done in {time.time() - s:.0f} s")
-
-    if not args.no_rerun_check:
-        for cfg in CONFIGS:
-            s = time.time()
-            ev = [f for f in folders if f["set"] == "eval"]
-            log(f"{cfg}: re-reading {sum(f['n'] for f in ev)} evaluation sheets with the calibrated thresholds")
-            data = read_folders(Pipeline(t, res[cfg]["th"], RecognitionConfig.named(cfg)), ev, args.workers)
-            res[cfg]["rerun_rows"] = {g: calibration.decide_all(data[("eval", g)]["fields"], res[cfg]["th"])
-                                      for g in GROUPS if ("eval", g) in data}
-            res[cfg]["rerun"] = {g: summarize(rows) for g, rows in res[cfg]["rerun_rows"].items()}
-            res[cfg]["rerun_s"] = time.time() - s
-
-    log("speed and memory in a fresh process")
-    speed = run_speed(folders, {c: res[c]["th_path"] for c in CONFIGS}, args.speed_pages, tmpdir)
+        data[cfg] = read_folders(cfg, folders, args.workers, args.cache)
+    read_s = time.time() - started - gen_s
+    if args.collect_only:
+        log(f"collected in {read_s / 60:.1f} min (generation {gen_s / 60:.1f} min)")
+        return
+    res = analyse(folders, data, args)
     total_s = time.time() - started
-
-    import pickle
-
-    for cfg in CONFIGS:  # plain dicts, so the raw results can be kept for re-rendering
-        res[cfg]["data"] = {k: {**v, "fonts": dict(v["fonts"])} for k, v in res[cfg]["data"].items()}
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "last-run.pickle", "wb") as fh:
-        pickle.dump((command, folders, res, speed, total_s, gen_s, rev), fh)
-    emit(args, command, folders, res, speed, total_s, gen_s, rev)
+    emit(args, command, folders, res, total_s, gen_s, rev)
 
 
 def emit(args, command, folders, res, speed, total_s, gen_s, rev) -> None:
