@@ -73,8 +73,11 @@ def slug(s: str) -> str:
 
 def generator_hash() -> str:
     """Short hash of the sample generator's code and font list: cached sheets are reused only
-    while it is unchanged."""
+    while it is unchanged (``BENCH_GEN_HASH`` pins it, for a change shown not to alter the sheets)."""
     import hashlib
+
+    if os.environ.get("BENCH_GEN_HASH"):
+        return os.environ["BENCH_GEN_HASH"]
 
     h = hashlib.sha256()
     synth = REPO / "ocr_service" / "synth"

@@ -121,17 +121,6 @@ def record_values(template: Template, record: dict[str, str]) -> dict[str, str]:
     return {f.name: record.get(f.sample or f.name, "") for f in template.fields}
 
 
-def _paste_min(page: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
-    """Lay ink onto paper: the darker of the two wins, clipped to the page."""
-    h, w = patch.shape
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(page.shape[1], x + w), min(page.shape[0], y + h)
-    if x1 <= x0 or y1 <= y0:
-        return
-    region = page[y0:y1, x0:x1]
-    np.minimum(region, patch[y0 - y:y1 - y, x0 - x:x1 - x], out=region)
-
-
 def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random,
                 handwriting: bool, ink: int, pen: Pen | None = None, hand: Hand | None = None) -> None:
     x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
@@ -162,7 +151,7 @@ def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rn
     baseline = y + bh - round(mm_to_px(rng.uniform(1.4, 2.2), FILL_DPI))
     if cross:  # written on or across the dotted line
         baseline += round(mm_to_px(rng.uniform(1.0, 2.4), FILL_DPI))
-    _paste_min(page, patch, px, baseline - base_row)
+    hands.paste_min(page, patch, px, baseline - base_row)
 
 
 def _blank_gaps(blank: np.ndarray, spec: FieldSpec) -> list[tuple[int, int]]:
@@ -210,7 +199,7 @@ def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text
         baseline = y + bh - round(mm_to_px(rng.uniform(1.2, 1.8), FILL_DPI))
         if hand is not None and rng.random() < hand.line_cross:
             baseline += round(mm_to_px(rng.uniform(0.8, 2.0), FILL_DPI))
-        _paste_min(page, patch, g0 + (g1 - g0 - patch.shape[1]) // 2, baseline - base_row)
+        hands.paste_min(page, patch, g0 + (g1 - g0 - patch.shape[1]) // 2, baseline - base_row)
     return True
 
 
@@ -230,7 +219,7 @@ def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, r
             jx, jy = int(rng.uniform(-0.3, 0.3) * bw), int(rng.uniform(-0.3, 0.3) * bh)
         else:
             jx, jy = rng.randint(-2, 2), rng.randint(-2, 2)
-        _paste_min(page, patch, x + (bw - patch.shape[1]) // 2 + jx, y + (bh - patch.shape[0]) // 2 + jy)
+        hands.paste_min(page, patch, x + (bw - patch.shape[1]) // 2 + jx, y + (bh - patch.shape[0]) // 2 + jy)
 
 
 def _write_choice(page: np.ndarray, spec: FieldSpec, value: str, rng: random.Random, ink: int,

@@ -89,7 +89,8 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _min_into(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+def paste_min(canvas: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
+    """Lay ink onto paper at (x, y): the darker of the two wins, clipped to the canvas."""
     h, w = patch.shape
     x0, y0, x1, y1 = max(0, x), max(0, y), min(canvas.shape[1], x + w), min(canvas.shape[0], y + h)
     if x1 > x0 and y1 > y0:
@@ -154,7 +155,7 @@ def render(text: str, font_path: str, size: int, ink: int, hand: Hand | None, rn
                 g = g.rotate(rng.gauss(0, hand.tilt_deg), resample=Image.BILINEAR, center=(ox, oy), fillcolor=255)
             dy = hand.drift * size * math.sin(2 * math.pi * x / period + phase) + rng.gauss(0, hand.jitter * size)
             dx = rng.gauss(0, hand.jitter * size * 0.5)
-            _min_into(canvas, np.asarray(g, dtype=np.uint8), int(round(x + dx)) - ox, int(round(base + dy)) - oy)
+            paste_min(canvas, np.asarray(g, dtype=np.uint8), int(round(x + dx)) - ox, int(round(base + dy)) - oy)
         x += font.getlength(ch) + size * (hand.spacing + rng.gauss(0, hand.spacing_var))
     if hand.slant:
         extra = int(abs(hand.slant) * height) + 2
