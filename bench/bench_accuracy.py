@@ -788,6 +788,19 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
     add("* The out-of-group figures in the thresholds tables are for the calibration hands scored by models "
         "that never saw them; the leave-hands-out tables are for hands that no fit ever saw.")
     add("* Blank fields (optional fields left empty) count as fields; the 'written fields' rows leave them out.")
+    add("* **CPU.** This machine's 2 cores were shared by several sessions (load ≈ 12–19), so the sets are "
+        "small: each sheet was read once per configuration (≈ 5–12 s per sheet) and every refit reuses the "
+        "stored evidence (`--cache`). CC01's calibration set (" + n_sheets(("cc01", "cal", "printed"))
+        + " printed + " + n_sheets(("cc01", "cal", "hw_cal")) + " handwriting sheets) is too small for any "
+        "kind to reach the bound, so its kinds sit at the built-in gate or are closed; its printed figures rest "
+        "on " + n_sheets(("cc01", "eval", "printed")) + " sheets. More calibration sheets (`--read-*` "
+        "unset) are what opens kinds.")
+    add("* **The built-in gate is not proven either.** On DC01 the gate accepted wrong fields of the held-out "
+        "hands: signatures of one Square Peg sheet (skew −4.2°, `poor` profile) read as empty with *zero* ink "
+        "measured in their boxes although they are plainly signed (the sheet registered with status ok, but "
+        "every field at the bottom of the page, the names under the signatures too, measured no ink: a "
+        "registration/crop fault the new hands exposed, not a threshold matter), and one date with Tesseract "
+        "alone.")
     return "\n".join(L) + "\n"
 
 
