@@ -33,8 +33,6 @@ import math
 import os
 import platform
 import re
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,14 +45,21 @@ sys.path.insert(0, str(REPO))
 
 CACHE = REPO / "bench" / ".cache" / "accuracy"
 DOCS = REPO / "docs" / "accuracy.md"
-TEMPLATE = "dc01"
+TEMPLATES = ("dc01", "cc01")
+# sheets of the second template per sheet of the first (CPU: both are read twice, once per configuration)
+TEMPLATE_SHARE = {"dc01": 1.0, "cc01": 0.5}
+# and of what is read of them, where --read-* limits it
+READ_SHARE = {"dc01": 1.0, "cc01": 0.3}
 CONFIGS = ("tesseract", "cascade")
 TARGET = 0.005
 CLOSED_VOCAB = ("ethnicity", "religion", "nationality", "sex", "marital_status", "blood_group",
                 "hdr_province", "hdr_district", "hdr_commune")
-GROUPS = ("printed", "hw_out", "hw_in")
-GROUP_LABEL = {"printed": "printed", "hw_out": "handwriting, fonts outside AsterNet's training list",
-               "hw_in": "handwriting, fonts inside AsterNet's training list"}
+# groups of sheets: the calibration set (printed, handwriting in the calibration hands) and the
+# evaluation set (printed, the held-out hands, the hands AsterNet was trained on)
+GROUPS = ("printed", "held_out", "hw_in")
+GROUP_LABEL = {"printed": "printed", "hw_cal": "handwriting, calibration hands",
+               "held_out": "handwriting, held-out hands (never in any fit)",
+               "hw_in": "handwriting, hands inside AsterNet's training list"}
 
 
 def log(msg: str) -> None:
@@ -64,18 +69,17 @@ def log(msg: str) -> None:
 # --- data ----------------------------------------------------------------------------------------
 
 
-def split(n: int, k: int) -> list[int]:
-    return [n // k + (1 if i < n % k else 0) for i in range(k)]
-
-
 def slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
 
 
 def generator_hash() -> str:
     """Short hash of the sample generator's code and font list: cached sheets are reused only
-    while it is unchanged."""
+    while it is unchanged (``BENCH_GEN_HASH`` pins it, for a change shown not to alter the sheets)."""
     import hashlib
+
+    if os.environ.get("BENCH_GEN_HASH"):
+        return os.environ["BENCH_GEN_HASH"]
 
     h = hashlib.sha256()
     synth = REPO / "ocr_service" / "synth"
@@ -99,107 +103,164 @@ def code_revision() -> str:
         return "unknown"
 
 
-def plan(n_eval: int, n_cal: int) -> list[dict]:
-    """Folders to generate: set ('cal'/'eval'), group, font family (None: any printed font), n, seed."""
+def hand_sets() -> dict[str, list[str]]:
+    """Font families by role: calibration hands, held-out hands, AsterNet's hands."""
     from ocr_service.synth import fonts
 
-    out_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=False))
-    in_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True))
-    folders = [{"set": "cal", "group": "printed", "font": None, "n": n_cal - n_cal // 2, "seed": 1001}]
-    for i, (fam, n) in enumerate(zip(out_fonts, split(n_cal // 2, len(out_fonts)))):
-        folders.append({"set": "cal", "group": "hw_out", "font": fam, "n": n, "seed": 1100 + i})
-    third = split(n_eval, 3)
-    folders.append({"set": "eval", "group": "printed", "font": None, "n": third[0], "seed": 2001})
-    for i, (fam, n) in enumerate(zip(out_fonts, split(third[1], len(out_fonts)))):
-        folders.append({"set": "eval", "group": "hw_out", "font": fam, "n": n, "seed": 2100 + i})
-    for i, (fam, n) in enumerate(zip(in_fonts, split(third[2], len(in_fonts)))):
-        folders.append({"set": "eval", "group": "hw_in", "font": fam, "n": n, "seed": 2200 + i})
+    return {"hw_cal": sorted(f.family for f in fonts.list_fonts("handwriting", asternet=False, held_out=False)),
+            "held_out": sorted(f.family for f in fonts.list_fonts("handwriting", held_out=True)),
+            "hw_in": sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True, held_out=False))}
+
+
+def plan(args, cache: Path) -> list[dict]:
+    """Folders to generate: template, set ('cal'/'eval'), group, font family (None: any printed
+    font), n, seed. Every folder mixes the scan profiles; handwriting sheets get varied writers."""
+    hs = hand_sets()
+    folders = []
+    for ti, tname in enumerate(TEMPLATES):
+        base = 10000 * (ti + 1)
+
+        def n(x: int) -> int:
+            return math.ceil(x * TEMPLATE_SHARE[tname])
+
+        folders.append({"template": tname, "set": "cal", "group": "printed", "font": None, "n": n(args.cal_printed),
+                        "seed": base + 1})
+        for i, fam in enumerate(hs["hw_cal"]):
+            folders.append({"template": tname, "set": "cal", "group": "hw_cal", "font": fam, "n": n(args.per_hand),
+                            "seed": base + 100 + i})
+        folders.append({"template": tname, "set": "eval", "group": "printed", "font": None,
+                        "n": n(args.eval_printed), "seed": base + 2001})
+        for i, fam in enumerate(hs["held_out"]):
+            folders.append({"template": tname, "set": "eval", "group": "held_out", "font": fam,
+                            "n": n(args.per_held_out_hand), "seed": base + 2100 + i})
+        for i, fam in enumerate(hs["hw_in"]):
+            folders.append({"template": tname, "set": "eval", "group": "hw_in", "font": fam,
+                            "n": n(args.per_in_hand), "seed": base + 2200 + i})
     gen = generator_hash()
+    caps = {("cal", "printed"): getattr(args, "read_cal_printed", None),
+            ("cal", "hw_cal"): getattr(args, "read_per_hand", None),
+            ("eval", "printed"): getattr(args, "read_eval_printed", None),
+            ("eval", "held_out"): getattr(args, "read_per_held_out_hand", None), ("eval", "hw_in"): None}
     for f in folders:
-        style = "printed" if f["group"] == "printed" else "handwriting"
-        f["style"] = style
-        f["dir"] = CACHE / f"{f['set']}-{f['group']}-{slug(f['font'] or 'any')}-s{f['seed']}-n{f['n']}-g{gen}"
+        cap = caps[(f["set"], f["group"])]
+        # the first read_n sheets of the folder are read (CPU); None: all
+        f["read_n"] = f["n"] if cap is None else min(f["n"], math.ceil(cap * READ_SHARE[f["template"]]))
+        f["style"] = "printed" if f["group"] == "printed" else "handwriting"
+        f["dir"] = cache / "sheets" / (f"{f['template']}-{f['set']}-{f['group']}-{slug(f['font'] or 'any')}"
+                                       f"-s{f['seed']}-n{f['n']}-g{gen}")
+    held = set(hs["held_out"])
+    for f in folders:  # the held-out hands never reach a fit
+        assert not (f["set"] == "cal" and f["font"] in held), f
     return [f for f in folders if f["n"] > 0]
 
 
-def generate_all(template, folders: list[dict]) -> None:
-    from ocr_service.synth import fill
+def _generate_one(f: dict) -> str:
+    from ocr_service.forms import loader
+    from ocr_service.synth import fill, fonts
 
-    for f in folders:
-        index = f["dir"] / "truth.jsonl"
-        if index.exists() and len(index.read_text(encoding="utf-8").splitlines()) == f["n"]:
-            continue
-        log(f"generating {f['n']} sheets into {f['dir'].relative_to(REPO)}")
-        fill.generate(template, f["n"], f["seed"], f["dir"], style=f["style"], font_family=f["font"])
+    index = f["dir"] / "truth.jsonl"
+    if index.exists() and len(index.read_text(encoding="utf-8").splitlines()) == f["n"]:
+        return ""
+    fill.generate(loader.load(f["template"]), f["n"], f["seed"], f["dir"], style=f["style"], font_family=f["font"],
+                  scan_profile="mixed", hand_mode="varied",
+                  exclude_fonts=fonts.held_out_families() if f["set"] == "cal" else frozenset())
+    return str(f["dir"])
+
+
+def generate_all(folders: list[dict], workers: int) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max(1, workers)) as pool:
+        for done in pool.map(_generate_one, folders):
+            if done:
+                log(f"generated {done}")
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def read_folders(pipeline, folders: list[dict], workers: int) -> dict:
-    """Run ``pipeline`` over every sheet of ``folders`` in one pool (as ``calibration.collect`` does
-    per folder) and label the fields. Returns {(set, group): {"fields": [...], "pages": n, "not_ok": [...]}}."""
+def _fields_cache(f: dict, cfg: str, cache: Path) -> Path:
+    """Where the fields read from folder ``f`` are kept: all of its sheets, when they were read, else
+    its first ``read_n``."""
+    full = cache / "fields" / f"{f['dir'].name}.{cfg}.jsonl"
+    if full.exists() or f.get("read_n", f["n"]) >= f["n"]:
+        return full
+    return cache / "fields" / f"{f['dir'].name}.first{f['read_n']}.{cfg}.jsonl"
+
+
+def _save_fields(path: Path, entry: dict) -> None:
+    import dataclasses
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"pages": entry["pages"], "not_ok": entry["not_ok"]}, ensure_ascii=False) + "\n")
+        for fld in entry["fields"]:
+            fh.write(json.dumps(dataclasses.asdict(fld), ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+def _load_fields(path: Path) -> dict:
+    from ocr_service.calibration import LabelledField
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head = json.loads(lines[0])
+    return {"pages": head["pages"], "not_ok": [tuple(x) for x in head["not_ok"]],
+            "fields": [LabelledField(**json.loads(line)) for line in lines[1:]]}
+
+
+def read_folders(cfg: str, folders: list[dict], workers: int, cache: Path) -> dict:
+    """Labelled fields of every folder under configuration ``cfg`` with uncalibrated thresholds,
+    read once and kept in ``cache/fields`` (each field keeps its evidence, so refits never re-read).
+    Returns {folder dir name: {"fields", "pages", "not_ok"}}."""
     from ocr_service import calibration
+    from ocr_service.engines.registry import RecognitionConfig
+    from ocr_service.forms import loader
     from ocr_service.pipeline import executor
-
-    items = []
-    for f in folders:
-        for path, truth in calibration.read_labelled_dir(f["dir"]):
-            items.append((f, path, truth))
-    out: dict = defaultdict(lambda: {"fields": [], "pages": 0, "not_ok": [], "fonts": defaultdict(list)})
-    done = 0
-    for (f, path, truth), results in zip(items, executor.process_files(pipeline, [p for _, p, _ in items], workers)):
-        entry = out[(f["set"], f["group"])]
-        entry["pages"] += 1
-        if not results or results[0].status != "ok":
-            r = results[0] if results else None
-            entry["not_ok"].append((str(path.relative_to(REPO)), r.status if r else "none", r.reason if r else ""))
-        fields = calibration.label(pipeline.template, results[:1], [truth])
-        entry["fields"].extend(fields)
-        entry["fonts"][f["font"] or "printed"].extend(fields)
-        done += 1
-        if done % 20 == 0:
-            log(f"  {done}/{len(items)} sheets")
-    return dict(out)
-
-
-def fit_thresholds(fields, tmpdir: Path, name: str):
-    from ocr_service import calibration
+    from ocr_service.pipeline.build import Pipeline
     from ocr_service.pipeline.scoring import Thresholds
 
-    data = calibration.fit(fields, target=TARGET)
-    path = tmpdir / f"{name}.thresholds.json"
-    calibration.write(path, data)
-    return data, Thresholds.load(path)
+    out = {}
+    for tname in TEMPLATES:
+        todo = [f for f in folders if f["template"] == tname and not _fields_cache(f, cfg, cache).exists()]
+        for f in folders:
+            if f["template"] == tname and f not in todo:
+                out[f["dir"].name] = _load_fields(_fields_cache(f, cfg, cache))
+        if not todo:
+            continue
+        t = loader.load(tname)
+        pipeline = Pipeline(t, Thresholds(), RecognitionConfig.named(cfg))
+        items = [(f, path, entry) for f in todo
+                 for path, entry in calibration.read_labelled_entries(f["dir"])[:f.get("read_n", f["n"])]]
+        log(f"{cfg}: reading {len(items)} {tname} sheets")
+        acc: dict = {f["dir"].name: {"fields": [], "pages": 0, "not_ok": []} for f in todo}
+        left = {f["dir"].name: f.get("read_n", f["n"]) for f in todo}
+        done, s = 0, time.time()
+        for (f, path, entry), results in zip(items, executor.process_files(pipeline, [p for _, p, _ in items],
+                                                                          workers)):
+            e = acc[f["dir"].name]
+            e["pages"] += 1
+            if not results or results[0].status != "ok":
+                r = results[0] if results else None
+                e["not_ok"].append((str(path), r.status if r else "none", r.reason if r else ""))
+            e["fields"].extend(calibration.label(t, results[:1], [entry["fields"]], [calibration.sheet_group(entry)]))
+            left[f["dir"].name] -= 1
+            if left[f["dir"].name] == 0:
+                _save_fields(_fields_cache(f, cfg, cache), e)
+                out[f["dir"].name] = e
+            done += 1
+            if done % 20 == 0:
+                log(f"  {cfg} {tname}: {done}/{len(items)} sheets, {(time.time() - s) / done:.2f} s/sheet")
+    return out
 
 
 # --- statistics ----------------------------------------------------------------------------------
 
 
-def _binom_cdf(k: int, n: int, p: float) -> float:
-    if p <= 0:
-        return 1.0
-    if p >= 1:
-        return 1.0 if k >= n else 0.0
-    lp, lq = math.log(p), math.log1p(-p)
-    return min(1.0, sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq)
-                        for i in range(k + 1)))
-
-
 def upper95(k: int, n: int) -> float:
-    """One-sided 95% Clopper-Pearson upper bound on an error rate with k errors in n (0 errors: ≈ 3/n)."""
-    if n == 0:
-        return 1.0
-    if k >= n:
-        return 1.0
-    lo, hi = k / n, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if _binom_cdf(k, n, mid) > 0.05:
-            lo = mid
-        else:
-            hi = mid
-    return hi
+    from ocr_service.calibration import cp_upper
+
+    return cp_upper(k, n)
 
 
 def summarize(rows) -> dict:
@@ -240,26 +301,6 @@ def by_name(rows, names) -> dict:
     return out
 
 
-def oracle_straight_through(rows, target: float = TARGET) -> tuple[float, int, int]:
-    """Straight-through when each kind's threshold is chosen on ``rows`` themselves (an optimistic,
-    in-sample bound): (share accepted, accepted, wrong accepted)."""
-    import numpy as np
-
-    from ocr_service.calibration import choose_threshold
-
-    acc = wrong = 0
-    for kind in sorted({f.kind for f, _, _ in rows}):
-        sel = [(f, sc) for f, sc, _ in rows if f.kind == kind and not f.blocked]
-        if not sel:
-            continue
-        scores = np.array([sc for _, sc in sel])
-        correct = np.array([f.correct for f, _ in sel])
-        th = choose_threshold(scores, correct, target)
-        acc += int((scores >= th).sum())
-        wrong += int(((scores >= th) & ~correct).sum())
-    return acc / len(rows) if rows else 0.0, acc, wrong
-
-
 def wrong_by_field(rows) -> dict:
     out: dict = defaultdict(int)
     for f, _, a in rows:
@@ -268,78 +309,18 @@ def wrong_by_field(rows) -> dict:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def lenient_matches(rows) -> list:
+def lenient_matches(rows, tname: str) -> list:
     """Accepted, counted right by match_key (case, i/y, tone placement, abbreviations), but not
     character-identical to the written value nor to its canonical form."""
     from ocr_service.calibration import canonical_truth
     from ocr_service.forms import loader
     from ocr_service.vietnamese.text import clean
 
-    t = loader.load(TEMPLATE)
+    t = loader.load(tname)
     out = []
     for f, _, a in rows:
         if a and f.correct and clean(f.value) != clean(f.truth) and clean(f.value) != clean(canonical_truth(t.field(f.name), f.truth)):
             out.append(f)
-    return out
-
-
-# --- speed ---------------------------------------------------------------------------------------
-
-
-def speed_worker(spec_path: str) -> None:
-    """In a fresh process: load every engine, time process_file per page for both configurations."""
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-    from ocr_service.forms import loader
-    from ocr_service.pipeline.scoring import Thresholds
-    from ocr_service.engines.registry import Engines, RecognitionConfig
-    from ocr_service.pipeline.build import Pipeline
-
-    spec = json.loads(Path(spec_path).read_text())
-    t = loader.load(TEMPLATE)
-    engines = Engines()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
-    for name in ("tesseract", "asternet", "ppocr"):
-        engines.get(name)
-    load_s = time.perf_counter() - t0
-    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    pipes = {c: Pipeline(t, Thresholds.load(spec["thresholds"][c]), RecognitionConfig.named(c), engines=engines)
-             for c in CONFIGS}
-    times: dict = {c: defaultdict(list) for c in CONFIGS}
-    for c in CONFIGS:  # warm-up, not counted
-        list(pipes[c].process_file(spec["warmup"]))
-    for i, (group, path) in enumerate(spec["pages"]):
-        order = CONFIGS if i % 2 == 0 else CONFIGS[::-1]
-        for c in order:
-            s = time.perf_counter()
-            list(pipes[c].process_file(path))
-            times[c][group].append(time.perf_counter() - s)
-    print(json.dumps({"times": times, "rss_start_kb": rss0, "rss_loaded_kb": rss_loaded,
-                      "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "load_s": load_s}))
-
-
-def run_speed(folders: list[dict], thresholds_paths: dict, per_group: int, tmpdir: Path) -> dict:
-    from ocr_service import calibration
-
-    def eval_paths(group):
-        return _interleave([[str(p) for p, _ in calibration.read_labelled_dir(f["dir"])]
-                            for f in folders if f["set"] == "eval" and f["group"] == group])
-
-    pages = [(g, p) for g in ("printed", "hw_out") for p in eval_paths(g)[:per_group]]
-    warm = [str(p) for f in folders if f["set"] == "cal" and f["group"] == "printed"
-            for p, _ in calibration.read_labelled_dir(f["dir"])][0]
-    spec = tmpdir / "speed.json"
-    spec.write_text(json.dumps({"pages": pages, "warmup": warm, "thresholds": {c: str(p) for c, p in thresholds_paths.items()}}))
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    out = subprocess.run([sys.executable, __file__, "--speed-worker", str(spec)], capture_output=True, text=True,
-                         env=env, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _interleave(lists):
-    out = []
-    for i in range(max(map(len, lists), default=0)):
-        out += [lst[i] for lst in lists if i < len(lst)]
     return out
 
 
@@ -386,27 +367,6 @@ def vocab_table(vt: dict) -> str:
     return "\n".join(lines)
 
 
-def constant_model(model: dict) -> bool:
-    """``calibration.fit`` gives a kind whose calibration fields were all right (or all wrong) a
-    constant model: the same score for every field, whatever the evidence."""
-    return all(v == 0 for k, v in model.items() if k != "bias")
-
-
-def thresholds_table(fitted: dict, cal_counts: dict) -> str:
-    kinds = sorted({k for d in fitted.values() for k in d["kinds"]})
-    lines = ["| kind | " + " | ".join(f"{c}: threshold | {c}: model (calibration fields, wrong)" for c in CONFIGS) + " |",
-             "|---|" + "---:|---|" * len(CONFIGS)]
-    for k in kinds:
-        cells = [k]
-        for c in CONFIGS:
-            model = fitted[c]["models"].get(k, {})
-            n, wrong = cal_counts[c].get(k, (0, 0))
-            cells += [f"{fitted[c]['kinds'].get(k, float('nan')):.4f}",
-                      f"{'**constant**' if constant_model(model) else 'fitted'} ({n}, {wrong})"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def md_escape(s: str) -> str:
     return s.replace("|", "\\|") or "∅"
 
@@ -436,401 +396,411 @@ def machine() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sheets", type=int, default=60, help="evaluation sheets (split in thirds: printed, "
-                    "handwriting outside / inside AsterNet's list); the calibration set has as many (half printed)")
-    ap.add_argument("--cal-sheets", type=int, default=None, help="calibration sheets (default: --sheets)")
+    ap.add_argument("--cal-printed", type=int, default=50, help="printed calibration sheets per template")
+    ap.add_argument("--per-hand", type=int, default=12, help="calibration sheets per calibration hand and template")
+    ap.add_argument("--eval-printed", type=int, default=20, help="printed evaluation sheets per template")
+    ap.add_argument("--per-held-out-hand", type=int, default=8, help="evaluation sheets per held-out hand and template")
+    ap.add_argument("--per-in-hand", type=int, default=0, help="evaluation sheets per AsterNet hand and template")
+    ap.add_argument("--read-cal-printed", type=int, default=None, help="read only this many of them (default: all)")
+    ap.add_argument("--read-per-hand", type=int, default=None, help="read only this many of each hand's (default: all)")
+    ap.add_argument("--read-eval-printed", type=int, default=None, help="read only this many of them (default: all)")
+    ap.add_argument("--read-per-held-out-hand", type=int, default=None,
+                    help="read only this many of each held-out hand's (default: all)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--speed-pages", type=int, default=10, help="pages per style for the speed test")
-    ap.add_argument("--no-rerun-check", action="store_true", help="skip re-reading the evaluation set with the "
-                    "calibrated thresholds")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where sheets and collected fields are kept")
+    ap.add_argument("--collect-only", action="store_true", help="generate and read the sheets, then stop")
     ap.add_argument("--write-docs", action="store_true", help=f"write {DOCS.relative_to(REPO)}")
-    ap.add_argument("--speed-worker", help=argparse.SUPPRESS)
-    ap.add_argument("--rerender", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--before-ref", default="main", help="git ref of the thresholds to compare against")
+    ap.add_argument("--write-thresholds", action="store_true",
+                    help="write the thresholds fitted on the calibration set beside the templates")
     args = ap.parse_args()
-    if args.speed_worker:
-        speed_worker(args.speed_worker)
-        return
-    if args.rerender:  # the tables again from the last run's raw results, without reading anything
-        import pickle
-
-        with open(CACHE / "last-run.pickle", "rb") as fh:
-            emit(args, *pickle.load(fh))
-        return
-
-    from ocr_service import calibration
-    from ocr_service.forms import loader
-    from ocr_service.pipeline.scoring import Thresholds
-    from ocr_service.engines.registry import RecognitionConfig
-    from ocr_service.pipeline.build import Pipeline
 
     started = time.time()
     rev = code_revision()
-    command = " ".join([".venv/bin/python bench/bench_accuracy.py"] + sys.argv[1:])
-    t = loader.load(TEMPLATE)
-    folders = plan(args.sheets, args.cal_sheets or args.sheets)
-    generate_all(t, folders)
+    pin = f"BENCH_GEN_HASH={os.environ['BENCH_GEN_HASH']} " if os.environ.get("BENCH_GEN_HASH") else ""
+    command = pin + " ".join([".venv/bin/python bench/bench_accuracy.py"] + sys.argv[1:])
+    folders = plan(args, args.cache)
+    generate_all(folders, args.workers)
     gen_s = time.time() - started
-    tmpdir = Path(tempfile.mkdtemp(prefix="bench-accuracy-"))
-
-    res: dict = {}
-    for cfg in CONFIGS:
-        s = time.time()
-        log(f"{cfg}: reading {sum(f['n'] for f in folders)} sheets with uncalibrated thresholds")
-        data = read_folders(Pipeline(t, Thresholds(), RecognitionConfig.named(cfg)), folders, args.workers)
-        cal_fields = [f for (st, _), d in data.items() if st == "cal" for f in d["fields"]]
-        fitted, th = fit_thresholds(cal_fields, tmpdir, cfg)
-        res[cfg] = {"data": data, "fitted": fitted, "th": th, "th_path": tmpdir / f"{cfg}.thresholds.json",
-                    "read_s": time.time() - s, "eval": {}, "cal_insample": None}
-        res[cfg]["cal_insample"] = summarize(calibration.decide_all(cal_fields, th))["all"]
-        for g in GROUPS:
-            if ("eval", g) in data:
-                rows = calibration.decide_all(data[("eval", g)]["fields"], th)
-                res[cfg]["eval"][g] = {"rows": rows, "table": summarize(rows),
-                                       "vocab": by_name(rows, CLOSED_VOCAB)}
-        # leave-fonts-out: fit on printed + half the outside hands, evaluate on the other half
-        hands = sorted(data[("cal", "hw_out")]["fonts"])
-        halves = [hands[0::2], hands[1::2]]
-        lfo_rows = []
-        for k, (fit_on, test_on) in enumerate([(halves[0], halves[1]), (halves[1], halves[0])]):
-            fit_fields = data[("cal", "printed")]["fields"] + [f for h in fit_on for f in data[("cal", "hw_out")]["fonts"][h]]
-            _, th_k = fit_thresholds(fit_fields, tmpdir, f"{cfg}-lfo{k}")
-            lfo_rows += calibration.decide_all([f for h in test_on for f in data[("eval", "hw_out")]["fonts"][h]], th_k)
-        res[cfg]["lfo"] = {"table": summarize(lfo_rows), "vocab": by_name(lfo_rows, CLOSED_VOCAB), "halves": halves}
-        log(f"{cfg}: done in {time.time() - s:.0f} s")
-
-    if not args.no_rerun_check:
+    data: dict = {cfg: {} for cfg in CONFIGS}
+    for tname in TEMPLATES:  # one template complete (both configurations) before the next
         for cfg in CONFIGS:
-            s = time.time()
-            ev = [f for f in folders if f["set"] == "eval"]
-            log(f"{cfg}: re-reading {sum(f['n'] for f in ev)} evaluation sheets with the calibrated thresholds")
-            data = read_folders(Pipeline(t, res[cfg]["th"], RecognitionConfig.named(cfg)), ev, args.workers)
-            res[cfg]["rerun_rows"] = {g: calibration.decide_all(data[("eval", g)]["fields"], res[cfg]["th"])
-                                      for g in GROUPS if ("eval", g) in data}
-            res[cfg]["rerun"] = {g: summarize(rows) for g, rows in res[cfg]["rerun_rows"].items()}
-            res[cfg]["rerun_s"] = time.time() - s
-
-    log("speed and memory in a fresh process")
-    speed = run_speed(folders, {c: res[c]["th_path"] for c in CONFIGS}, args.speed_pages, tmpdir)
+            data[cfg].update(read_folders(cfg, [f for f in folders if f["template"] == tname], args.workers,
+                                          args.cache))
+    read_s = time.time() - started - gen_s
+    if args.collect_only:
+        log(f"collected in {read_s / 60:.1f} min (generation {gen_s / 60:.1f} min)")
+        return
+    res = analyse(folders, data, args)
     total_s = time.time() - started
-
-    import pickle
-
-    for cfg in CONFIGS:  # plain dicts, so the raw results can be kept for re-rendering
-        res[cfg]["data"] = {k: {**v, "fonts": dict(v["fonts"])} for k, v in res[cfg]["data"].items()}
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / "last-run.pickle", "wb") as fh:
-        pickle.dump((command, folders, res, speed, total_s, gen_s, rev), fh)
-    emit(args, command, folders, res, speed, total_s, gen_s, rev)
+    emit(args, command, folders, res, total_s, gen_s, rev)
 
 
-def emit(args, command, folders, res, speed, total_s, gen_s, rev) -> None:
+def _before_thresholds(ref: str, template, cfg: str, tmpdir: Path):
+    """The thresholds committed at git ``ref`` (the procedure before this one), or None."""
+    from ocr_service.pipeline.scoring import Thresholds, thresholds_path
+
+    rel = thresholds_path(template, cfg).relative_to(REPO)
+    out = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:{rel}"], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    path = tmpdir / f"before-{template.name}-{cfg}.json"
+    path.write_text(out.stdout, encoding="utf-8")
+    return Thresholds.load(path)
+
+
+def analyse(folders: list[dict], data: dict, args) -> dict:
+    """Fit per template and configuration on the calibration set (grouped cross-validation), then
+    decide every evaluation field from its stored evidence."""
+    from ocr_service import calibration
+    from ocr_service.forms import loader
+    from ocr_service.pipeline.scoring import Thresholds, thresholds_path
     from ocr_service.synth import fonts
 
-    md = render(args, command, folders, res, speed, total_s, gen_s, fonts, rev)
+    held = fonts.held_out_families()
+    tmpdir = Path(tempfile.mkdtemp(prefix="bench-accuracy-"))
+    res: dict = {}
+    for tname in TEMPLATES:
+        t = loader.load(tname)
+        fs = [f for f in folders if f["template"] == tname]
+        for cfg in CONFIGS:
+            d = data[cfg]
+
+            def fields(pred):
+                return [x for f in fs if pred(f) for x in d[f["dir"].name]["fields"]]
+
+            cal = fields(lambda f: f["set"] == "cal")
+            assert not any(f"hand:{h}" in x.group for x in cal for h in held)
+            s = time.time()
+            fitted = calibration.fit(cal, TARGET, held_out=held)
+            fitted["engines"], fitted["template"] = cfg, t.id
+            log(f"{tname} {cfg}: fitted on {len(cal)} fields in {fitted['groups']} groups ({time.time() - s:.0f} s)")
+            path = tmpdir / f"{tname}.{cfg}.json"
+            calibration.write(path, fitted)
+            if args.write_thresholds:
+                calibration.write(thresholds_path(t, cfg), fitted)
+            th = Thresholds.load(path)
+            before = _before_thresholds(args.before_ref, t, cfg, tmpdir)
+            groups = {
+                "held_out": fields(lambda f: f["group"] == "held_out"),
+                "printed": fields(lambda f: f["set"] == "eval" and f["group"] == "printed"),
+                "hw_in": fields(lambda f: f["group"] == "hw_in"),
+                "hw_cal": fields(lambda f: f["set"] == "cal" and f["group"] == "hw_cal"),
+                "cal_printed": fields(lambda f: f["set"] == "cal" and f["group"] == "printed"),
+            }
+            entry = {"fitted": fitted, "eval": {}, "before": {},
+                     "not_ok": [x for f in fs for x in d[f["dir"].name]["not_ok"]],
+                     "sheets": {(st, g): sum(d[f["dir"].name]["pages"] for f in fs if f["group"] == g and f["set"] == st)
+                                for st, g in (("eval", "held_out"), ("eval", "printed"), ("eval", "hw_in"),
+                                              ("cal", "hw_cal"), ("cal", "printed"))}}
+            for g, flds in groups.items():
+                if not flds:
+                    continue
+                rows = calibration.decide_all(flds, th)
+                entry["eval"][g] = {"rows": rows, "table": summarize(rows), "vocab": by_name(rows, CLOSED_VOCAB)}
+                if g == "held_out":
+                    hands: dict = defaultdict(list)
+                    for r in rows:
+                        hands[r[0].group.split("|")[0].removeprefix("hand:")].append(r)
+                    entry["eval"][g]["hands"] = {h: summarize(v) for h, v in sorted(hands.items())}
+                if before is not None and g in ("held_out", "printed"):
+                    brows = calibration.decide_all(flds, before)
+                    entry["before"][g] = {"rows": brows, "table": summarize(brows)}
+            res[(tname, cfg)] = entry
+    return res
+
+
+def emit(args, command, folders, res, total_s, gen_s, rev) -> None:
+    md = render(args, command, folders, res, total_s, gen_s, rev)
     print(md)
     if args.write_docs:
-        DOCS.parent.mkdir(parents=True, exist_ok=True)
         DOCS.write_text(md, encoding="utf-8")
         log(f"wrote {DOCS.relative_to(REPO)}")
     log(f"total {total_s / 60:.1f} min")
 
 
-def render(args, command, folders, res, speed, total_s, gen_s, fonts, rev) -> str:
-    out_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=False))
-    in_fonts = sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True))
+def _headline(tabs: dict) -> str:
+    """Per kind, the leave-hands-out figures of both configurations side by side."""
+    kinds = list(tabs[CONFIGS[0]].keys())
+    head = "| kind | fields | " + " | ".join(
+        f"{c}: {h}" for c in CONFIGS for h in ("exact", "straight-through", "residual error (wrong/accepted)",
+                                               "95% upper bound")) + " |"
+    lines = [head, "|---|---:|" + "---:|" * (4 * len(CONFIGS))]
+    for k in kinds:
+        cells = [f"**{k}**" if k.startswith("all") else k, str(tabs[CONFIGS[0]][k]["fields"])]
+        for c in CONFIGS:
+            r = tabs[c].get(k)
+            if r is None:
+                cells += ["–"] * 4
+                continue
+            cells += [pct(r["exact_validated"]), pct(r["straight_through"]),
+                      f"{pct(r['residual_error'], 2)} ({r['wrong_accepted']}/{r['accepted']})",
+                      pct(r["upper95"], 2) if r["accepted"] else "–"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cv_table(fitted: dict) -> str:
+    lines = ["| kind | " + " | ".join(f"{c}: {h}" for c in CONFIGS for h in
+                                     ("threshold", "regime", "straight-through", "residual (wrong/accepted)",
+                                      "95% upper bound")) + " | fields |",
+             "|---|" + "---:|---|---:|---:|---:|" * len(CONFIGS) + "---:|"]
+    kinds = sorted({k for c in CONFIGS for k in fitted[c]["cv"]})
+    for k in kinds:
+        cells = [k]
+        for c in CONFIGS:
+            r = fitted[c]["cv"].get(k)
+            if r is None:
+                cells += ["–"] * 5
+                continue
+            th = fitted[c]["kinds"][k]
+            cells += ["closed" if th > 1.0 else f"{th:.4f}", r["regime"], pct(r["straight_through"]),
+                      f"{pct(r['residual_error'], 2)} ({r['wrong_accepted']}/{r['accepted']})",
+                      pct(r["upper_bound"], 2) if r["accepted"] else "–"]
+        cells.append(str(fitted[CONFIGS[0]]["cv"].get(k, {}).get("fields", "")))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _emptied(rows) -> int:
+    """Filled fields auto-accepted as empty."""
+    return sum(1 for f, _, a in rows if a and f.truth.strip() and not f.value.strip())
+
+
+def render(args, command, folders, res, total_s, gen_s, rev) -> str:
+    from ocr_service.synth import fonts, scan
+
+    hs = hand_sets()
     printed_fonts = sorted(f.family for f in fonts.list_fonts("printed"))
     L: list[str] = []
     add = L.append
-    add("# Accuracy on held-apart synthetic sheets: Tesseract alone vs the cascade\n")
-    add(f"Generated by `bench/bench_accuracy.py` on {dt.date.today().isoformat()} "
-        f"(whole run {total_s / 60:.1f} min, of which sheet generation {gen_s / 60:.1f} min).\n")
+    def n_sheets(key):  # sheets read, per configuration ("a / b" when they differ)
+        t, st, g = key
+        got = [res[(t, c)]["sheets"].get((st, g), 0) for c in CONFIGS]
+        return str(got[0]) if len(set(got)) == 1 else " / ".join(f"{n} ({c})" for n, c in zip(got, CONFIGS))
+
+    add("# Accuracy on hands the calibration never saw: Tesseract alone vs the cascade\n")
+    add(f"Generated by `bench/bench_accuracy.py` on {dt.date.today().isoformat()} (whole run "
+        f"{total_s / 60:.1f} min with the fields read earlier kept in the cache; generation {gen_s / 60:.1f} min).\n")
     add("```\n" + command + "\n```\n")
     add(f"Code: commit {rev}. Machine: {machine()}.\n")
-    add("## What is measured\n")
-    add("* Synthetic DC01 (`dc01@tt66-2015`) sheets from `ocr_service.synth.fill.generate`: records from "
-        "`synth.records`, filled in one font per sheet, then scan-simulated (rotation, skew, noise, blur, "
-        "formats PNG/JPEG/PDF/TIFF in turn). Nothing here is a real scan or real handwriting.")
-    add("* Two sets with different seeds. **Calibration** (fit only): "
-        f"{sum(f['n'] for f in folders if f['set'] == 'cal' and f['group'] == 'printed')} printed sheets and "
-        f"{sum(f['n'] for f in folders if f['set'] == 'cal' and f['group'] == 'hw_out')} handwriting-style sheets in "
-        f"fonts outside AsterNet's training list. **Evaluation** (held apart, never used for fitting): "
-        + ", ".join(f"{sum(f['n'] for f in folders if f['set'] == 'eval' and f['group'] == g)} {GROUP_LABEL[g]}"
-                    for g in GROUPS) + ".")
-    add(f"* Printed fonts: {', '.join(printed_fonts)}. Handwriting fonts outside AsterNet's list: "
-        f"{', '.join(out_fonts)}. Inside it (reported apart, never used to fit): {', '.join(in_fonts)}.")
-    add("* For each configuration — `tesseract` (Tesseract alone) and `cascade` (Tesseract, with AsterNet "
-        "and PP-OCR second opinions on unsure fields and on every field of a page that looks handwritten) — "
-        "every sheet is read once with uncalibrated thresholds; `calibration.fit(target=0.005)` fits a "
-        "logistic evidence model and a threshold per field kind on the calibration fields; the thresholds "
-        "file is loaded with `Thresholds.load` and the evaluation fields are decided by "
-        "`calibration.decide_all` from their stored evidence (no re-reading).")
-    add("* Per field: *exact raw* = the chosen engine's text equals the written value (after `clean`); "
-        "*exact validated* = the final value (normalized / snapped to the vocabulary) equals the written "
-        "value or its canonical form under `match_key` (case, tone placement, i/y, abbreviations ignored); "
-        "*straight-through* = auto-accepted share; *residual error* = wrong among auto-accepted; "
-        "*caught by review* = wrong fields that were sent to review / all wrong fields. Blank fields "
-        "(nothing written, read as blank) count as fields, as in `calibration.report`; "
-        "'all (written fields)' leaves them out.")
-    add("* The 95% bound is the one-sided Clopper-Pearson upper bound on the residual error given the "
-        "accepted count (0 errors in n accepted gives ≈ 3/n).\n")
+    add("All data is synthetic: generated records written in computer fonts by simulated writers, then "
+        "scan-simulated. Nothing here is a real scan or real handwriting.\n")
 
-    # data health
-    add("## Sheets\n")
-    add("| set | group | sheets | registered (status ok) | fields |")
-    add("|---|---|---:|---:|---:|")
-    d0 = res[CONFIGS[0]]["data"]
-    for (st, g), d in sorted(d0.items()):
-        add(f"| {st} | {GROUP_LABEL[g]} | {d['pages']} | {d['pages'] - len(d['not_ok'])} | {len(d['fields'])} |")
-    for c in CONFIGS:
-        bad = [x for d in res[c]["data"].values() for x in d["not_ok"]]
-        if bad:
-            add(f"\n{c}: sheets not registered (their fields are missing from every table): "
-                + "; ".join(f"`{p}` {s} ({r})" for p, s, r in bad))
-    add("")
+    add("## Leave-hands-out (the headline)\n")
+    add(f"The **held-out hands** — {', '.join(hs['held_out'])} — are never used by any fit (`held_out: true` in "
+        "`ocr_service/synth/fonts/fonts.yaml`; `calibrate` and `calibration.fit` refuse their sheets). The "
+        "thresholds were fitted on the calibration set (printed sheets and the calibration hands, below) by "
+        "grouped cross-validation, and the held-out sheets decided with them from their stored evidence.\n")
+    add("| | " + " | ".join(f"{t.upper()} {c}" for t in TEMPLATES for c in CONFIGS) + " |")
+    add("|---|" + "---:|" * (len(TEMPLATES) * len(CONFIGS)))
 
-    add("## Fitted thresholds (per kind, on the calibration set)\n")
-    cal_counts = {}
-    for c in CONFIGS:
-        cal = [f for (st, _), d in res[c]["data"].items() if st == "cal" for f in d["fields"] if not f.blocked]
-        cal_counts[c] = {k: (sum(1 for f in cal if f.kind == k), sum(1 for f in cal if f.kind == k and not f.correct))
-                         for k in {f.kind for f in cal}}
-    add(thresholds_table({c: res[c]["fitted"] for c in CONFIGS}, cal_counts))
-    add("")
-    const = [f"{c}/{k}" for c in CONFIGS for k, m in res[c]["fitted"]["models"].items() if constant_model(m) and k != "signature"]
-    if const:
-        add(f"**Constant models: {', '.join(const)}.** Every non-blocked calibration field of these kinds was right, "
-            "so `calibration.fit` gives them a constant model (bias +8, every evidence weight 0): every field of the "
-            "kind gets the same score (0.99966) and the threshold equals it, so every field of the kind that no "
-            "check blocks is auto-accepted, whatever the engines' confidence or (dis)agreement. Zero errors in "
-            "~100–350 calibration fields only bounds the error rate at ≈ 1–3%, not 0.5%. In the cascade, a "
-            "constant score also makes `validate._choose` fall back to the first engine's reading (ties go to "
-            "the first), even when the two other engines agree on another value (see the re-read check).\n")
-    add("A threshold of 1.0 means no score cut met the target with at least "
-        "20 accepted calibration fields: the kind is never auto-accepted.\n")
-    for c in CONFIGS:
-        r = res[c]["cal_insample"]
-        add(f"In-sample on the calibration set ({c}): straight-through {pct(r['straight_through'])}, residual error "
-            f"{pct(r['residual_error'], 2)} ({r['wrong_accepted']}/{r['accepted']}).")
-    add("")
-
-    add("## Results on the held-apart evaluation set\n")
-    for g in GROUPS:
-        if g not in res[CONFIGS[0]]["eval"]:
-            continue
-        add(f"### {GROUP_LABEL[g][0].upper() + GROUP_LABEL[g][1:]}\n")
-        add(side_by_side({c: res[c]["eval"][g]["table"] for c in CONFIGS}))
-        add("")
-
-    from ocr_service import calibration
-
-    add("### Handwriting by font (all fields)\n")
-    add("| group | font | fields | " + " | ".join(f"{c}: straight-through | {c}: residual error (wrong/accepted)"
-                                              for c in CONFIGS) + " |")
-    add("|---|---|---:|" + "---:|---:|" * len(CONFIGS))
-    for g in ("hw_out", "hw_in"):
-        if ("eval", g) not in res[CONFIGS[0]]["data"]:
-            continue
-        for font in sorted(k for k, v in res[CONFIGS[0]]["data"][("eval", g)]["fonts"].items() if v):
-            cells = [g, font, str(len(res[CONFIGS[0]]["data"][("eval", g)]["fonts"][font]))]
+    def row(label, g, key, fmt):
+        cells = []
+        for t in TEMPLATES:
             for c in CONFIGS:
-                r = summarize(calibration.decide_all(res[c]["data"][("eval", g)]["fonts"][font], res[c]["th"]))["all"]
-                cells += [pct(r["straight_through"]), f"{pct(r['residual_error'], 2)} ({r['wrong_accepted']}/{r['accepted']})"]
+                r = res[(t, c)]["eval"][g]["table"][key]
+                cells.append(fmt(r))
+        add(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("held-out hands, written fields: exactly right", "held_out", "all (written fields)",
+        lambda r: pct(r["exact_validated"]))
+    row("held-out hands, written fields: auto-accepted", "held_out", "all (written fields)",
+        lambda r: pct(r["straight_through"]))
+    row("held-out hands, all fields: wrong among auto-accepted (95% upper bound)", "held_out", "all",
+        lambda r: f"{pct(r['residual_error'], 2)} ({r['wrong_accepted']}/{r['accepted']}; ≤ {pct(r['upper95'], 2)})")
+    row("printed, all fields: exactly right", "printed", "all", lambda r: pct(r["exact_validated"]))
+    row("printed, all fields: auto-accepted", "printed", "all", lambda r: pct(r["straight_through"]))
+    row("printed: wrong among auto-accepted", "printed", "all",
+        lambda r: f"{pct(r['residual_error'], 2)} ({r['wrong_accepted']}/{r['accepted']})")
+    add("")
+    for tname in TEMPLATES:
+        tab = {c: res[(tname, c)]["eval"]["held_out"]["table"] for c in CONFIGS}
+        add(f"### {tname.upper()}: {n_sheets((tname, 'eval', 'held_out'))} sheets in the held-out hands\n")
+        add(_headline(tab))
+        add("")
+        em = {c: _emptied(res[(tname, c)]["eval"]["held_out"]["rows"]) for c in CONFIGS}
+        vp = {c: res[(tname, c)]["eval"]["held_out"]["vocab"]["pooled"] for c in CONFIGS}
+        add("Filled fields auto-accepted as empty: " + ", ".join(f"{c} {em[c]}" for c in CONFIGS) + ". "
+            "Closed-vocabulary fields (ethnicity, religion, nationality, sex, … where the template has them), "
+            "written ones auto-accepted: " + ", ".join(
+                f"{c} {pct(vp[c]['straight_through_written'])} (residual {pct(vp[c]['residual_error'], 2)}, "
+                f"{vp[c]['wrong_accepted']}/{vp[c]['accepted']})" for c in CONFIGS) + ".\n")
+        add("By held-out hand (all fields):\n")
+        add("| hand | fields | " + " | ".join(f"{c}: straight-through | {c}: wrong/accepted" for c in CONFIGS) + " |")
+        add("|---|---:|" + "---:|---:|" * len(CONFIGS))
+        for h, r0 in res[(tname, CONFIGS[0])]["eval"]["held_out"]["hands"].items():
+            cells = [h, str(r0["all"]["fields"])]
+            for c in CONFIGS:
+                r = res[(tname, c)]["eval"]["held_out"]["hands"][h]["all"]
+                cells += [pct(r["straight_through"]), f"{r['wrong_accepted']}/{r['accepted']}"]
             add("| " + " | ".join(cells) + " |")
-    add("")
-
-    hw = {c: res[c]["eval"]["hw_out"]["table"] for c in CONFIGS}
-    ratio = hw["cascade"]["all"]["straight_through"] / max(hw["tesseract"]["all"]["straight_through"], 1e-9)
-    ratio_w = (hw["cascade"]["all (written fields)"]["straight_through"]
-               / max(hw["tesseract"]["all (written fields)"]["straight_through"], 1e-9))
-    add("### Handwriting (outside AsterNet's list): cascade vs Tesseract alone\n")
-    add(f"* Straight-through, all fields: tesseract {pct(hw['tesseract']['all']['straight_through'])}, cascade "
-        f"{pct(hw['cascade']['all']['straight_through'])}: ratio **{ratio:.2f}×** (residual error: tesseract "
-        f"{pct(hw['tesseract']['all']['residual_error'], 2)}, cascade {pct(hw['cascade']['all']['residual_error'], 2)}).")
-    add(f"* Written fields only: tesseract {pct(hw['tesseract']['all (written fields)']['straight_through'])}, cascade "
-        f"{pct(hw['cascade']['all (written fields)']['straight_through'])}: ratio **{ratio_w:.2f}×**.\n")
-    orc = oracle_straight_through(res["tesseract"]["eval"]["hw_out"]["rows"])
-    add(f"* Tesseract alone misses its 0.5% target on this set (residual {pct(hw['tesseract']['all']['residual_error'], 2)}). "
-        f"Even with each kind's threshold chosen on the evaluation sheets themselves (an optimistic in-sample "
-        f"bound for Tesseract) to keep ≤ 0.5% wrong, it accepts {pct(orc[0])} ({orc[2]}/{orc[1]} wrong): ratio "
-        f"cascade/that = **{hw['cascade']['all']['straight_through'] / max(orc[0], 1e-9):.2f}×**.\n")
-    add("### Closed-vocabulary fields on handwriting (outside AsterNet's list), by field name\n")
-    add(vocab_table({c: res[c]["eval"]["hw_out"]["vocab"] for c in CONFIGS}))
-    add("")
-    if "hw_in" in res[CONFIGS[0]]["eval"]:
-        add("Same fields on handwriting in fonts inside AsterNet's training list:\n")
-        add(vocab_table({c: res[c]["eval"]["hw_in"]["vocab"] for c in CONFIGS}))
         add("")
 
-    # leave-fonts-out
-    halves = res[CONFIGS[0]]["lfo"]["halves"]
-    add("### Hands never seen in calibration (leave-fonts-out check)\n")
-    add("The evaluation handwriting above is in the same six fonts as the calibration handwriting (different "
-        "sheets, records and scan noise). Here the thresholds are refitted on the printed calibration sheets "
-        f"plus the calibration handwriting of half the fonts ({', '.join(halves[0])}) and evaluated on the "
-        f"evaluation sheets of the other half ({', '.join(halves[1])}), and the other way round; results "
-        "merged.\n")
-    add(side_by_side({c: res[c]["lfo"]["table"] for c in CONFIGS}))
-    add("")
-    lv = {c: res[c]["lfo"]["vocab"]["pooled"] for c in CONFIGS}
-    add("Closed-vocabulary fields pooled: " + "; ".join(
-        f"{c} straight-through {pct(lv[c]['straight_through'])}, residual {pct(lv[c]['residual_error'], 2)} "
-        f"({lv[c]['wrong_accepted']}/{lv[c]['accepted']})" for c in CONFIGS) + ".\n")
-    add("Wrongly auto-accepted fields by field name (evaluation set, decide_all): " + "; ".join(
-        f"{c}, {g}: " + (", ".join(f"{n} {k}" for n, k in wrong_by_field(res[c]["eval"][g]["rows"]).items()) or "none")
-        for c in CONFIGS for g in GROUPS if g in res[c]["eval"]) + ".\n")
-
-    # rerun check
-    if "rerun" in res[CONFIGS[0]]:
-        add("### Check: re-reading the evaluation sheets with the calibrated thresholds\n")
-        add("`decide_all` decides from the evidence gathered under the uncalibrated thresholds, but the "
-            "pipeline also uses the score to *choose* among the engines' readings (`validate._choose`), so "
-            "with calibrated thresholds it may keep another reading. Second pass, same sheets, calibrated "
-            "thresholds in the pipeline:\n")
-        add("| config | group | straight-through (decide_all → re-read) | residual error (decide_all → re-read) | exact validated (decide_all → re-read) |")
-        add("|---|---|---:|---:|---:|")
-        for c in CONFIGS:
-            for g in GROUPS:
-                if g not in res[c]["rerun"]:
-                    continue
-                a, b = res[c]["eval"][g]["table"]["all"], res[c]["rerun"][g]["all"]
-                add(f"| {c} | {g} | {pct(a['straight_through'])} → {pct(b['straight_through'])} | "
-                    f"{pct(a['residual_error'], 2)} ({a['wrong_accepted']}/{a['accepted']}) → "
-                    f"{pct(b['residual_error'], 2)} ({b['wrong_accepted']}/{b['accepted']}) | "
-                    f"{pct(a['exact_validated'])} → {pct(b['exact_validated'])} |")
-        add("")
-        add("Per kind, handwriting outside AsterNet's list, re-read with the calibrated thresholds:\n")
-        add(side_by_side({c: res[c]["rerun"]["hw_out"] for c in CONFIGS}))
-        add("")
-        if "rerun_rows" in res[CONFIGS[0]]:
-            for c in CONFIGS:
-                for g in GROUPS:
-                    bad = [f for f, _, a in res[c]["rerun_rows"].get(g, []) if a and not f.correct]
-                    if bad:
-                        add(f"* re-read, {c}, {GROUP_LABEL[g]}: wrongly accepted ({len(bad)}): " + "; ".join(
-                            f"{f.name} ({f.kind}): read `{md_escape(f.value)}`, written `{md_escape(f.truth)}`"
-                            for f in bad[:12]) + (" …" if len(bad) > 12 else ""))
-            add("")
-
-    # speed
-    add("## Speed and memory\n")
-    add("One fresh process (`OMP_THREAD_LIMIT=1`, single-threaded ONNX sessions), every engine loaded, the "
-        "same pages read by both configurations in alternating order after one warm-up page; seconds of "
-        "`Pipeline.process_file` per page (decode, orient, register, extract, recognize, validate, decide).\n")
-    add("| pages | n | tesseract: median s/page | cascade: median s/page | tesseract: pages/core-hour | cascade: pages/core-hour | cascade / tesseract time |")
-    add("|---|---:|---:|---:|---:|---:|---:|")
-    med = {}
-    for g in ("printed", "hw_out"):
-        ts = {c: speed["times"][c].get(g, []) for c in CONFIGS}
-        if not ts["tesseract"]:
-            continue
-        m = {c: statistics.median(ts[c]) for c in CONFIGS}
-        med[g] = m
-        add(f"| {GROUP_LABEL[g]} | {len(ts['tesseract'])} | {m['tesseract']:.2f} | {m['cascade']:.2f} | "
-            f"{3600 / m['tesseract']:.0f} | {3600 / m['cascade']:.0f} | {m['cascade'] / m['tesseract']:.2f}× |")
-    rss = speed["rss_peak_kb"] / 1024
-    add(f"\nPeak RSS of that process (`ru_maxrss`): {speed['rss_loaded_kb'] / 1024:.0f} MB right after loading "
-        f"Tesseract (vie + eng), AsterNet and PP-OCR ({speed['load_s']:.1f} s); **{rss:.0f} MB** after reading all "
-        f"pages with both configurations.\n")
-
-    # targets
-    add("## Targets\n")
-    add("| target | measured | met? |")
+    add("### Targets (issue 12, leave-hands-out, cascade)\n")
+    add("| target | DC01 | CC01 |")
     add("|---|---|---|")
 
-    def kind_check(c, g):
-        tab = res[c]["eval"][g]["table"]
-        kinds = [k for k in tab if not k.startswith("all")]
+    def per_kind_over(tname, cfg):
+        tab = res[(tname, cfg)]["eval"]["held_out"]["table"]
         over = [f"{k} {pct(tab[k]['residual_error'], 2)} ({tab[k]['wrong_accepted']}/{tab[k]['accepted']})"
-                for k in kinds if tab[k]["residual_error"] > TARGET]
-        loose = [k for k in kinds if tab[k]["upper95"] > TARGET]
+                for k in tab if not k.startswith("all") and tab[k]["residual_error"] > TARGET]
+        loose = [k for k in tab if not k.startswith("all") and tab[k]["accepted"] and tab[k]["upper95"] > TARGET]
         return over, loose
 
-    for c in CONFIGS:
-        for g in ("printed", "hw_out"):
-            over, loose = kind_check(c, g)
-            add(f"| residual error ≤ 0.5% per kind, {c}, {GROUP_LABEL[g]} | "
-                + (("over: " + "; ".join(over)) if over else "every kind ≤ 0.5%")
-                + f" (95% bound > 0.5% for: {', '.join(loose) or 'none'}) | {'not met' if over else 'met (point estimate)'} |")
-    if "rerun" in res[CONFIGS[0]]:
+    cells = []
+    for tname in TEMPLATES:
+        over, loose = per_kind_over(tname, "cascade")
+        cells.append(("**not met**: " + "; ".join(over)) if over else
+                     f"met on the point estimate; 95% bound above 0.5% for {', '.join(loose) or 'none'} (too few accepted)")
+    add("| residual error ≤ 0.5% for every field kind | " + " | ".join(cells) + " |")
+    cells = []
+    for tname in TEMPLATES:
+        r = res[(tname, "cascade")]["eval"]["held_out"]["table"]["all (written fields)"]
+        cells.append(f"{pct(r['straight_through'])} of written fields" + (" (target for DC01: ≥ 50%)" if tname == "dc01" else ""))
+    add("| straight-through of written handwriting fields ≥ 50% (DC01) | " + " | ".join(cells) + " |")
+    cells = []
+    for tname in TEMPLATES:
+        v = res[(tname, "cascade")]["eval"]["held_out"]["vocab"]["pooled"]
+        cells.append(f"{pct(v['straight_through_written'])} ({v['written']} written)" if v["written"] else "–")
+    add("| closed-vocabulary fields ≥ 80% straight-through | " + " | ".join(cells) + " |")
+    add("| no filled field auto-accepted as empty | " + " | ".join(
+        str(_emptied(res[(t, "cascade")]["eval"]["held_out"]["rows"])) for t in TEMPLATES) + " |")
+    cells = []
+    for tname in TEMPLATES:
+        parts = []
         for c in CONFIGS:
-            for g in ("printed", "hw_out"):
-                tab = res[c]["rerun"][g]
-                over = [f"{k} {pct(tab[k]['residual_error'], 2)} ({tab[k]['wrong_accepted']}/{tab[k]['accepted']})"
-                        for k in tab if not k.startswith("all") and tab[k]["residual_error"] > TARGET]
-                add(f"| same, re-read with the calibrated thresholds in the pipeline: {c}, {GROUP_LABEL[g]} | "
-                    + (("over: " + "; ".join(over)) if over else "every kind ≤ 0.5%")
-                    + f"; all kinds {pct(tab['all']['residual_error'], 2)} | {'not met' if over else 'met (point estimate)'} |")
-    vp = {c: res[c]["eval"]["hw_out"]["vocab"]["pooled"] for c in CONFIGS}
-    v_ok = vp["cascade"]["straight_through"] >= 0.8 and vp["cascade"]["residual_error"] <= TARGET
-    n_fields_ok = sum(1 for n in CLOSED_VOCAB if res["cascade"]["eval"]["hw_out"]["vocab"][n]["straight_through"] >= 0.8)
-    add(f"| closed-vocabulary fields ≥ 80% auto-accepted on handwriting (cascade) | pooled "
-        f"{pct(vp['cascade']['straight_through'])} (written only {pct(vp['cascade']['straight_through_written'])}), "
-        f"residual {pct(vp['cascade']['residual_error'], 2)}; {n_fields_ok}/{len(CLOSED_VOCAB)} fields ≥ 80% "
-        f"(tesseract pooled {pct(vp['tesseract']['straight_through'])}) | {'met' if v_ok else 'not met'} |")
-    casc_res = hw["cascade"]["all"]["residual_error"]
-    add(f"| cascade ≥ 3× Tesseract-alone straight-through on handwriting at ≤ 0.5% residual | {ratio:.2f}× "
-        f"(written fields {ratio_w:.2f}×), cascade residual {pct(casc_res, 2)} | "
-        f"{'met' if ratio >= 3 and casc_res <= TARGET else 'not met'} |")
-    pt = {c: res[c]["eval"]["printed"]["table"]["all"] for c in CONFIGS}
-    loss = pt["cascade"]["exact_validated"] < pt["tesseract"]["exact_validated"] or \
-        pt["cascade"]["residual_error"] > max(pt["tesseract"]["residual_error"], TARGET)
-    add(f"| printed: no accuracy loss | exact validated {pct(pt['tesseract']['exact_validated'])} → "
-        f"{pct(pt['cascade']['exact_validated'])}, straight-through {pct(pt['tesseract']['straight_through'])} → "
-        f"{pct(pt['cascade']['straight_through'])}, residual {pct(pt['tesseract']['residual_error'], 2)} → "
-        f"{pct(pt['cascade']['residual_error'], 2)} | {'not met' if loss else 'met for accuracy'}"
-        + (f"; but {pct(pt['tesseract']['straight_through'] - pt['cascade']['straight_through'])} fewer printed fields "
-           f"auto-accepted" if pt['cascade']['straight_through'] < pt['tesseract']['straight_through'] - 0.01 else "") + " |")
-    if "printed" in med:
-        slow = med["printed"]["cascade"] / med["printed"]["tesseract"] - 1
-        add(f"| printed: cascade ≤ 15% slower | {slow * 100:+.0f}% (median {med['printed']['tesseract']:.2f} → "
-            f"{med['printed']['cascade']:.2f} s/page) | {'met' if slow <= 0.15 else 'not met'} |")
-    add(f"| one worker with all engines < 600 MB | {rss:.0f} MB peak RSS | {'met' if rss < 600 else 'not met'} |")
+            now = res[(tname, c)]["eval"]["printed"]["table"]["all"]
+            b = res[(tname, c)]["before"].get("printed")
+            if b:
+                b = b["table"]["all"]
+                parts.append(f"{c}: exact {pct(b['exact_validated'])} → {pct(now['exact_validated'])}, straight-through "
+                             f"{pct(b['straight_through'])} → {pct(now['straight_through'])}")
+            else:
+                parts.append(f"{c}: straight-through {pct(now['straight_through'])}")
+        cells.append("; ".join(parts))
+    add("| printed sheets: no loss in exactness or straight-through (before → after, same sheets) | "
+        + " | ".join(cells) + " |")
     add("")
 
-    # wrongly accepted
-    add("## Wrongly auto-accepted values (evaluation set)\n")
-    for c in CONFIGS:
-        for g in GROUPS:
-            if g not in res[c]["eval"]:
-                continue
-            bad = [f for f, _, a in res[c]["eval"][g]["rows"] if a and not f.correct]
-            if not bad:
-                add(f"* {c}, {GROUP_LABEL[g]}: none.")
-                continue
-            ex = "; ".join(f"{f.name} ({f.kind}): read `{md_escape(f.value)}`, written `{md_escape(f.truth)}`"
-                           for f in bad[:12])
-            add(f"* {c}, {GROUP_LABEL[g]} ({len(bad)}): {ex}{' …' if len(bad) > 12 else ''}")
+    add("### Before → after on the same held-out sheets\n")
+    add(f"The thresholds committed before this procedure (git `{args.before_ref}`: in-sample fit, a kind with no "
+        "error accepted down to the lowest score seen) against the grouped cross-validated ones, on the same "
+        "stored evidence:\n")
+    add("| template | config | sheets | before: straight-through | before: wrong/accepted | after: straight-through | after: wrong/accepted | after: 95% upper bound |")
+    add("|---|---|---|---:|---:|---:|---:|---:|")
+    for tname in TEMPLATES:
+        for c in CONFIGS:
+            for g in ("held_out", "printed"):
+                b = res[(tname, c)]["before"].get(g)
+                a = res[(tname, c)]["eval"][g]["table"]["all"]
+                bt = b["table"]["all"] if b else None
+                add(f"| {tname} | {c} | {GROUP_LABEL[g]} | {pct(bt['straight_through']) if bt else '–'} | "
+                    f"{(pct(bt['residual_error'], 2) + ' (' + str(bt['wrong_accepted']) + '/' + str(bt['accepted']) + ')') if bt else '–'} | "
+                    f"{pct(a['straight_through'])} | {pct(a['residual_error'], 2)} ({a['wrong_accepted']}/{a['accepted']}) | "
+                    f"{pct(a['upper95'], 2)} |")
     add("")
-    lm = [(c, g, f) for c in CONFIGS for g in GROUPS if g in res[c]["eval"] for f in lenient_matches(res[c]["eval"][g]["rows"])]
-    if lm:
-        add(f"Accepted fields counted right only through `match_key`'s leniency (not character-identical to the "
-            f"written value or its canonical form): {len(lm)} in all, e.g. "
-            + "; ".join(f"{c}/{g} {f.name}: `{md_escape(f.value)}` for `{md_escape(f.truth)}`" for c, g, f in lm[:8]) + ".\n")
 
-    # caveats
+    add("## How the thresholds are chosen\n")
+    add("* `calibration.fit` (used by `ocr-service calibrate` and by this benchmark) fits a sign-constrained "
+        "logistic score per field kind. Each field's group labels are its sheet's **hand** (font family) "
+        "and **scan profile** (" + ", ".join(scan.SCAN_PROFILES) + "), recorded in `truth.jsonl` by `samples "
+        "generate`. Every calibration field is scored by a model fitted only on fields sharing *neither* its "
+        "hand nor its scan profile (grouped cross-validation).")
+    add("* Per kind, the threshold is the lowest score at which the one-sided 95% Clopper–Pearson upper "
+        "bound on the error among the out-of-group accepted fields is ≤ 0.5% (regime `bound`); the model "
+        "applied at run time is then fitted on all calibration fields of the kind. Zero errors in n only "
+        "bound the rate at ≈ 3/n, so a kind needs ≥ 598 accepted fields for 0.5%.")
+    add("* A kind with fewer than 598 fields that can be accepted keeps the conservative built-in gate "
+        "(the engine's own confidence ≥ 0.98, 0.75 for marks; regime `gate`) when no field the gate would "
+        "accept was wrong, and its bound is reported as it is (it does not reach 0.5%). Otherwise no "
+        "threshold is shown to hold and the kind is **closed**: every field of it goes to review.")
+    add("* Fitted thresholds and the out-of-group figures they were chosen on (calibration set):\n")
+    for tname in TEMPLATES:
+        add(f"#### {tname.upper()}\n")
+        add(_cv_table({c: res[(tname, c)]["fitted"] for c in CONFIGS}))
+        add("")
+
+    add("## Sets\n")
+    add(f"* Printed fonts (calibration and printed evaluation): {', '.join(printed_fonts)}.")
+    add(f"* Calibration hands (outside AsterNet's training list): {', '.join(hs['hw_cal'])}.")
+    add(f"* Held-out hands (never fitted on): {', '.join(hs['held_out'])}.")
+    add(f"* Hands in AsterNet's training list (never fitted on, reported apart when measured): {', '.join(hs['hw_in'])}.")
+    add("* Every handwriting sheet has a writer of its own (`synth/hands.py`: per-glyph jitter and tilt, "
+        "slant, baseline drift, letter spacing and size changes within a word, elastic distortion, pen width "
+        "and pressure, black / blue / faded ink, writing across the dotted line and the comb-box borders, "
+        "running past the end of the box, struck-through words followed by the right one); every sheet a "
+        "scan profile drawn from " + ", ".join(scan.SCAN_PROFILES) + ".\n")
+    add("| template | calibration: printed | calibration: handwriting | evaluation: printed | evaluation: held-out hands | not registered (all sets) |")
+    add("|---|---:|---:|---:|---:|---|")
+    for tname in TEMPLATES:
+        bad = res[(tname, CONFIGS[0])]["not_ok"]
+        add(f"| {tname} | {n_sheets((tname, 'cal', 'printed'))} | {n_sheets((tname, 'cal', 'hw_cal'))} | "
+            f"{n_sheets((tname, 'eval', 'printed'))} | {n_sheets((tname, 'eval', 'held_out'))} | "
+            f"{len(bad)} ({CONFIGS[0]}) |")
+    add("")
+    for tname in TEMPLATES:
+        for c in CONFIGS:
+            bad = res[(tname, c)]["not_ok"]
+            if bad:
+                add(f"* {tname} {c}: sheets not registered (their fields are missing from every table): "
+                    + "; ".join(f"`{Path(p).parent.name}/{Path(p).name}` {st}" for p, st, _ in bad[:10])
+                    + (" …" if len(bad) > 10 else ""))
+    add("")
+
+    add("## Printed sheets and the hands calibration saw (same-font numbers)\n")
+    for tname in TEMPLATES:
+        add(f"### {tname.upper()}, printed evaluation sheets (fonts seen in calibration, other sheets)\n")
+        add(_headline({c: res[(tname, c)]["eval"]["printed"]["table"] for c in CONFIGS}))
+        add("")
+        add(f"### {tname.upper()}, calibration hands, in sample (the fields the thresholds were fitted on)\n")
+        add(_headline({c: res[(tname, c)]["eval"]["hw_cal"]["table"] for c in CONFIGS}))
+        add("")
+        if "hw_in" in res[(tname, CONFIGS[0])]["eval"]:
+            add(f"### {tname.upper()}, hands inside AsterNet's training list\n")
+            add(_headline({c: res[(tname, c)]["eval"]["hw_in"]["table"] for c in CONFIGS}))
+            add("")
+
+    add("## Wrongly auto-accepted values (held-out hands and printed evaluation)\n")
+    for tname in TEMPLATES:
+        for c in CONFIGS:
+            for g in ("held_out", "printed"):
+                bad = [f for f, _, a in res[(tname, c)]["eval"][g]["rows"] if a and not f.correct]
+                if not bad:
+                    add(f"* {tname}, {c}, {GROUP_LABEL[g]}: none.")
+                    continue
+                ex = "; ".join(f"{f.name} ({f.kind}): read `{md_escape(f.value)}`, written `{md_escape(f.truth)}`"
+                               for f in bad[:10])
+                add(f"* {tname}, {c}, {GROUP_LABEL[g]} ({len(bad)}): {ex}{' …' if len(bad) > 10 else ''}")
+    add("")
+
     add("## Caveats\n")
-    add("* **Synthetic data only.** Sheets are generated records in computer fonts, with simulated scanning. "
-        "Handwriting-style fonts are far more regular than real handwriting (same glyph for every "
-        "occurrence, no pen pressure, no overruns, no corrections); real forms will do worse, and the "
-        "thresholds must be recalibrated on reviewers' corrections of real sheets before the targets can be "
-        "claimed.")
-    add("* **AsterNet licence and provenance.** The `asterocr` 1.0.2 wheel declares `License: MIT` in its "
-        "metadata, but ships no licence file, and the training data of the weights is not stated. Its "
-        "training font list (Caveat, Dancing Script, Patrick Hand, Mali, Itim, Sriracha, Pangolin, Sedgwick Ave, "
-        "Marck Script, Comfortaa, …) overlaps the fonts we can render: those fonts "
-        f"({', '.join(in_fonts)} here) were excluded from the calibration set and from the main handwriting "
-        "evaluation, and are only reported apart.")
-    add("* **Small samples.** A 0.5% residual-error target needs many accepted fields to be shown: with 0 "
-        "errors in n accepted fields the 95% upper bound is ≈ 3/n, so n ≥ 600 per kind is needed for the bound "
-        "itself to be under 0.5%. The tables give the accepted counts and the bounds; a kind with a few "
-        "dozen accepted fields and 0 errors is *not* shown to meet the target. The same holds for the "
-        "calibration: a threshold chosen on ~100s of fields per kind at 0.5% is itself noisy.")
-    add("* The evaluation handwriting shares its six fonts with the calibration handwriting (different "
-        "sheets); the leave-fonts-out check above shows what happens with hands never seen in calibration.")
-    add("* Blank fields (optional fields left empty) are easy and are counted as fields; the 'written "
-        "fields' rows leave them out.")
-    add("* Speed is for one process on an otherwise idle core of this machine; pages/core-hour = 3600 / median "
-        "seconds per page. Generation of the sheets is not included.")
+    add("* **Synthetic data only.** The writers of `synth/hands.py` vary far more than fonts do, but they "
+        "are still fonts underneath; real handwriting is harder (the issue measured AsterNet at CER 0.36–0.56 "
+        "on real Vietnamese address lines). Thresholds must be refitted on reviewers' corrections of real "
+        "sheets (groups = batches) before any promise about real forms.")
+    add("* **Small samples.** The 95% bounds are given with every figure. A kind with a few hundred accepted "
+        "fields and no error is *not* shown to meet 0.5%; the threshold rule refuses to promise it, which is "
+        "why several kinds are closed or held at the built-in gate. More calibration sheets open kinds; "
+        "closing is the honest answer until then.")
+    add("* The threshold is the lowest cut whose bound holds; choosing among many cuts makes the bound "
+        "slightly optimistic. The held-out hands above are the check that does not share that optimism.")
+    add("* The out-of-group figures in the thresholds tables are for the calibration hands scored by models "
+        "that never saw them; the leave-hands-out tables are for hands that no fit ever saw.")
+    add("* Blank fields (optional fields left empty) count as fields; the 'written fields' rows leave them out.")
+    add("* **CPU.** This machine's 2 cores were shared by several sessions (load ≈ 12–19), so the sets are "
+        "small: each sheet was read once per configuration (≈ 5–12 s per sheet) and every refit reuses the "
+        "stored evidence (`--cache`). CC01's calibration set (" + n_sheets(("cc01", "cal", "printed"))
+        + " printed + " + n_sheets(("cc01", "cal", "hw_cal")) + " handwriting sheets) is too small for any "
+        "kind to reach the bound, so its kinds sit at the built-in gate or are closed; its printed figures rest "
+        "on " + n_sheets(("cc01", "eval", "printed")) + " sheets. More calibration sheets (`--read-*` "
+        "unset) are what opens kinds.")
+    add("* **The built-in gate is not proven either.** On DC01 the gate accepted wrong fields of the held-out "
+        "hands: signatures of one Square Peg sheet (skew −4.2°, `poor` profile) read as empty with *zero* ink "
+        "measured in their boxes although they are plainly signed (the sheet registered with status ok, but "
+        "every field at the bottom of the page, the names under the signatures too, measured no ink: a "
+        "registration/crop fault the new hands exposed, not a threshold matter), and one date with Tesseract "
+        "alone.")
     return "\n".join(L) + "\n"
 
 

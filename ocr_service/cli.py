@@ -124,8 +124,13 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
                      font: Optional[str] = typer.Option(None, "--font", help="Use only this font family."),
                      no_rotate: bool = typer.Option(False, "--no-rotate", help="Keep pages upright."),
                      severity: float = typer.Option(1.0, "--severity", help="Scan degradation, 0 (clean) to 2 (poor)."),
-                     file_quality: int = typer.Option(85, "--file-quality", help="JPEG quality of .jpg files and PDF pages.")) -> None:
-    """Fill the blank with synthetic records and simulate scanning; writes images + ground-truth JSON."""
+                     file_quality: int = typer.Option(85, "--file-quality", help="JPEG quality of .jpg files and PDF pages."),
+                     hands: str = typer.Option("varied", "--hands", help="varied: each handwriting sheet gets a writer "
+                                               "of its own (jitter, slant, spacing, pen, overruns, corrections); plain: the fonts as they are."),
+                     scan_profile: Optional[str] = typer.Option(None, "--scan-profile", help="flatbed, office, adf-low, "
+                                                                "poor, or mixed (one per sheet); default: --severity.")) -> None:
+    """Fill the blank with synthetic records and simulate scanning; writes images + ground-truth JSON
+    (truth.jsonl records each sheet's hand and scan profile)."""
     from ocr_service.forms import loader
     from ocr_service.synth import fill
 
@@ -133,8 +138,8 @@ def samples_generate(template: str = typer.Option(..., "--template"), n: int = t
         t = loader.load(template)
         with progress(n, f"generating {t.id}") as advance:
             fill.generate(t, n, seed, out, style=style, formats=tuple(formats.split(",")), rotate=not no_rotate,
-                          severity=severity, font_family=font, file_quality=file_quality,
-                          on_sheet=lambda i: advance())
+                          severity=severity, font_family=font, file_quality=file_quality, hand_mode=hands,
+                          scan_profile=scan_profile, on_sheet=lambda i: advance())
     except OcrServiceError as exc:
         fail(exc)
     typer.echo(f"wrote {n} sheets to {out}", err=True)
@@ -350,11 +355,13 @@ def calibrate(labelled: Optional[List[Path]] = typer.Argument(None, help="Folder
                                                 "QA-answered fields (their stored evidence) instead of labelled folders."),
               min_fields: int = typer.Option(200, "--min-fields", help="With --from-reviews: refuse with fewer "
                                              "labelled fields than this.")) -> None:
-    """Learn per-kind score models and thresholds from labelled sheets (or, with --from-reviews,
-    from the reviewers' decisions); print what they achieve."""
+    """Learn per-kind score models and thresholds by grouped cross-validation, from labelled sheets
+    (groups: the sheets' hands and scan profiles) or, with --from-reviews, from the reviewers'
+    decisions (groups: batches); print what they achieve out of group."""
     from ocr_service import calibration
     from ocr_service.pipeline.build import build_pipeline
     from ocr_service.pipeline.scoring import Thresholds, thresholds_path
+    from ocr_service.synth import fonts
 
     if from_reviews:
         if labelled:
@@ -369,6 +376,9 @@ def calibrate(labelled: Optional[List[Path]] = typer.Argument(None, help="Folder
         settings = _settings(workers=workers, engines=engines)
         pipeline = build_pipeline(template, settings.engines, Thresholds(), settings)
         n = sum(len(calibration.read_labelled_dir(d)) for d in labelled)
+        for d in labelled:  # before reading anything: held-out hands never reach a fit
+            calibration.refuse_held_out((calibration.sheet_group(e) for _, e in calibration.read_labelled_entries(d)),
+                                        fonts.held_out_families(), str(d))
     except OcrServiceError as exc:
         fail(exc)
     except FileNotFoundError as exc:
@@ -380,14 +390,20 @@ def calibrate(labelled: Optional[List[Path]] = typer.Argument(None, help="Folder
     if not fields:
         typer.echo("error: no sheet of the labelled folder could be registered", err=True)
         raise typer.Exit(1)
-    data = calibration.fit(fields, target)
+    try:
+        data = calibration.fit(fields, target, held_out=fonts.held_out_families())
+    except OcrServiceError as exc:
+        fail(exc)
     data["engines"] = pipeline.recognition.name
     data["template"] = pipeline.template.id
     path = out or thresholds_path(pipeline.template, pipeline.recognition.name)
     calibration.write(path, data)
     rows = calibration.decide_all(fields, Thresholds.load(path))
+    typer.echo("Out of group (each field scored by a model fitted without its hand and scan profile):")
+    typer.echo(calibration.format_cv(data))
+    typer.echo("In sample:")
     typer.echo(calibration.format_table(calibration.report(rows)))
-    typer.echo(f"wrote {path} (fitted on {len(fields)} fields; in-sample figures, see bench/ for held-apart ones)", err=True)
+    typer.echo(f"wrote {path} (fitted on {len(fields)} fields in {data['groups']} groups)", err=True)
 
 
 # -- the service: ingest, worker, status, db ----------------------------------------------------------

@@ -92,7 +92,9 @@ def test_handwriting_errors_go_to_review(hand_tesseract):
     residual = len(s["wrong_accepted"]) / max(1, s["accepted"])
     print(f"handwriting (Tesseract): exact {s['exact']:.1%}, straight-through {s['straight_through']:.1%}, "
           f"residual {residual:.2%} ({[(f.name, f.value, f.truth) for f in s['wrong_accepted']]})")
-    assert s["accepted"] > 0.5 * len(fields)  # the gate is not simply closed
+    # the gate is not simply closed; since thresholds must show a 95% bound on hands they never saw,
+    # kinds that cannot (names, digits with Tesseract alone) go to review, so this is far below printed
+    assert s["accepted"] > 0.2 * len(fields)
     assert residual <= 0.01
 
 

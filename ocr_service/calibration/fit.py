@@ -1,15 +1,21 @@
 """Fitting: from labelled fields to per-kind score models and thresholds that keep the error rate
-among auto-accepted fields at or below a target.
+among auto-accepted fields at or below a target, on hands and scanners the fit never saw.
 
 For each field kind a logistic model is fitted over the evidence (``pipeline/scoring.py``
 FEATURES), each evidence weight held to the sign ``scoring.SIGNS`` gives it (confidence,
 agreement, validator and snap scores never lower the score; disagreement and marks on an 'empty'
-crop never raise it), so the score is monotone and cannot reward evidence it never saw; the
-threshold per kind is the lowest score at which the auto-accepted fields of the calibration set
-were wrong at most ``target`` of the time. The range of every feature among the accepted
-calibration fields is stored too (:func:`fitted_ranges`): evidence beyond it goes to review as
-``out_of_calibration``. The pipeline applies the result
-(``Thresholds``); it never imports this package.
+crop never raise it), so the score is monotone and cannot reward evidence it never saw.
+
+The threshold is chosen by grouped cross-validation: every field is scored by a model fitted
+without the fields that share a group label with it (its hand, its scan profile; a batch for
+reviewed sheets), and the threshold per kind is the lowest at which the upper 95%
+Clopper–Pearson bound on the error among the accepted out-of-group fields stays within the
+target. Zero errors in n bound the rate only at ≈ 3/n, so a kind needs about 600 accepted fields
+for 0.5%; with fewer fields the conservative built-in gate holds, and a kind whose errors keep
+every bound above the target is closed (all to review). The range of every feature among the
+accepted calibration fields is stored too (:func:`fitted_ranges`): evidence beyond it goes to
+review as ``out_of_calibration``. The pipeline applies the result (``Thresholds``); it never
+imports this package.
 """
 
 from __future__ import annotations
@@ -20,12 +26,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ocr_service.calibration.intervals import upper_bound
 from ocr_service.calibration.labels import LabelledField
-from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, SIGNS, feature_vector, logistic,
+from ocr_service.errors import ConfigError
+from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, SIGNS, feature_vector,
                                           model_features, uncalibrated_score)
 
 DEFAULT_TARGET = 0.005
-MIN_ACCEPTED = 20  # fewer accepted calibration fields than this: the threshold stays closed
+CONFIDENCE = 0.95  # of the Clopper–Pearson bound each kind's error among accepted fields is held to
+MIN_ACCEPTED = 20  # without a bound: fewer accepted calibration fields than this, the threshold stays closed
 
 
 def _loss(x: np.ndarray, y: np.ndarray, w: np.ndarray, reg: np.ndarray) -> float:
@@ -100,61 +109,169 @@ def fitted_ranges(rows: list[LabelledField], accepted: np.ndarray) -> dict[str, 
     return out
 
 
-def choose_threshold(scores: np.ndarray, correct: np.ndarray, target: float) -> float:
-    """Lowest threshold whose accepted set (score ≥ threshold) has an error rate ≤ ``target``
-    and at least MIN_ACCEPTED fields; 1.0 (accept nothing) if there is none."""
-    order = np.argsort(-scores)
-    s, c = scores[order], correct[order]
+def cp_upper(errors: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper–Pearson upper bound on an error rate after ``errors`` wrong in ``n``
+    (:func:`intervals.upper_bound`; 0 in n: ≈ 3/n)."""
+    return upper_bound(errors, n, confidence)
+
+
+def min_accepted(target: float, confidence: float = CONFIDENCE) -> int:
+    """Fewest accepted fields at which zero errors bounds the error rate at ``target`` (598 for 0.5%)."""
+    return math.ceil(math.log(1.0 - confidence) / math.log1p(-target))
+
+
+def choose_threshold(scores: np.ndarray, correct: np.ndarray, target: float,
+                     confidence: float | None = None) -> float:
+    """Lowest threshold whose accepted set (score ≥ threshold) keeps the error within ``target``;
+    1.0+ (accept nothing) if there is none. With ``confidence`` the *upper Clopper–Pearson bound*
+    on the accepted set's error must be within the target (:func:`cp_upper`); without, the
+    observed rate, with at least MIN_ACCEPTED fields. Ties are accepted or refused together."""
+    return _cut(scores, correct, target, confidence)[0]
+
+
+def _cut(scores: np.ndarray, correct: np.ndarray, target: float,
+         confidence: float | None) -> tuple[float, int, int]:
+    """(threshold, accepted, wrong among them) of :func:`choose_threshold`."""
+    scores = np.asarray(scores, float)
+    correct = np.asarray(correct, bool)
+    keep = ~np.isnan(scores)  # a field no fold could score is never accepted
+    order = np.argsort(-scores[keep], kind="stable")
+    s, c = scores[keep][order], correct[keep][order]
     errors = np.cumsum(~c)
-    counts = np.arange(1, len(s) + 1)
-    best = 1.0 + 1e-9
+    best = (1.0 + 1e-9, 0, 0)
+    floor = MIN_ACCEPTED if confidence is None else min_accepted(target, confidence)
     for i in range(len(s)):
         # only cut between distinct scores, so ties are accepted or refused together
         if i + 1 < len(s) and s[i + 1] == s[i]:
             continue
-        if counts[i] >= MIN_ACCEPTED and errors[i] / counts[i] <= target:
-            best = float(s[i])
+        n, k = i + 1, int(errors[i])
+        if n < floor or k / n > target:
+            continue
+        if confidence is None or cp_upper(k, n, confidence) <= target:
+            best = (float(s[i]), n, k)
     return best
 
 
-def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET) -> dict:
-    """Models and thresholds per field kind, as stored in a thresholds file."""
-    out = {"target_error": target, "default": 1.0, "kinds": {}, "models": {}, "ranges": {}, "fitted_on": len(fields)}
+def _labels(group: str) -> frozenset[str]:
+    return frozenset(x for x in group.split("|") if x)
+
+
+def _model_scores(w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
+
+
+FALLBACK_FOLDS = 5  # fields without group labels are split into this many folds by position
+
+
+def out_of_group_scores(rows: list[LabelledField], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's score from a model fitted only on rows sharing none of its group labels (a hand, a
+    scan profile, a batch …), so every score is judged on hands and scanners its model never saw.
+    Rows without labels fall back to FALLBACK_FOLDS folds by position. NaN where the rows left to
+    fit on hold no error or no right field (no model can be fitted: the row is never accepted)."""
+    labels = [_labels(r.group) for r in rows]
+    if not any(labels):
+        labels = [frozenset({f"fold:{i % FALLBACK_FOLDS}"}) for i in range(len(rows))]
+    lower, upper = sign_bounds()
+    out = np.full(len(rows), np.nan)
+    for combo in sorted(set(labels), key=sorted):
+        test = np.array([lab == combo for lab in labels])
+        train = np.array([not (lab & combo) for lab in labels])
+        if not train.any() or y[train].min() == y[train].max():
+            continue
+        w = fit_logistic(x[train], y[train], lower=lower, upper=upper)
+        out[test] = _model_scores(w, x[test])
+    return out
+
+
+def refuse_held_out(groups, held_out: frozenset[str] | set[str], where: str = "") -> None:
+    """ConfigError when any of ``groups`` (group strings, as LabelledField.group) names a hand of
+    ``held_out``: those hands are kept for the leave-hands-out evaluation and never reach a fit."""
+    wanted = {f"hand:{h}" for h in held_out}
+    leaked = sorted({lab for g in groups for lab in _labels(g)} & wanted)
+    if leaked:
+        raise ConfigError(f"calibration refused{' (' + where + ')' if where else ''}: sheets of held-out hands "
+                          f"({', '.join(x.removeprefix('hand:') for x in leaked)}) never reach a fit; they are kept "
+                          "for the leave-hands-out evaluation")
+
+
+def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence: float = CONFIDENCE,
+        held_out: frozenset[str] | set[str] = frozenset()) -> dict:
+    """Models and thresholds per field kind, as stored in a thresholds file, chosen by grouped
+    cross-validation (:func:`out_of_group_scores`): each kind's threshold is the lowest at which the
+    upper ``confidence`` Clopper–Pearson bound on the out-of-group error among accepted fields is
+    within ``target``; the model applied at run time is then fitted on all fields of the kind.
+    A kind with too few fields for any such bound (fewer than :func:`min_accepted` not blocked)
+    keeps the conservative built-in gate if no field it would accept was wrong; otherwise it is
+    closed (every field to review). Fields whose group names a ``held_out`` label (e.g.
+    "hand:Borel") are refused with a ConfigError: those hands are for evaluation only.
+    ``out["cv"]`` reports per kind: regime, fields, accepted, wrong, residual, the bound, straight-through."""
+    refuse_held_out((f.group for f in fields), held_out)
+    floor = min_accepted(target, confidence)
+    out = {"target_error": target, "confidence": confidence, "default": 1.0, "kinds": {}, "models": {},
+           "ranges": {}, "cv": {}, "fitted_on": len(fields),
+           "groups": len({f.group for f in fields if f.group})}
     for kind in sorted({f.kind for f in fields}):
-        rows = [f for f in fields if f.kind == kind and not f.blocked]
+        every = [f for f in fields if f.kind == kind]
+        rows = [f for f in every if not f.blocked]
         if not rows:
             continue
         x = np.array([feature_vector(f.feats) for f in rows])
         y = np.array([f.correct for f in rows], dtype=float)
+        correct = y.astype(bool)
+        gate = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD)
+        plain = np.array([uncalibrated_score(r.feats) for r in rows])
         if y.min() == y.max():
-            # Nothing wrong (or nothing right) to learn from: no model; the score stays the engine's
-            # own confidence. With no error in n fields the error rate is below 3/n (95%): where
-            # that is within the target, accept down to the lowest score seen; otherwise keep the
-            # built-in conservative gate.
-            plain = np.array([uncalibrated_score(r.feats) for r in rows])
-            if y[0] == 0:
-                out["kinds"][kind] = 1.0 + 1e-9
-            elif 3.0 / len(rows) <= target:
-                out["kinds"][kind] = math.floor(plain.min() * 1e6) / 1e6
+            # nothing wrong (or nothing right) to learn from: no model, the score is the engine's own
+            # confidence; its threshold obeys the same bound
+            oog, w = plain, None
+        else:
+            oog = out_of_group_scores(rows, x, y)
+            lower, upper = sign_bounds()
+            w = fit_logistic(x, y, lower=lower, upper=upper)
+        threshold, n_acc, wrong = _cut(oog, correct, target, confidence)
+        regime = "bound"
+        if threshold > 1.0:
+            gated = plain >= gate
+            if len(rows) < floor and not (gated & ~correct).any():
+                # too few fields to bound anything: the conservative built-in gate, without a model
+                regime, w, threshold = "gate", None, gate
+                n_acc, wrong = int(gated.sum()), 0
             else:
-                out["kinds"][kind] = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD)
-            ranges = fitted_ranges(rows, plain >= out["kinds"][kind])
-            if out["kinds"][kind] >= KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD):
-                # the conservative built-in gate is itself the bound on confidence; a threshold lowered
-                # to the lowest score seen keeps the range (nothing vouches for the sparse low end)
+                regime = "closed"
+        if w is not None and regime == "bound":
+            out["models"][kind] = {"bias": float(w[0]), **{f: float(v) for f, v in zip(FEATURES, w[1:])}}
+            final = _model_scores(w, x)
+        else:
+            final = plain
+        out["kinds"][kind] = (1.0 + 1e-9) if regime == "closed" else math.floor(threshold * 1e6) / 1e6
+        if regime != "closed":
+            ranges = fitted_ranges(rows, final >= out["kinds"][kind])
+            if regime == "gate" or (w is None and out["kinds"][kind] >= gate):
+                # the conservative built-in gate is itself the bound on confidence
                 for f in ("conf", "conf_logit"):
                     ranges.pop(f, None)
             out["ranges"][kind] = ranges
-            continue
-        lower, upper = sign_bounds()
-        w = fit_logistic(x, y, lower=lower, upper=upper)
-        model = {"bias": float(w[0]), **{f: float(v) for f, v in zip(FEATURES, w[1:])}}
-        out["models"][kind] = model
-        scores = np.array([logistic(float(v @ w)) for v in x])
-        out["kinds"][kind] = math.floor(choose_threshold(scores, y.astype(bool), target) * 1e6) / 1e6
-        out["ranges"][kind] = fitted_ranges(rows, scores >= out["kinds"][kind])
+        out["cv"][kind] = {"regime": regime, "fields": len(every), "not_blocked": len(rows),
+                           "errors": int((~correct).sum()), "accepted": n_acc, "wrong_accepted": wrong,
+                           "straight_through": n_acc / len(every),
+                           "residual_error": wrong / n_acc if n_acc else 0.0,
+                           "upper_bound": cp_upper(wrong, n_acc, confidence) if n_acc else 1.0,
+                           "groups": len({f.group for f in rows})}
     out["ranges"] = {k: v for k, v in out["ranges"].items() if v}
     return out
+
+
+def format_cv(data: dict) -> str:
+    """The grouped cross-validation report of :func:`fit` as a table: per kind, how the threshold was
+    set, straight-through, residual error, its upper bound and n (out-of-group figures)."""
+    conf = data.get("confidence", CONFIDENCE)
+    lines = [f"| kind | threshold | regime | fields | straight-through | residual error (wrong/accepted) | "
+             f"{conf:.0%} upper bound | groups |", "|---|---:|---|---:|---:|---:|---:|---:|"]
+    for kind, r in data.get("cv", {}).items():
+        lines.append(f"| {kind} | {data['kinds'][kind]:.4f} | {r['regime']} | {r['fields']} | "
+                     f"{r['straight_through']:.1%} | {r['residual_error']:.2%} ({r['wrong_accepted']}/{r['accepted']}) | "
+                     f"{r['upper_bound']:.2%} | {r['groups']} |")
+    return "\n".join(lines)
 
 
 def write(path: str | Path, data: dict) -> None:

@@ -47,3 +47,15 @@ def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[flo
     lower = 0.0 if k == 0 else _bisect(lambda p: half - (1 - _binom_cdf(k - 1, n, p)))
     upper = 1.0 if k == n else _bisect(lambda p: _binom_cdf(k, n, p) - half)
     return lower, upper
+
+
+def upper_bound(k: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """The one-sided Clopper–Pearson upper bound on a rate after ``k`` events in ``n`` trials: the p
+    at which seeing at most ``k`` has probability 1 − ``confidence`` (0 in n: 1 − α^(1/n), ≈ 3/n).
+    1 when n is 0 or every trial was an event."""
+    if n <= 0 or k >= n:
+        return 1.0
+    alpha = 1.0 - confidence
+    if k == 0:
+        return 1.0 - alpha ** (1.0 / n)
+    return _bisect(lambda p: _binom_cdf(k, n, p) - alpha)

@@ -30,6 +30,10 @@ class LabelledField:
     value: str
     truth: str
     blocked: bool = False  # a hard reason (failed check, empty required …) sends it to review anyway
+    # What the field's sheet shares with others that calibration must not learn from when it judges
+    # this field: labels joined by "|" (e.g. "hand:Charm|scan:office", or "batch:12"). The grouped
+    # cross-validation (fit.py) scores a field only with a model fitted on fields sharing none of its labels.
+    group: str = ""
 
 
 def canonical_truth(spec, truth: str) -> str:
@@ -42,10 +46,23 @@ def canonical_truth(spec, truth: str) -> str:
     return finding.value if finding is not None and finding.ok else text
 
 
-def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField]:
-    """Pair every field result of registered sheets with its ground truth."""
+def sheet_group(entry: dict) -> str:
+    """The group labels of a sheet from its ``truth.jsonl`` entry: its hand (font family) and its
+    scan profile, as ``samples generate`` records them ('' when the entry names neither)."""
+    parts = []
+    if entry.get("hand") or entry.get("font"):
+        parts.append(f"hand:{entry.get('hand') or entry.get('font')}")
+    if entry.get("scan_profile"):
+        parts.append(f"scan:{entry['scan_profile']}")
+    return "|".join(parts)
+
+
+def label(template, results, truths: list[dict[str, str]], groups: list[str] | None = None) -> list[LabelledField]:
+    """Pair every field result of registered sheets with its ground truth (and its sheet's group
+    labels, ``groups[i]`` for sheet i)."""
     out = []
-    for result, truth in zip(results, truths):
+    for i, (result, truth) in enumerate(zip(results, truths)):
+        group = groups[i] if groups else ""
         if result.status != "ok":
             continue
         for fr in result.fields:
@@ -57,12 +74,17 @@ def label(template, results, truths: list[dict[str, str]]) -> list[LabelledField
             # reasons that depend on the thresholds are decided again from the evidence
             blocked = any(ReviewReason.of(r) not in THRESHOLD_REASONS for r in fr.reasons)
             out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
-                                     blocked))
+                                     blocked, group))
     return out
 
 
 def read_labelled_dir(path: str | Path) -> list[tuple[Path, dict[str, str]]]:
     """(scan file, truth fields) for each sheet listed in ``truth.jsonl`` (as `samples generate` writes)."""
+    return [(path, entry["fields"]) for path, entry in read_labelled_entries(path)]
+
+
+def read_labelled_entries(path: str | Path) -> list[tuple[Path, dict]]:
+    """(scan file, whole truth entry: fields, hand, scan profile …) for each sheet of ``truth.jsonl``."""
     path = Path(path)
     index = path / "truth.jsonl"
     if not index.exists():
@@ -71,16 +93,17 @@ def read_labelled_dir(path: str | Path) -> list[tuple[Path, dict[str, str]]]:
     for line in index.read_text(encoding="utf-8").splitlines():
         if line.strip():
             entry = json.loads(line)
-            out.append((path / entry["file"], entry["fields"]))
+            out.append((path / entry["file"], entry))
     return out
 
 
 def collect(pipeline, labelled_dir: str | Path, workers: int | None = None, on_file=None) -> list[LabelledField]:
-    """Run ``pipeline`` over a labelled folder and label every field of every registered sheet."""
-    items = read_labelled_dir(labelled_dir)
+    """Run ``pipeline`` over a labelled folder and label every field of every registered sheet
+    (with its sheet's hand and scan profile as its group, when truth.jsonl records them)."""
+    items = read_labelled_entries(labelled_dir)
     fields: list[LabelledField] = []
-    for (path, truth), results in zip(items, executor.process_files(pipeline, [p for p, _ in items], workers)):
-        fields.extend(label(pipeline.template, results[:1], [truth]))
+    for (path, entry), results in zip(items, executor.process_files(pipeline, [p for p, _ in items], workers)):
+        fields.extend(label(pipeline.template, results[:1], [entry["fields"]], [sheet_group(entry)]))
         if on_file:
             on_file(path, results)
     return fields

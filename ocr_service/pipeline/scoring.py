@@ -32,6 +32,9 @@ DERIVED_FEATURES = {
     "empty_marks": lambda f: f["empty"] * min(f.get("ink_components", 0.0), 5.0) / 5.0,
     "empty_share": lambda f: f["empty"] * min(1.0, 20.0 * f.get("ink_share", 0.0)),
     "empty_clutter": lambda f: f["empty"] * min(1.0, f.get("clutter", 0.0)),
+    # the engine's confidence in a written reading (an empty reading's confidence is the emptiness
+    # evidence's, on another scale): its calibrated range bounds the readings, not the blanks
+    "written_conf": lambda f: f["conf"] if not f["empty"] else 1.0,
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
@@ -42,7 +45,7 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
-    "snap_score": 1, "snap_margin": 1,
+    "snap_score": 1, "snap_margin": 1, "written_conf": 1,
     "disagree": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": None, "neural": None,
 }

@@ -15,15 +15,16 @@ from typing import Callable
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from ocr_service.errors import ConfigError
 from ocr_service.forms.model import FieldSpec, Template, box_to_px, mm_to_px
 from ocr_service.forms.render import render_blank
-from ocr_service.synth import fonts, records, scan
+from ocr_service.synth import fonts, hands, records, scan
+from ocr_service.synth.hands import Hand
 
 FILL_DPI = 300
 FORMATS = ("png", "jpg", "pdf", "tiff")
+HAND_MODES = ("varied", "plain")
 
 
 PEN_COLOURS = {  # grey level range of each ink on a grayscale scan (paper 255)
@@ -112,6 +113,7 @@ class FilledSheet:
     font: str
     style: str
     serial: str
+    hand: Hand | None = None  # the writer's tendencies (None: the font as it is)
 
 
 def record_values(template: Template, record: dict[str, str]) -> dict[str, str]:
@@ -119,34 +121,24 @@ def record_values(template: Template, record: dict[str, str]) -> dict[str, str]:
     return {f.name: record.get(f.sample or f.name, "") for f in template.fields}
 
 
-def _text_image(text: str, font: ImageFont.FreeTypeFont, ink: int) -> np.ndarray:
-    left, top, right, bottom = font.getbbox(text, anchor="ls")
-    w, h = right - left + 4, bottom - top + 4
-    img = Image.new("L", (max(1, w), max(1, h)), 255)
-    ImageDraw.Draw(img).text((2 - left, 2 - top), text, font=font, fill=ink, anchor="ls")
-    arr = np.asarray(img, dtype=np.uint8).copy()
-    return arr
-
-
-def _paste_min(page: np.ndarray, patch: np.ndarray, x: int, y: int) -> None:
-    """Lay ink onto paper: the darker of the two wins, clipped to the page."""
-    h, w = patch.shape
-    x0, y0 = max(0, x), max(0, y)
-    x1, y1 = min(page.shape[1], x + w), min(page.shape[0], y + h)
-    if x1 <= x0 or y1 <= y0:
-        return
-    region = page[y0:y1, x0:x1]
-    np.minimum(region, patch[y0 - y:y1 - y, x0 - x:x1 - x], out=region)
-
-
 def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random,
-                handwriting: bool, ink: int, pen: Pen | None = None) -> None:
+                handwriting: bool, ink: int, pen: Pen | None = None, hand: Hand | None = None) -> None:
     x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
     size = int(bh * rng.uniform(0.62, 0.78) * (1.15 if handwriting else 0.95))
-    font = ImageFont.truetype(font_path, size)
-    patch = _apply_pen(_text_image(text, font, ink), pen, ink, rng)
+    hand = None if hand is None or hand.plain else hand
+    overrun = hand is not None and rng.random() < hand.overrun
+    cross = hand is not None and rng.random() < hand.line_cross
+    corrected = hand is not None and rng.random() < hand.correction
+    if overrun:  # a writer who runs out of room keeps going past the end of the box
+        size = int(size * rng.uniform(1.1, 1.3))
+    patch, base_row = hands.render(text, font_path, size, ink, hand, rng)
+    if corrected:  # a word struck through, then the right value
+        wrong, wrong_base = hands.render(hands.mistaken_word(text, rng), font_path, size, ink, hand, rng)
+        patch, base_row = hands.side_by_side((hands.strike(wrong, wrong_base, size, ink, rng), wrong_base),
+                                             (patch, base_row), int(size * 0.4))
+    patch = _apply_pen(patch, pen, ink, rng)
     avail = bw - 2 * round(mm_to_px(1.0, FILL_DPI))
-    if patch.shape[1] > avail:  # people squeeze long values into the line
+    if patch.shape[1] > avail and not overrun:  # people squeeze long values into the line
         patch = cv2.resize(patch, (avail, patch.shape[0]), interpolation=cv2.INTER_AREA)
     if handwriting and patch.shape[1] > 20:
         angle = rng.uniform(-1.2, 1.2)
@@ -154,9 +146,12 @@ def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rn
         patch = cv2.warpAffine(patch, m, (patch.shape[1], patch.shape[0]), borderValue=255)
     slack = max(0, avail - patch.shape[1])
     px = x + round(mm_to_px(1.0, FILL_DPI)) + int(rng.uniform(0, min(slack, mm_to_px(12, FILL_DPI))))
+    if overrun:
+        px = max(px, x + bw - int(patch.shape[1] * rng.uniform(0.75, 0.9)))
     baseline = y + bh - round(mm_to_px(rng.uniform(1.4, 2.2), FILL_DPI))
-    _, top, _, _ = font.getbbox(text, anchor="ls")
-    _paste_min(page, patch, px, baseline + top - 2)
+    if cross:  # written on or across the dotted line
+        baseline += round(mm_to_px(rng.uniform(1.0, 2.4), FILL_DPI))
+    hands.paste_min(page, patch, px, baseline - base_row)
 
 
 def _blank_gaps(blank: np.ndarray, spec: FieldSpec) -> list[tuple[int, int]]:
@@ -186,7 +181,7 @@ def _blank_gaps(blank: np.ndarray, spec: FieldSpec) -> list[tuple[int, int]]:
 
 
 def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text: str, font_path: str,
-                      rng: random.Random, ink: int, pen: Pen | None = None) -> bool:
+                      rng: random.Random, ink: int, pen: Pen | None = None, hand: Hand | None = None) -> bool:
     """Write day, month and year into the last three printed gaps of a date box; False if the
     box has no such gaps (a plain dotted line)."""
     parts = text.split("/")
@@ -194,28 +189,37 @@ def _write_date_parts(page: np.ndarray, blank: np.ndarray, spec: FieldSpec, text
     x, y, bw, bh = box_to_px(spec.box_mm, FILL_DPI)
     if len(parts) != 3 or len(gaps) < 3 or (len(gaps) == 1 and gaps[0] == (x, x + bw)):
         return False
-    font = ImageFont.truetype(font_path, int(bh * rng.uniform(0.62, 0.75)))
+    size = int(bh * rng.uniform(0.62, 0.75))
+    hand = None if hand is None or hand.plain else hand
     for part, (g0, g1) in zip(parts, gaps[-3:]):
-        patch = _apply_pen(_text_image(part, font, ink), pen, ink, rng)
+        patch, base_row = hands.render(part, font_path, size, ink, hand, rng)
+        patch = _apply_pen(patch, pen, ink, rng)
         if patch.shape[1] > g1 - g0:
             patch = cv2.resize(patch, (g1 - g0, patch.shape[0]), interpolation=cv2.INTER_AREA)
         baseline = y + bh - round(mm_to_px(rng.uniform(1.2, 1.8), FILL_DPI))
-        _, top, _, _ = font.getbbox(part, anchor="ls")
-        _paste_min(page, patch, g0 + (g1 - g0 - patch.shape[1]) // 2, baseline + top - 2)
+        if hand is not None and rng.random() < hand.line_cross:
+            baseline += round(mm_to_px(rng.uniform(0.8, 2.0), FILL_DPI))
+        hands.paste_min(page, patch, g0 + (g1 - g0 - patch.shape[1]) // 2, baseline - base_row)
     return True
 
 
 def _write_cells(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random, ink: int,
-                 pen: Pen | None = None) -> None:
+                 pen: Pen | None = None, hand: Hand | None = None) -> None:
+    hand = None if hand is None or hand.plain else hand
+    cross = hand is not None and rng.random() < hand.line_cross  # digits across the comb-box borders
     for cell, ch in zip(spec.cell_boxes_mm(), text):
         x, y, bw, bh = box_to_px(cell, FILL_DPI)
-        font = ImageFont.truetype(font_path, int(bh * rng.uniform(0.6, 0.75)))
-        patch = _apply_pen(_text_image(ch, font, ink), pen, ink, rng)
-        if patch.shape[1] > bw - 6 or patch.shape[0] > bh - 6:
+        size = int(bh * (rng.uniform(0.8, 1.0) if cross else rng.uniform(0.6, 0.75)))
+        patch, _ = hands.render(ch, font_path, size, ink, hand, rng)
+        patch = _apply_pen(patch, pen, ink, rng)
+        if not cross and (patch.shape[1] > bw - 6 or patch.shape[0] > bh - 6):
             patch = cv2.resize(patch, (min(patch.shape[1], bw - 6), min(patch.shape[0], bh - 6)),
                                interpolation=cv2.INTER_AREA)
-        jx, jy = rng.randint(-2, 2), rng.randint(-2, 2)
-        _paste_min(page, patch, x + (bw - patch.shape[1]) // 2 + jx, y + (bh - patch.shape[0]) // 2 + jy)
+        if cross:
+            jx, jy = int(rng.uniform(-0.3, 0.3) * bw), int(rng.uniform(-0.3, 0.3) * bh)
+        else:
+            jx, jy = rng.randint(-2, 2), rng.randint(-2, 2)
+        hands.paste_min(page, patch, x + (bw - patch.shape[1]) // 2 + jx, y + (bh - patch.shape[0]) // 2 + jy)
 
 
 def _write_choice(page: np.ndarray, spec: FieldSpec, value: str, rng: random.Random, ink: int,
@@ -240,13 +244,19 @@ def _write_signature(page: np.ndarray, spec: FieldSpec, rng: random.Random, ink:
 
 
 def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, font: fonts.FontInfo,
-               serial: str, pen: Pen | None = None) -> FilledSheet:
+               serial: str, pen: Pen | None = None, hand: Hand | None = None) -> FilledSheet:
     """The blank filled with ``values`` in ``font`` (one hand per sheet), at FILL_DPI, written
-    with ``pen`` (stroke width, pressure, ink colour; the default: the font's strokes in a dark grey)."""
+    with ``pen`` (stroke width, pressure, ink colour; the default: the font's strokes in a dark grey)
+    by a writer with the tendencies of ``hand`` (:class:`~ocr_service.synth.hands.Hand`; its pen
+    applies unless ``pen`` is given)."""
     page = render_blank(template, FILL_DPI, serial=serial)
     blank = page.copy()
     handwriting = font.style == "handwriting"
     ink = rng.randint(10, 70) if handwriting else rng.randint(0, 30)
+    if hand is not None and hand.plain:
+        hand = None
+    if (pen is None or pen.plain) and hand is not None:
+        pen = Pen(hand.width_mm, hand.pressure, hand.colour)
     if pen is not None and not pen.plain:
         ink = pen.ink(rng, ink)
     else:
@@ -262,37 +272,50 @@ def fill_sheet(template: Template, values: dict[str, str], rng: random.Random, f
             _write_choice(page, spec, value, rng, ink, pen)
         elif value and spec.cells:
             value = value[:spec.cells]
-            _write_cells(page, spec, value, str(font.path), rng, ink, pen)
+            _write_cells(page, spec, value, str(font.path), rng, ink, pen, hand)
         elif value and spec.kind == "date" and _write_date_parts(page, blank, spec, value, str(font.path), rng, ink,
-                                                                  pen):
+                                                                  pen, hand):
             pass
         elif value:
-            _write_line(page, spec, value, str(font.path), rng, handwriting, ink, pen)
+            _write_line(page, spec, value, str(font.path), rng, handwriting, ink, pen, hand)
         truth[spec.name] = value
-    return FilledSheet(page, truth, font.family, font.style, serial)
+    return FilledSheet(page, truth, font.family, font.style, serial, hand)
 
 
 def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, style: str = "mixed",
              formats: tuple[str, ...] = FORMATS, rotate: bool = True, severity: float = 1.0,
              font_family: str | None = None, file_quality: int = 85, pen: Pen | None = None,
+             hand_mode: str = "varied", scan_profile: str | None = None,
+             exclude_fonts: frozenset[str] | set[str] = frozenset(),
              on_sheet: Callable[[int], None] | None = None) -> list[dict]:
     """Write ``n`` scanned-looking filled sheets and their ground truth into ``out_dir``.
 
     Each sheet gets ``NNNN.<ext>`` (format drawn from ``formats``) and ``NNNN.json``; ``truth.jsonl``
     lists them all. ``style`` is 'printed', 'handwriting' or 'mixed'; ``font_family`` (one font for
     every sheet) overrides it. ``file_quality`` is the JPEG quality of .jpg files and of the images
-    inside PDFs. ``pen``: stroke width, pressure and ink colour for every sheet (see :class:`Pen`; the
-    default writes exactly what earlier versions wrote for a seed). Deterministic for a seed. An
-    unknown or missing font or style is a ``ConfigError``.
+    inside PDFs. ``pen``: stroke width, pressure and ink colour for every sheet (see :class:`Pen`).
+    ``hand_mode``: 'varied' gives every handwriting sheet a writer of its own
+    (:meth:`Hand.random`: jitter, slant, drift, spacing, size, pen, ink, overruns, corrections);
+    'plain' writes the fonts as they are. ``scan_profile``: a name of ``scan.SCAN_PROFILES`` for
+    every sheet, 'mixed' (one drawn per sheet), or None (``severity``). ``exclude_fonts``: families
+    left out of the pool (e.g. the held-out hands). ``truth.jsonl`` records each sheet's hand (font
+    family and writer) and scan profile: the groups calibration cross-validates over.
+    Deterministic for a seed. An unknown or missing font, style, hand mode or scan profile is a
+    ``ConfigError``.
     """
     fonts.check_style(style, (*fonts.STYLES, "mixed"))
+    if hand_mode not in HAND_MODES:
+        raise ConfigError(f"unknown hand mode {hand_mode!r} (known: {', '.join(HAND_MODES)})")
+    if scan_profile is not None and scan_profile not in (*scan.SCAN_PROFILES, "mixed"):
+        raise ConfigError(f"unknown scan profile {scan_profile!r} (known: {', '.join(scan.SCAN_PROFILES)}, mixed)")
     if not formats or not set(formats) <= set(FORMATS):
         raise ConfigError(f"unknown file formats {','.join(formats)!r} (known: {', '.join(FORMATS)})")
     if font_family:
         chosen = fonts.find_font(font_family)
         pool = {chosen.style: [chosen]}
     else:
-        pool = {s: fonts.list_fonts(s) for s in (fonts.STYLES if style == "mixed" else (style,))}
+        pool = {s: [f for f in fonts.list_fonts(s) if f.family not in exclude_fonts]
+                for s in (fonts.STYLES if style == "mixed" else (style,))}
         for s, found in pool.items():
             if not found:
                 raise ConfigError(f"no {s} font is installed (see {fonts.default_catalog()})")
@@ -300,14 +323,22 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     np_rng = np.random.default_rng(seed)
+    # writers and scan profiles come from streams of their own, so each choice leaves the others as they were
+    hand_rng = random.Random(f"hands-{seed}")
+    profile_rng = random.Random(f"scan-profiles-{seed}")
     entries = []
     for i in range(n):
         sheet_style = style if style in pool else rng.choice(sorted(pool))
         font = rng.choice(pool[sheet_style])
         record = records.generate_record(rng, declared_on=dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
         serial = f"{seed:04d}{i:05d}"
-        sheet = fill_sheet(template, record_values(template, record), rng, font, serial, pen)
-        params = scan.ScanParams.random(np_rng, rotate=rotate, severity=severity)
+        hand = Hand.random(hand_rng) if hand_mode == "varied" and font.style == "handwriting" else None
+        sheet = fill_sheet(template, record_values(template, record), rng, font, serial, pen, hand)
+        profile = profile_rng.choice(sorted(scan.SCAN_PROFILES)) if scan_profile == "mixed" else scan_profile
+        if profile is None:
+            params, profile = scan.ScanParams.random(np_rng, rotate=rotate, severity=severity), scan.profile_name(severity)
+        else:
+            params = scan.ScanParams.for_profile(np_rng, profile, rotate=rotate)
         scanned, info = scan.simulate_scan(sheet.image, params, src_dpi=FILL_DPI)
         fmt = formats[i % len(formats)] if len(formats) > 1 else formats[0]
         name = f"{i:04d}.{'jpg' if fmt == 'jpg' else fmt}"
@@ -321,7 +352,8 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
         else:  # pdf
             scan.write_pdf([scanned], path, params.out_dpi, quality=file_quality)
         entry = {"file": name, "page": 1, "template": template.id, "serial": serial, "font": sheet.font,
-                 "style": sheet.style, "scan": params.to_dict(), "fields": sheet.truth}
+                 "style": sheet.style, "hand": sheet.font, "writer": sheet.hand.to_dict() if sheet.hand else None,
+                 "scan_profile": profile, "scan": params.to_dict(), "fields": sheet.truth}
         if pen is not None and not pen.plain:
             entry["pen"] = {"width_mm": pen.width_mm, "pressure": pen.pressure, "colour": pen.colour}
         (out / f"{i:04d}.json").write_text(json.dumps(entry, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -51,6 +51,7 @@ class FontInfo:
     style: str  # "printed" | "handwriting"
     in_asternet_training: bool = False
     source: str = ""
+    held_out: bool = False  # kept out of every calibration fit: the leave-hands-out evaluation
 
     @property
     def exists(self) -> bool:
@@ -94,6 +95,7 @@ def _load_catalog(catalog: Path) -> tuple[FontInfo, ...]:
                 style=style,
                 in_asternet_training=bool(entry.get("in_asternet_training", False)),
                 source=str(entry.get("source", "")),
+                held_out=bool(entry.get("held_out", False)),
             )
         )
     return tuple(out)
@@ -122,12 +124,14 @@ def list_fonts(
     style: str | None = None,
     *,
     asternet: bool | None = None,
+    held_out: bool | None = None,
     catalog: Path | None = None,
 ) -> list[FontInfo]:
     """Fonts of ``style`` (``None``: all) whose file exists.
 
     ``asternet``: ``True`` keeps only fonts in AsterNet's training list,
-    ``False`` only those outside it, ``None`` both.
+    ``False`` only those outside it, ``None`` both. ``held_out`` likewise for the hands kept out
+    of every calibration fit (:func:`held_out_families`).
     Missing system (printed) fonts are skipped with a warning; a missing font
     of the font folder raises ``ConfigError``.
     """
@@ -139,6 +143,8 @@ def list_fonts(
             continue
         if asternet is not None and info.in_asternet_training != asternet:
             continue
+        if held_out is not None and info.held_out != held_out:
+            continue
         if not info.exists:
             why, in_folder = _missing(info, catalog)
             if in_folder:
@@ -149,6 +155,12 @@ def list_fonts(
             continue
         found.append(info)
     return found
+
+
+def held_out_families(catalog: Path | None = None) -> frozenset[str]:
+    """The hands (font families) kept out of every calibration fit, so that the leave-hands-out
+    evaluation measures hands the thresholds never saw (``held_out: true`` in fonts.yaml)."""
+    return frozenset(info.family for info in all_fonts(catalog) if info.held_out)
 
 
 def find_font(family: str, *, catalog: Path | None = None) -> FontInfo:

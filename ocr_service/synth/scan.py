@@ -28,6 +28,25 @@ from PIL import Image, TiffImagePlugin
 
 ROTATIONS = (0, 90, 180, 270)
 
+# Named scanner profiles: the groups calibration is cross-validated over (a threshold must hold on
+# a scanner it was not fitted on). severity as in ScanParams.random; dpi / jpeg fix the output
+# resolution choices and the JPEG quality range where the profile has its own.
+SCAN_PROFILES: dict[str, dict[str, Any]] = {
+    "flatbed": {"severity": 0.4, "dpi": (300,)},
+    "office": {"severity": 1.0},
+    "adf-low": {"severity": 1.3, "dpi": (200,), "jpeg": (62, 80)},
+    "poor": {"severity": 1.8},
+}
+
+
+def profile_name(severity: float) -> str:
+    """The profile label of sheets scanned with ``ScanParams.random(severity=...)``: the named
+    profile of that severity when it has no fixed settings of its own, else 'severity-S'."""
+    for name, spec in SCAN_PROFILES.items():
+        if spec["severity"] == severity and set(spec) == {"severity"}:
+            return name
+    return f"severity-{severity:g}"
+
 
 @dataclass(frozen=True)
 class ScanParams:
@@ -116,6 +135,21 @@ class ScanParams:
             margin_px=int(rng.integers(8, 40)),
             noise_seed=int(rng.integers(0, 2**31 - 1)),
         )
+
+    @classmethod
+    def for_profile(cls, rng: np.random.Generator, profile: str, *, rotate: bool = True) -> "ScanParams":
+        """Draw settings of one named scanner profile (:data:`SCAN_PROFILES`): its severity, and
+        its resolutions and JPEG quality where the profile fixes them."""
+        if profile not in SCAN_PROFILES:
+            raise ValueError(f"unknown scan profile {profile!r} (known: {', '.join(SCAN_PROFILES)})")
+        spec = SCAN_PROFILES[profile]
+        params = cls.random(rng, rotate=rotate, severity=spec["severity"])
+        changes: dict[str, Any] = {}
+        if "dpi" in spec:
+            changes["out_dpi"] = int(rng.choice(spec["dpi"]))
+        if "jpeg" in spec:
+            changes["jpeg_quality"] = int(rng.integers(*spec["jpeg"]))
+        return dataclasses.replace(params, **changes) if changes else params
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
