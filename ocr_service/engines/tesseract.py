@@ -40,6 +40,7 @@ API_SETTINGS: dict[str, dict[str, Any]] = {
     "text": {"lang": "vie", "whitelist": None},
     "digits": {"lang": "eng", "whitelist": "0123456789 "},
     "date": {"lang": "eng", "whitelist": "0123456789/ "},
+    "page": {"lang": "vie", "whitelist": None, "psm": "SPARSE_TEXT"},  # printed words of a whole page
 }
 
 
@@ -75,7 +76,7 @@ def _get_api(profile: str, tessdata: str = DEFAULT_TESSDATA) -> _Api:
             raise EngineError("tesserocr is not installed") from exc
         spec = API_SETTINGS[profile]
         try:
-            api = PyTessBaseAPI(path=tessdata, lang=spec["lang"], psm=PSM.SINGLE_LINE)
+            api = PyTessBaseAPI(path=tessdata, lang=spec["lang"], psm=getattr(PSM, spec.get("psm", "SINGLE_LINE")))
         except RuntimeError as exc:
             raise EngineError(f"cannot initialise Tesseract '{spec['lang']}' from {tessdata}: {exc}") from exc
         if spec["whitelist"]:
@@ -199,3 +200,35 @@ class TesseractEngine:
             holder.api.SetImage(Image.fromarray(np.asarray(crop, dtype=np.uint8)))
             text = holder.api.GetUTF8Text()
             return text.strip(), holder.api.MeanTextConf() / 100.0
+
+
+def page_words(image: np.ndarray, tessdata: str | None = None, min_conf: float = 0.3) -> list[tuple[str, tuple[int, int, int, int], float]]:
+    """The printed words of a page image (or of a window of one): ``(text, (x, y, w, h) in pixels,
+    confidence 0..1)`` each, in Tesseract's reading order; words under ``min_conf`` left out.
+    For finding printed labels (template authoring, label-anchored registration), not for fields."""
+    from tesserocr import RIL  # noqa: PLC0415
+
+    img = np.ascontiguousarray(image, dtype=np.uint8)
+    holder = _get_api("page", tessdata or DEFAULT_TESSDATA)
+    out = []
+    with holder.lock:
+        _set_image(holder.api, img)
+        if not holder.api.Recognize():
+            return []
+        it = holder.api.GetIterator()
+        if it is None:
+            return []
+        while True:
+            try:
+                text = it.GetUTF8Text(RIL.WORD)
+            except RuntimeError:
+                text = None
+            if text and text.strip():
+                box = it.BoundingBox(RIL.WORD)
+                conf = max(0.0, min(1.0, it.Confidence(RIL.WORD) / 100.0))
+                if box and conf >= min_conf:
+                    x0, y0, x1, y1 = box
+                    out.append((unicodedata.normalize("NFC", text.strip()), (x0, y0, x1 - x0, y1 - y0), conf))
+            if not it.Next(RIL.WORD):
+                break
+    return out
