@@ -331,10 +331,12 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     """A dotted line in the rectangle: (first dot's left, last dot's right, the dots' bottom), in mm;
     None when there is no row of at least 5 dots. Dots inside printed ``words`` (full stops,
     colons, the dots of ẹ or ị) are not the line's."""
-    region, ox, oy = ink.region(x0, y_top, x1, y_bottom)
+    above = 2.5  # mm: a dot with a mark right above it is a colon, an i or a tone mark, not a leader
+    region, ox, oy = ink.region(x0, y_top - above, x1, y_bottom)
     if region.size == 0:
         return None
     stats = _components(region)
+    top_px = ink.px(y_top) - oy
     small = ink.px(DOT_MAX_MM)
     text = [w.box_mm for w in words if not is_leader(w.text) and w.x1 > x0 and w.box_mm[0] < x1
             and w.y1 > y_top and w.box_mm[1] < y_bottom]
@@ -344,7 +346,13 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
         cy = (oy + s[1] + s[3] / 2) / ink.px_per_mm
         return any(bx - 0.15 <= cx <= bx + bw + 0.15 and by - 0.3 <= cy <= by + bh + 0.3 for bx, by, bw, bh in text)
 
-    dots = [s for s in stats if s[2] <= small and s[3] <= small and s[4] >= 2 and not in_text(s)]
+    def capped(s) -> bool:
+        return any(o is not s and o[0] < s[0] + s[2] and o[0] + o[2] > s[0] and o[1] + o[3] <= s[1]
+                   and o[1] + o[3] >= s[1] - ink.px(above) for o in stats)
+
+    dots = [s for s in stats if s[2] <= small and s[3] <= small and s[4] >= 2 and s[1] >= top_px
+            and not in_text(s)]
+    dots = [s for s in dots if not capped(s)] if len(dots) < 400 else dots
     if len(dots) < 5:
         return None
     bottoms = np.array([s[1] + s[3] for s in dots], float)
@@ -469,6 +477,7 @@ class Blank:
     width_mm: float
     height_mm: float
     source: str = ""
+    from_ocr: bool = False  # words from OCR (ink boxes), not from a text layer (font boxes)
 
     @property
     def text_right(self) -> float:
@@ -491,8 +500,12 @@ def _next_label_x(blank: Blank, label: LabelMatch, starts: list[float]) -> float
     return min(after) - 0.3 if after else blank.width_mm - 3.0
 
 
-def _height(label: LabelMatch, like_h: float) -> float:
-    return float(np.clip(min(label.box_mm[3] + 0.4, like_h + 1.0), MIN_BOX_H_MM, MAX_BOX_H_MM))
+def _height(blank: "Blank", label: LabelMatch, like_h: float) -> float:
+    """The writing area's height: a text layer's word boxes are the font's line height (the box is
+    as tall as the label's line); OCR boxes hold only the ink, so the like template's height is
+    kept there."""
+    h = like_h if blank.from_ocr else min(label.box_mm[3] + 0.4, like_h + 1.0)
+    return float(np.clip(h, MIN_BOX_H_MM, MAX_BOX_H_MM))
 
 
 def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_starts: list[float]) -> Placement:
@@ -501,7 +514,7 @@ def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_sta
     lx, ly, lw, lh = label.box_mm
     start, end = lx + lw - 0.5, _next_label_x(blank, label, line_label_starts)
     top, bottom = ly - 1.0, ly + lh + 1.6
-    h = _height(label, spec.box_mm[3])
+    h = _height(blank, label, spec.box_mm[3])
     if spec.cells:  # a comb may run past the text's right edge
         comb_end = end if end < blank.text_right else blank.width_mm - 3
         return _place_comb(blank, spec, label, start, comb_end, ly - 3.0, ly + lh + 3.0)

@@ -81,7 +81,7 @@ def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | N
     if len(real_words) < 10:
         words, source = ocr_words(gray, px_per_mm, tessdata), "ocr"
     blank = author.Blank(author.reading_order(words), _ink(gray, px_per_mm, scanned=source == "ocr"),
-                         width_mm, height_mm, str(path))
+                         width_mm, height_mm, str(path), from_ocr=source == "ocr")
     return blank, gray, source
 
 
