@@ -312,7 +312,8 @@ def relation(spec: FieldSpec, label_box: Box | None) -> str:
     lx, ly, lw, lh = label_box
     x, y, w, h = spec.box_mm
     same_line = min(ly + lh, y + h) - max(ly, y) > 0.3 * min(lh, h)
-    if same_line and x >= lx + lw - 1.5:
+    covered = max(0.0, min(lx + lw, x + w) - max(lx, x)) / max(lw, 1e-6)
+    if same_line and covered < 0.8:  # after its label (or nudged onto part of it)
         return "right"
     if y >= ly + lh - 1.0:
         return "below"
@@ -508,6 +509,19 @@ def _height(blank: "Blank", label: LabelMatch, like_h: float) -> float:
     return float(np.clip(h, MIN_BOX_H_MM, MAX_BOX_H_MM))
 
 
+def _clear_top(ink: Ink, x0: float, x1: float, bottom: float, h: float) -> float:
+    """``h``, lowered so the box's top stays below print of the line above (the bottom of a comb,
+    the descenders of a label), but never under MIN_BOX_H_MM."""
+    region, _, oy = ink.region(x0, bottom - h, x1, bottom - MIN_BOX_H_MM)
+    if region.size == 0:
+        return h
+    rows = np.flatnonzero(region.mean(axis=1) > 0.01)
+    if rows.size == 0:
+        return h
+    new_top = (oy + rows[-1] + 1) / ink.px_per_mm + 0.1
+    return max(MIN_BOX_H_MM, bottom - new_top)
+
+
 def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_starts: list[float]) -> Placement:
     """The writing area after a label on its line: over the dotted line (or underline) up to the
     next label or the line end, its bottom on the dots."""
@@ -522,6 +536,7 @@ def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_sta
     if dots:
         x0, x1, b = dots
         b += BOX_PAD_MM
+        h = _clear_top(blank.ink, x0, x1, b, h)
         p = Placement(spec.name, (x0, b - h, x1 - x0, h), "dots", 1.0, label)
         if x1 - x0 < 8:
             p.confidence, p.notes = 0.6, ["the dotted line is shorter than 8 mm"]

@@ -178,7 +178,7 @@ def recheck(template_path: str | Path, blank_path: str | Path | None = None, *, 
         elif f.name in missing:
             problems.append(missing[f.name])
         x, y, w, h = f.box_mm
-        region, _, _ = ink.region(x + 0.5, y, x + w - 0.5, y + h - 1.0)
+        region, _, _ = ink.region(x + 0.5, y + 0.5, x + w - 0.5, y + h - 1.0)
         share = float(region.mean()) if region.size else 0.0
         if f.kind not in ("signature", "choice") and not f.cells and share > 0.03 and (p is None or p.method != "label_offset"):
             problems.append(f"{share:.0%} of the box is printed (a label or text inside it)")
