@@ -29,6 +29,8 @@ class SheetResult:
     skew_deg: float = 0.0
     serial: str | None = None
     seconds: float = 0.0
+    registration: str = ""  # how the page was registered: marks, features, or labels (the fallback)
+    placed_by_label: tuple[str, ...] = ()  # fields placed from their own printed labels
 
     def to_json(self) -> dict:
         """The page line of ``extract --json`` (the documented contract)."""
@@ -44,6 +46,9 @@ class SheetResult:
             d["skew_deg"] = round(self.skew_deg, 2)
         if self.serial:
             d["serial"] = self.serial
+        if self.placed_by_label:
+            d["registration"] = self.registration
+            d["placed_by_label"] = list(self.placed_by_label)
         return d
 
     def to_record(self) -> dict:
