@@ -240,9 +240,10 @@ _PUNCT_WORD = re.compile(r"^[:;,)\]]+$")
 
 
 def is_leader(text: str) -> bool:
-    """A printed dotted leader ("……", "......"): writing goes there, it is not a label."""
+    """A printed dotted leader ("……", "......"), or what OCR makes of one ('"——....'): not text
+    (fewer than half of its characters are letters or digits)."""
     t = text.strip()
-    return bool(t) and sum(c in ".…·_" for c in t) >= 0.6 * len(t)
+    return bool(t) and sum(c.isalnum() for c in t) < 0.5 * len(t)
 
 
 def _widen(m: LabelMatch, words: list[Word]) -> LabelMatch:
@@ -339,7 +340,8 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     stats = _components(region)
     top_px = ink.px(y_top) - oy
     small = ink.px(DOT_MAX_MM)
-    text = [w.box_mm for w in words if not is_leader(w.text) and w.x1 > x0 and w.box_mm[0] < x1
+    # (OCR reads some dotted lines as flat "words": under 1.2 mm tall, they are not text)
+    text = [w.box_mm for w in words if not is_leader(w.text) and w.box_mm[3] >= 1.2 and w.x1 > x0 and w.box_mm[0] < x1
             and w.y1 > y_top and w.box_mm[1] < y_bottom]
 
     def in_text(s) -> bool:
@@ -545,6 +547,11 @@ def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_sta
     if rule:
         x0, x1, b = rule
         return Placement(spec.name, (x0, b - h, x1 - x0, h), "rule", 0.95, label)
+    under = place_below(blank, spec, ly + lh - 0.5, lx - 3.0, spec.box_mm[3], steps=2)
+    if under is not None:  # this printing puts the writing line under its label
+        under.label, under.confidence = label, 0.85
+        under.notes.append("the dotted line is under its label, not after it")
+        return under
     if end - start < 8:
         raise AuthorError("nothing to write on after its label (no dotted line, no room)", field=spec.name)
     b = ly + lh + 0.2
@@ -569,12 +576,15 @@ def _place_comb(blank: Blank, spec: FieldSpec, label: LabelMatch, x0: float, x1:
     return p
 
 
-def place_below(blank: Blank, spec: FieldSpec, below_y: float, x_from: float, like_h: float) -> Placement | None:
+def place_below(blank: Blank, spec: FieldSpec, below_y: float, x_from: float, like_h: float,
+                steps: int = 4) -> Placement | None:
     """The first dotted line (or underline) under ``below_y`` with nothing printed before it:
-    a writing line of its own (an address's second line)."""
-    for step in range(1, 5):
+    a writing line of its own (an address's second line), starting near ``x_from``."""
+    for step in range(1, steps + 1):
         top = below_y + (step - 1) * 3.5
         dots = find_dots(blank.ink, x_from, blank.width_mm - 5, top, top + 7.0, blank.words)
+        if dots and dots[0] > x_from + 12.0:
+            dots = None  # the dotted line of a labelled line further down
         if dots:
             x0, x1, b = dots
             b += BOX_PAD_MM

@@ -45,7 +45,7 @@ class Authored:
 def ocr_words(gray: np.ndarray, px_per_mm: float, tessdata: str | None = None) -> list[author.Word]:
     """The printed words of a page image by Tesseract, in millimetres."""
     return [author.Word(text, tuple(v / px_per_mm for v in box))  # type: ignore[arg-type]
-            for text, box, _ in page_words(gray, tessdata, scale=1.0)]
+            for text, box, _ in page_words(gray, tessdata, min_conf=0.0, scale=1.0)]
 
 
 def _ink(gray: np.ndarray, px_per_mm: float, scanned: bool) -> author.Ink:
