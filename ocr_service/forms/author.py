@@ -196,19 +196,36 @@ def _stream(words: list[Word]) -> tuple[list[str], list[int]]:
     return toks, owner
 
 
-def _similarity(a: str, b: str) -> float:
+def _similarity(a: str, b: str, a_plain: str, b_plain: str) -> float:
     exact = fuzz.ratio(a, b) / 100
-    plain = fuzz.ratio(strip_diacritics(a), strip_diacritics(b)) / 100
+    if exact >= 0.999:
+        return exact
+    plain = fuzz.ratio(a_plain, b_plain) / 100
     return max(exact, 0.92 * plain)  # accent-blind similarity counts, a little less
 
 
-def label_candidates(label: str, words: list[Word], min_score: float = MIN_LABEL_SCORE) -> list[LabelMatch]:
+@dataclass(frozen=True)
+class _Stream:
+    toks: list[str]
+    plain: list[str]
+    owner: list[int]
+
+
+def _prepared(words: list[Word]) -> _Stream:
+    toks, owner = _stream(words)
+    return _Stream(toks, [strip_diacritics(t, abbreviations=False) for t in toks], owner)
+
+
+def label_candidates(label: str, words: list[Word], min_score: float = MIN_LABEL_SCORE,
+                     stream: _Stream | None = None) -> list[LabelMatch]:
     """Every place in ``words`` (reading order) that reads like ``label``, best window per start."""
     want = label_tokens(label)
     if not want:
         return []
-    toks, owner = _stream(words)
+    st = stream or _prepared(words)
+    toks, owner = st.toks, st.owner
     target = " ".join(want)
+    target_plain = strip_diacritics(target, abbreviations=False)
     n = len(want)
     found = []
     for start in range(len(toks)):
@@ -216,7 +233,8 @@ def label_candidates(label: str, words: list[Word], min_score: float = MIN_LABEL
         for length in (n, n - 1, n + 1):
             if length < 1 or start + length > len(toks):
                 continue
-            s = _similarity(target, " ".join(toks[start:start + length]))
+            s = _similarity(target, " ".join(toks[start:start + length]), target_plain,
+                            " ".join(st.plain[start:start + length]))
             if best is None or s > best[0]:
                 best = (s, length)
         if best and best[0] >= min_score:
@@ -275,7 +293,8 @@ def match_labels(labels: list[tuple[str, str]], words: list[Word]) -> dict[str, 
     """Each (field name, label) matched to one place on the print, in reading order: the
     assignment that keeps the fields' order and has the highest total similarity (a label printed
     several times goes to the field whose turn it is). Fields without a match are left out."""
-    cands = [label_candidates(label, words) for _, label in labels]
+    stream = _prepared(words)
+    cands = [label_candidates(label, words, stream=stream) for _, label in labels]
     # DP over fields in order; state: the last word used. best[(i, c)] = (total, back-pointer)
     states: list[tuple[float, int, list[tuple[int, int]]]] = [(0.0, -1, [])]  # (total, last word, picks)
     for i, options in enumerate(cands):

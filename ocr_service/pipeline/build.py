@@ -9,7 +9,7 @@ service's workers, calibration) get a pipeline from :func:`build_pipeline` and c
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -61,6 +61,8 @@ class Pipeline:
             if lab.ok:
                 qr_text = register.read_qr(upright, lab.homography, t, self.dpi) if t.registration.qr_box_mm else None
                 reg, by_label = lab.as_registration(self.dpi, qr_text), lab.fields
+            else:
+                reg = replace(reg, reason=f"{reg.reason}; by its printed labels: {lab.reason}")
         if not reg.ok:
             return SheetResult(**base, status=RESCAN, reason=reg.reason, residual_px=reg.residual_px,
                                rotation=o.rotation, skew_deg=o.skew_deg, seconds=time.perf_counter() - start)
