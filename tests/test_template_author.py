@@ -154,3 +154,26 @@ def test_check_finds_a_planted_overrunning_field(tmp_path):
     assert report.fields["full_name"].cut == report.fields["full_name"].overrun == 0
     res = runner.invoke(app, ["templates", "check", "dc01", "--against", str(tmp_path / "planted.png"), "--json"])
     assert res.exit_code == 1 and json.loads(res.stdout)["flagged"] == ["relation_to_head"]
+
+
+def test_dc01_in_another_layout_is_authored_from_its_rendered_blank(tmp_path):
+    """A blank with no text layer (Tesseract reads its labels), another font and pitch, writing lines
+    under their labels and a label broken over two lines: every field found near its true box."""
+    from ocr_service.synth import layouts
+
+    dc01 = loader.load("dc01")
+    data = yaml.safe_load(Path(dc01.source).read_text(encoding="utf-8"))
+    path = tmp_path / "breaks.yaml"
+    path.write_text(yaml.safe_dump(layouts.variant(data, layouts.LAYOUTS["breaks"]), allow_unicode=True), encoding="utf-8")
+    true = loader.load_file(path)
+    blank = tmp_path / "blank.png"
+    render.save_image(render.render_blank(true, 300), blank, 300)
+    done = authoring.author_template(blank, dc01, tmp_path / "out" / "breaks.yaml", version="breaks")
+    assert done.text_source == "ocr"
+    new = loader.load_file(done.template_path)
+    rows = {name: d for name, *_, d in author.compare(true, {f.name: f.box_mm for f in new.fields})}
+    assert len(rows) == len(dc01.fields)
+    assert max(rows.values()) <= TOLERANCE_MM, {n: round(d, 2) for n, d in rows.items() if d > TOLERANCE_MM}
+    by = {p.name: p for p in done.placements}
+    assert by["permanent_address"].method == "line_below"  # dc01 has it after its label; this print under it
+    assert by["legal_rep_name"].method == "dots"  # its label runs over two lines
