@@ -359,18 +359,22 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     stats = _components(region)
     top_px = ink.px(y_top) - oy
     small = ink.px(DOT_MAX_MM)
-    # (OCR reads some dotted lines as flat "words": under 1.2 mm tall, they are not text)
+    # A word is text when it holds a mark bigger than a dot: OCR reads some dotted lines as
+    # "words" ('"——....', '91990999092'), which hold dots only.
+    big = [((ox + o[0] + o[2] / 2) / ink.px_per_mm, (oy + o[1] + o[3] / 2) / ink.px_per_mm)
+           for o in stats if o[3] > small or o[2] > small]
     text = [w.box_mm for w in words if not is_leader(w.text) and w.box_mm[3] >= 1.2 and w.x1 > x0 and w.box_mm[0] < x1
-            and w.y1 > y_top and w.box_mm[1] < y_bottom]
+            and w.y1 > y_top and w.box_mm[1] < y_bottom
+            and any(w.box_mm[0] <= cx <= w.x1 and w.box_mm[1] <= cy <= w.y1 for cx, cy in big)]
 
     def in_text(s) -> bool:
         cx = (ox + s[0] + s[2] / 2) / ink.px_per_mm
         cy = (oy + s[1] + s[3] / 2) / ink.px_per_mm
         return any(bx - 0.15 <= cx <= bx + bw + 0.15 and by - 0.3 <= cy <= by + bh + 0.3 for bx, by, bw, bh in text)
 
-    def capped(s) -> bool:
-        return any(o is not s and o[0] < s[0] + s[2] and o[0] + o[2] > s[0] and o[1] + o[3] <= s[1]
-                   and o[1] + o[3] >= s[1] - ink.px(above) for o in stats)
+    def capped(s) -> bool:  # (specks of scanner noise do not cap a dot)
+        return any(o is not s and o[4] >= max(3, s[4] // 2) and o[0] < s[0] + s[2] and o[0] + o[2] > s[0]
+                   and o[1] + o[3] <= s[1] and o[1] + o[3] >= s[1] - ink.px(above) for o in stats)
 
     dots = [s for s in stats if s[2] <= small and s[3] <= small and s[4] >= 2 and s[1] >= top_px
             and not in_text(s)]
@@ -463,14 +467,12 @@ def find_comb(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float) -> 
     n_cells = best[1] - best[0]
     if n_cells < 2:
         return None
-    left = (ox + vgroups[best[0]].min()) / ink.px_per_mm
-    right = (ox + vgroups[best[1]].max() + 1) / ink.px_per_mm
-    # the box runs along the lines' centres (what the hand-made templates measure)
+    # the box runs along the printed lines' centres (what the hand-made templates measure)
     left = (ox + xs[best[0]]) / ink.px_per_mm
     right = (ox + xs[best[1]]) / ink.px_per_mm
-    y0 = (oy + centres[centres.index(float(pair[0].mean()))]) / ink.px_per_mm
+    y0 = (oy + float(pair[0].mean())) / ink.px_per_mm
     y1 = (oy + float(pair[1].mean())) / ink.px_per_mm
-    return (left, y0, right - left, y1 - y0), n_cells, (right - left) / n_cells / 1.0
+    return (left, y0, right - left, y1 - y0), n_cells, (right - left) / n_cells
 
 
 def find_checkbox(ink: Ink, near: Box) -> Box | None:

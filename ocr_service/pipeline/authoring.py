@@ -21,6 +21,8 @@ from ocr_service.errors import TemplateError
 from ocr_service.forms import author, loader
 from ocr_service.forms.model import Box, Template
 from ocr_service.forms.render import reference_print, save_image
+from ocr_service.forms.render import reference_image
+from ocr_service.pipeline import orient
 from ocr_service.pipeline.dropout import normalize_light
 from ocr_service.pipeline.ingest import load_page
 
@@ -54,10 +56,11 @@ def _ink(gray: np.ndarray, px_per_mm: float, scanned: bool) -> author.Ink:
 
 
 def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | None = None,
-               tessdata: str | None = None) -> tuple[author.Blank, np.ndarray, str]:
+               tessdata: str | None = None, upright_like: Template | None = None) -> tuple[author.Blank, np.ndarray, str]:
     """A blank's words, ink and page size, its 300-dpi grayscale raster, and where its words came
     from ('text layer' or 'ocr'). ``size_mm``: the paper size of an image without a resolution
-    (default A4)."""
+    (default A4). A scan or photo (no text layer) is first turned upright and deskewed by the
+    pipeline's orient stage, compared with ``upright_like``'s blank."""
     path = Path(path)
     pg = load_page(path, page, pdf_dpi=DPI)
     gray = pg.image
@@ -79,6 +82,8 @@ def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | N
     source = "text layer"
     real_words = [w for w in words if any(c.isalpha() for c in w.text)]
     if len(real_words) < 10:
+        if upright_like is not None:
+            gray, _ = orient.orient(gray, reference_image(upright_like, DPI))
         words, source = ocr_words(gray, px_per_mm, tessdata), "ocr"
     blank = author.Blank(author.reading_order(words), _ink(gray, px_per_mm, scanned=source == "ocr"),
                          width_mm, height_mm, str(path), from_ocr=source == "ocr")
@@ -107,7 +112,7 @@ def author_template(blank_path: str | Path, like: Template, out: str | Path, *, 
     reference print, and an overlay PNG) and load it back through the loader (schema and all).
     Raises AuthorError naming a field that cannot be placed, TemplateError for a bad file."""
     out = Path(out)
-    blank, gray, source = read_blank(blank_path, page, (like.width_mm, like.height_mm), tessdata)
+    blank, gray, source = read_blank(blank_path, page, (like.width_mm, like.height_mm), tessdata, like)
     placements = author.author_fields(like, like_labels(like, tessdata), blank)
     out.parent.mkdir(parents=True, exist_ok=True)
     ref_name = _copy_reference(Path(blank_path), out, page, gray)
