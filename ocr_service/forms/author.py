@@ -390,10 +390,17 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     if len(on_row) < 5:
         return None
     on_row.sort(key=lambda s: s[0])
-    # a dotted line is continuous: stop at a gap wider than 12 mm (another writing area)
+    # a dotted line is continuous: stop at a gap wider than 12 mm (another writing area), or at
+    # printed text on the row (a gap over 2 mm holding a mark bigger than a dot: the next label's
+    # number; a date's "/" leaves a shorter gap)
+    row_top = oy + int(row) - small * 3
+    marks = [o for o in stats if (o[3] > small or o[2] > small) and o[1] + o[3] > row_top - oy + 0 and o[1] < row]
     run = [on_row[0]]
     for s in on_row[1:]:
-        if s[0] - (run[-1][0] + run[-1][2]) > ink.px(12.0):
+        gap0, gap1 = run[-1][0] + run[-1][2], s[0]
+        if gap1 - gap0 > ink.px(12.0):
+            break
+        if gap1 - gap0 > ink.px(2.0) and any(gap0 <= o[0] + o[2] / 2 <= gap1 for o in marks):
             break
         run.append(s)
     if len(run) < 5:
@@ -625,6 +632,18 @@ def place_caption(blank: Blank, spec: FieldSpec, label: LabelMatch) -> Placement
         if not under:
             break
         block = _union([block] + [w.box_mm for w in under])
+    # the print says where the caption block ends, even where OCR missed a line of it: rows of
+    # ink under the label, until a blank gap of 1.5 mm
+    region, _, oy = blank.ink.region(block[0] - 2, block[1], block[0] + block[2] + 2, block[1] + 25)
+    rows = region.any(axis=1) if region.size else np.zeros(0, bool)
+    gap, end = blank.ink.px(1.5), 0
+    for i, inked in enumerate(rows):
+        if inked:
+            end = i + 1
+        elif i - end >= gap:
+            break
+    ink_bottom = (oy + end) / blank.ink.px_per_mm
+    block = (block[0], block[1], block[2], max(block[3], ink_bottom - block[1]))
     _, _, w, h = spec.box_mm
     cx = block[0] + block[2] / 2
     top = block[1] + block[3] + 0.9

@@ -44,10 +44,31 @@ class Authored:
         return [p for p in self.placements if p.doubtful]
 
 
-def ocr_words(gray: np.ndarray, px_per_mm: float, tessdata: str | None = None) -> list[author.Word]:
-    """The printed words of a page image by Tesseract, in millimetres."""
+OCR_SCALES = (0.5, 1.0)  # read at 150 dpi first (faster, and dotted lines disturb it less), then at 300
+
+
+def ocr_words(gray: np.ndarray, px_per_mm: float, tessdata: str | None = None, scale: float = 1.0) -> list[author.Word]:
+    """The printed words of a page image by Tesseract, in millimetres (every word, however unsure:
+    labels are matched fuzzily)."""
     return [author.Word(text, tuple(v / px_per_mm for v in box))  # type: ignore[arg-type]
-            for text, box, _ in page_words(gray, tessdata, min_conf=0.0, scale=1.0)]
+            for text, box, _ in page_words(gray, tessdata, min_conf=0.0, scale=scale)]
+
+
+def _best_ocr(gray: np.ndarray, px_per_mm: float, tessdata: str | None,
+              labels: list[tuple[str, str]] | None) -> list[author.Word]:
+    """The OCR pass that finds the most of ``labels`` (stopping at the first that finds all)."""
+    best: tuple[int, list[author.Word]] | None = None
+    for scale in OCR_SCALES:
+        words = ocr_words(gray, px_per_mm, tessdata, scale)
+        if not labels:
+            return words
+        found = len(author.match_labels(labels, author.reading_order(words)))
+        if best is None or found > best[0]:
+            best = (found, words)
+        if found == len(labels):
+            break
+    assert best is not None
+    return best[1]
 
 
 def _ink(gray: np.ndarray, px_per_mm: float, scanned: bool) -> author.Ink:
@@ -56,11 +77,13 @@ def _ink(gray: np.ndarray, px_per_mm: float, scanned: bool) -> author.Ink:
 
 
 def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | None = None,
-               tessdata: str | None = None, upright_like: Template | None = None) -> tuple[author.Blank, np.ndarray, str]:
+               tessdata: str | None = None, upright_like: Template | None = None,
+               labels: list[tuple[str, str]] | None = None) -> tuple[author.Blank, np.ndarray, str]:
     """A blank's words, ink and page size, its 300-dpi grayscale raster, and where its words came
     from ('text layer' or 'ocr'). ``size_mm``: the paper size of an image without a resolution
     (default A4). A scan or photo (no text layer) is first turned upright and deskewed by the
-    pipeline's orient stage, compared with ``upright_like``'s blank."""
+    pipeline's orient stage, compared with ``upright_like``'s blank; of its OCR passes the one that
+    finds the most of ``labels`` (field name, label) is kept."""
     path = Path(path)
     pg = load_page(path, page, pdf_dpi=DPI)
     gray = pg.image
@@ -84,7 +107,7 @@ def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | N
     if len(real_words) < 10:
         if upright_like is not None:
             gray, _ = orient.orient(gray, reference_image(upright_like, DPI))
-        words, source = ocr_words(gray, px_per_mm, tessdata), "ocr"
+        words, source = _best_ocr(gray, px_per_mm, tessdata, labels), "ocr"
     blank = author.Blank(author.reading_order(words), _ink(gray, px_per_mm, scanned=source == "ocr"),
                          width_mm, height_mm, str(path), from_ocr=source == "ocr")
     return blank, gray, source
@@ -97,7 +120,8 @@ def like_labels(like: Template, tessdata: str | None = None) -> dict[str, Box | 
     words, _ = author.text_layer(like.reference_pdf, like.reference_page)
     if len([w for w in words if any(c.isalpha() for c in w.text)]) < 10:
         ref = reference_print(like, DPI)
-        words = ocr_words(ref, ref.shape[1] / like.width_mm, tessdata)
+        words = _best_ocr(ref, ref.shape[1] / like.width_mm, tessdata,
+                          [(f.name, f.label) for f in like.fields if not author.CONTINUATION.search(f.label)])
     return author.like_label_boxes(like, words)
 
 
@@ -112,8 +136,10 @@ def author_template(blank_path: str | Path, like: Template, out: str | Path, *, 
     reference print, and an overlay PNG) and load it back through the loader (schema and all).
     Raises AuthorError naming a field that cannot be placed, TemplateError for a bad file."""
     out = Path(out)
-    blank, gray, source = read_blank(blank_path, page, (like.width_mm, like.height_mm), tessdata, like)
-    placements = author.author_fields(like, like_labels(like, tessdata), blank)
+    labels = like_labels(like, tessdata)
+    printed = [(f.name, f.label) for f in like.fields if labels.get(f.name) is not None]
+    blank, gray, source = read_blank(blank_path, page, (like.width_mm, like.height_mm), tessdata, like, printed)
+    placements = author.author_fields(like, labels, blank)
     out.parent.mkdir(parents=True, exist_ok=True)
     ref_name = _copy_reference(Path(blank_path), out, page, gray)
     ver = version or _version_from(out)
@@ -163,10 +189,11 @@ def recheck(template_path: str | Path, blank_path: str | Path | None = None, *, 
     blank_file = Path(blank_path) if blank_path else t.reference_pdf
     if blank_file is None:
         raise TemplateError("a drawn template has no print to re-check against: pass the blank", file=str(template_path))
-    blank, gray, _ = read_blank(blank_file, t.reference_page if not blank_path else 1,
-                                (t.width_mm, t.height_mm), tessdata)
+    labels = like_labels(t, tessdata)
+    blank, gray, _ = read_blank(blank_file, t.reference_page if not blank_path else 1, (t.width_mm, t.height_mm),
+                                tessdata, t, [(f.name, f.label) for f in t.fields if labels.get(f.name) is not None])
     try:
-        placements = {p.name: p for p in author.author_fields(t, like_labels(t, tessdata), blank)}
+        placements = {p.name: p for p in author.author_fields(t, labels, blank)}
         missing: dict[str, str] = {}
     except author.AuthorError as exc:
         placements, missing = {}, {exc.field or "": exc.reason}
