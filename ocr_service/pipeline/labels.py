@@ -12,7 +12,7 @@ and agrees with the fit are the ones placed this way; the page lists them and th
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -20,6 +20,8 @@ import numpy as np
 from ocr_service.engines.tesseract import page_words
 from ocr_service.forms import author
 from ocr_service.forms.model import Box, Template, mm_to_px
+from ocr_service.forms.render import reference_image
+from ocr_service.pipeline.authoring import like_labels
 from ocr_service.pipeline.register import Registration
 
 WINDOW_MM = 20.0  # a label is looked for this far around where the prior transform puts it
@@ -51,9 +53,6 @@ class LabelRegistration:
 def label_boxes(template: Template, dpi: int = 300) -> dict[str, Box]:
     """Each field's printed label on the template's own blank, as the box of its ink (what OCR
     boxes on a page are too); fields whose label is not printed are left out."""
-    from ocr_service.forms.render import reference_image  # noqa: PLC0415
-    from ocr_service.pipeline.authoring import like_labels  # noqa: PLC0415 (reads the blank once)
-
     ref = reference_image(template, dpi) < 160
     k = mm_to_px(1.0, dpi)
     out = {}
@@ -141,8 +140,6 @@ def register_by_labels(page: np.ndarray, template: Template, dpi: int, prior: np
 def mark_placed(results: list, names: tuple[str, ...]) -> list:
     """The field results with ``placed_by_label`` added to the warnings of the fields in ``names``
     (their box came from their own printed label, not from the form's printed features)."""
-    import dataclasses  # noqa: PLC0415
-
     chosen = set(names)
-    return [dataclasses.replace(r, warnings=tuple(r.warnings) + (PLACED_BY_LABEL,)) if r.name in chosen else r
+    return [replace(r, warnings=tuple(r.warnings) + (PLACED_BY_LABEL,)) if r.name in chosen else r
             for r in results]
