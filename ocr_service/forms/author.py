@@ -698,7 +698,43 @@ def author_fields(like: Template, like_labels: dict[str, Box | None], blank: Bla
         _check_inside(blank, p)
         placed[spec.name] = p
         out.append(p)
+    _map_unprinted(like, out)
     return out
+
+
+def _fit(pairs: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """new = a·old + b over the pairs, refitted once without pairs more than 2 mm off."""
+    if len(pairs) < 4:
+        return None
+    old, new = (np.array(v, float) for v in zip(*pairs))
+    a, b = np.polyfit(old, new, 1)
+    keep = np.abs(a * old + b - new) <= 2.0
+    if keep.sum() >= 4:
+        a, b = np.polyfit(old[keep], new[keep], 1)
+    return float(a), float(b)
+
+
+def _map_unprinted(like: Template, placements: list[Placement]) -> None:
+    """Fields with nothing printed to find (placed after a neighbour) keep their neighbour's
+    place across; down the page they go where the like template has them, mapped by how this
+    print's nearest dotted lines sit relative to the like template's (a scale and an offset fitted
+    on the fields found on their dots): a print with looser rows moves the name line under a
+    signature down with them."""
+    found = [(like.field(p.name).box_mm, p.box_mm) for p in placements if p.method == "dots" and p.box_mm]
+    rows = sorted((a[1] + a[3], b[1] + b[3]) for a, b in found)
+    if len(rows) < 4:
+        return
+    for p in placements:
+        if p.method != "after_neighbour":
+            continue
+        x, y, w, h = like.field(p.name).box_mm
+        # vertically, only the nearest rows: a line break higher up moves what is under it
+        near = sorted(rows, key=lambda r: abs(r[0] - (y + h)))[:8]
+        fy = _fit(near) or (1.0, float(np.median([n - o for o, n in near])))
+        bottom = fy[0] * (y + h) + fy[1]
+        px, _, pw, _ = p.box_mm  # across, where the neighbour it follows is
+        p.box_mm = (px, bottom - h, pw, h)
+        p.notes = ["label not printed: across as its neighbour, down as this print's nearest dotted lines"]
 
 
 def _same_line(a: Box, b: Box) -> bool:
