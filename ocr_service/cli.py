@@ -116,6 +116,72 @@ def templates_render(name: str, out: Path = typer.Option(..., "--out", help="Out
     typer.echo(f"wrote {out}", err=True)
 
 
+@templates_app.command("author")
+def templates_author(blank: Path = typer.Argument(..., help="The printed blank: a PDF page, or a scan or photo of one sheet."),
+                     like: Optional[str] = typer.Option(None, "--like", help="The form whose fields to find (NAME, NAME@VERSION or a file)."),
+                     out: Optional[Path] = typer.Option(None, "--out", help="The template file to write (VERSION.yaml)."),
+                     version: Optional[str] = typer.Option(None, "--version", help="The new version (default: the file's name)."),
+                     overlay: Optional[Path] = typer.Option(None, "--overlay", help="The overlay PNG (default: beside --out)."),
+                     recheck: Optional[Path] = typer.Option(None, "--recheck", help="Re-check this (edited) template against BLANK instead."),
+                     page: int = typer.Option(1, "--page", help="The blank's page in a PDF.")) -> None:
+    """Write a template for a printed blank, finding the --like form's labels on it; or --recheck an edited one."""
+    from ocr_service.forms import loader
+    from ocr_service.pipeline import authoring
+
+    try:
+        settings = _settings()
+        if recheck is not None:
+            rows = authoring.recheck(recheck, blank, tessdata=settings.tessdata, overlay_path=overlay)
+            bad = [r for r in rows if r.problems]
+            for r in rows:
+                off = "   -  " if r.offset_mm is None else f"{r.offset_mm:5.2f}"
+                typer.echo(f"  {r.name:28} {off} mm  {'; '.join(r.problems) or 'ok'}")
+            typer.echo(f"{recheck}: {len(rows) - len(bad)} of {len(rows)} fields ok, {len(bad)} to fix", err=True)
+            raise typer.Exit(1 if bad else 0)
+        if like is None or out is None:
+            typer.echo("error: --like and --out are needed to author a template (or --recheck FILE)", err=True)
+            raise typer.Exit(2)
+        done = authoring.author_template(blank, loader.load(like, settings.templates_dir), out, version=version,
+                                         page=page, overlay_path=overlay, tessdata=settings.tessdata)
+    except OcrServiceError as exc:
+        fail(exc)
+    for p in done.placements:
+        flag = "DOUBTFUL " if p.doubtful else ""
+        typer.echo(f"  {p.name:28} {p.method:15} {p.confidence:.2f} {flag}{'; '.join(p.notes)}")
+    typer.echo(f"wrote {done.template_path} ({len(done.placements)} fields from the blank's {done.text_source}) "
+               f"and {done.overlay_path}", err=True)
+    if done.doubtful:
+        typer.echo(f"look at: {', '.join(p.name for p in done.doubtful)}", err=True)
+
+
+@templates_app.command("check")
+def templates_check(name: str, against: List[Path] = typer.Option(..., "--against", help="Filled scans to check the boxes on."),
+                    as_json: bool = typer.Option(False, "--json")) -> None:
+    """Per field: how often writing runs out of its box or the box cuts it, on real scans."""
+    from ocr_service.forms import loader
+    from ocr_service.pipeline import template_check
+    from ocr_service.pipeline.ingest import expand_inputs
+
+    try:
+        settings = _settings()
+        t = loader.load(name, settings.templates_dir)
+        paths = expand_inputs(against)
+    except OcrServiceError as exc:
+        fail(exc)
+    with progress(len(paths), "checking") as advance:
+        report = template_check.check(t, paths, on_file=lambda p: advance(),
+                                      max_bytes=settings.max_file_bytes, max_pixels=settings.max_page_pixels)
+    for problem in report.unreadable:
+        typer.echo(f"{problem}", err=True)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(template_check.format_table(report))
+    typer.echo(f"{report.pages} pages registered, {len(report.unreadable)} not; "
+               f"{len(report.flagged())} fields to nudge", err=True)
+    raise typer.Exit(1 if report.flagged() or not report.pages else 0)
+
+
 @samples_app.command("generate")
 def samples_generate(template: str = typer.Option(..., "--template"), n: int = typer.Option(10, "-n"),
                      seed: int = typer.Option(0, "--seed"), out: Path = typer.Option(..., "--out"),

@@ -279,10 +279,10 @@ def test_snippets_use_the_stored_registration_and_prefetch(web):
     info = store.blobs.put(data)
     pipeline = build_pipeline("dc01", engines="fake", settings=app.state.settings)
     record = pipeline.process_page(load_page(store.blobs.path(info.sha256), 1)).to_record()
-    assert len(record["registration"]["homography"]) == 9
+    assert len(record["transform"]["homography"]) == 9
     with store.session() as s:
         b = repo.create_batch(s, "real", template=record["template"])
-        for name, rec in (("stored.jpg", record), ("old.jpg", {k: v for k, v in record.items() if k != "registration"})):
+        for name, rec in (("stored.jpg", record), ("old.jpg", {k: v for k, v in record.items() if k != "transform"})):
             f = repo.add_file(s, b.id, sha256=info.sha256 if name == "stored.jpg" else sha(9), original_name=name,
                               size_bytes=len(data)).row
             repo.add_pages(s, f.id, [{"page": 1}], enqueue=False)

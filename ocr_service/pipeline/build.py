@@ -9,7 +9,7 @@ service's workers, calibration) get a pipeline from :func:`build_pipeline` and c
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -20,7 +20,7 @@ from ocr_service.errors import InputFileError, OcrServiceError
 from ocr_service.forms import loader, qr
 from ocr_service.forms.model import Template
 from ocr_service.forms.render import reference_image
-from ocr_service.pipeline import dropout, orient, register
+from ocr_service.pipeline import dropout, labels, orient, register
 from ocr_service.pipeline.decide import decide_sheet
 from ocr_service.pipeline.identify import candidates
 from ocr_service.pipeline.ingest import Page, load_pages
@@ -43,6 +43,8 @@ class Pipeline:
     engines: Engines = field(default_factory=Engines)
     max_file_bytes: int = Settings.max_file_bytes
     max_page_pixels: int = Settings.max_page_pixels
+    label_fallback: bool = True  # register pages that fail by features from their printed labels
+    tessdata: str | None = None  # for the label fallback's page OCR (default: Debian's)
 
     @property
     def templates(self) -> list[Template]:
@@ -56,6 +58,14 @@ class Pipeline:
         upright, o = oriented or orient.orient(page.image, reference_image(t, self.dpi))
         base = dict(file=page.source, page=page.page_no, template=t.id, sha256=page.sha256, **done(o))
         reg = register.register(upright, t, self.dpi)
+        by_label: tuple[str, ...] = ()
+        if not reg.ok and self.label_fallback and reg.prior is not None:
+            lab = labels.register_by_labels(upright, t, self.dpi, reg.prior, self.tessdata)
+            if lab.ok:
+                qr_text = register.read_qr(upright, lab.homography, t, self.dpi) if t.registration.qr_box_mm else None
+                reg, by_label = lab.as_registration(self.dpi, qr_text), lab.fields
+            else:
+                reg = replace(reg, reason=f"{reg.reason}; by its printed labels: {lab.reason}")
         if not reg.ok:
             return SheetResult(**base, status=RESCAN, reason=reg.reason, residual_px=reg.residual_px,
                                seconds=time.perf_counter() - start)
@@ -72,9 +82,12 @@ class Pipeline:
         readings = recognize_page(crops, t, self.engines, self.recognition, self.dpi, measured)
         boxes = {c.name: c.box_px for c in crops}
         results = decide_sheet(t, readings, boxes, self.thresholds, measured)
+        if by_label:
+            results = labels.mark_placed(results, by_label)
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
                            serial=identity[2] if identity else None, seconds=time.perf_counter() - start,
-                           homography=tuple(float(v) for v in reg.homography.ravel()))
+                           homography=tuple(float(v) for v in reg.homography.ravel()),
+                           registration=reg.method, placed_by_label=by_label)
 
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
         """Results for every page of a file; a file or page that cannot be read yields one 'error'
@@ -182,7 +195,7 @@ def build_pipeline(template: str | Path | Template = AUTO, engines: str | Recogn
         else:
             chosen = Thresholds.load(thresholds or thresholds_path(t, config.name))
         pipelines.append(Pipeline(t, chosen, config, engines=shared, max_file_bytes=settings.max_file_bytes,
-                                  max_page_pixels=settings.max_page_pixels))
+                                  max_page_pixels=settings.max_page_pixels, tessdata=settings.tessdata))
     if str(template) == AUTO and not isinstance(template, Template):
         return IdentifyingPipeline(pipelines)
     return pipelines[0]

@@ -43,6 +43,7 @@ class Registration:
     matched_share: float = 0.0  # share of anchor patches found where expected
     method: str = ""
     qr_text: str | None = None
+    prior: np.ndarray | None = None  # a failed page's best transform so far (coarse or final), for fallbacks
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def register(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> Regis
         h_marks = _refine_with_marks(page, h, template, dpi)
         if h_marks is not None:
             h, method = h_marks, "marks"
+    fail = functools.partial(fail, prior=h)
     if len(ref.anchors) < 8:
         return fail(f"template {template.id} has too few printed anchors to check registration")
     aligned = warp(page, h, template, dpi)
@@ -258,7 +260,7 @@ def register(page: np.ndarray, template: Template, dpi: int = WORK_DPI) -> Regis
     if residual > template.registration.max_residual_px or inlier_share < 0.3:
         return Registration(False, f"registration residual {residual:.1f} px is over the "
                             f"{template.registration.max_residual_px:g} px limit",
-                            final, residual, dpi, inlier_share, method, qr_text)
+                            final, residual, dpi, inlier_share, method, qr_text, prior=final)
     return Registration(True, "", final, residual, dpi, inlier_share, method, qr_text)
 
 

@@ -33,6 +33,8 @@ class SheetResult:
     perspective: bool = False  # a photo's page quadrilateral was flattened before turning
     orientation_method: str = ""  # what chose the quarter turn: text, osd, template, none
     orientation_confidence: float | None = None
+    registration: str = ""  # how the page was registered: marks, features, or labels (the fallback)
+    placed_by_label: tuple[str, ...] = ()  # fields placed from their own printed labels
 
     def to_json(self) -> dict:
         """The page line of ``extract --json`` (the documented contract)."""
@@ -49,6 +51,9 @@ class SheetResult:
             d["perspective"] = self.perspective
         if self.serial:
             d["serial"] = self.serial
+        if self.placed_by_label:
+            d["registration"] = self.registration
+            d["placed_by_label"] = list(self.placed_by_label)
         return d
 
     def to_record(self) -> dict:
@@ -61,7 +66,7 @@ class SheetResult:
                                 "confidence": round(self.orientation_confidence or 0.0, 3)}
         d["fields"] = [f.to_record() for f in self.fields]
         if self.homography is not None:  # so the page can be shown registered again without registering it
-            d["registration"] = {"rotation": self.rotation, "skew_deg": self.skew_deg,
+            d["transform"] = {"rotation": self.rotation, "skew_deg": self.skew_deg,
                                  "perspective": self.perspective, "homography": list(self.homography)}
         return d
 

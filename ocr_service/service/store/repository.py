@@ -492,7 +492,7 @@ def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | N
     page.skew_deg = result.get("skew_deg")
     page.residual_px = result.get("residual_px")
     page.serial = result.get("serial") or None
-    page.registration = result.get("registration") or None
+    page.registration = result.get("transform") or None  # pages.registration: the numbers to redo it
     page.finished_at = now
     if status != PAGE_OK:
         page.status = status
