@@ -105,3 +105,23 @@ def test_whiten_background_paints_dark_bed_white(dc01_filled, scan_of):
     # the paper itself is untouched
     cx, cy = np.mean(truth["page_quad"], axis=0).astype(int)
     np.testing.assert_array_equal(out[cy - 50:cy + 50, cx - 50:cx + 50], img[cy - 50:cy + 50, cx - 50:cx + 50])
+
+
+@pytest.mark.parametrize("bed", [30, 200])
+def test_whiten_background_keeps_the_paper_outside_a_printed_frame(bed):
+    """A printed frame splits the paper's bright pixels in two; when the part inside it is the larger,
+    the header and signatures outside the frame must not be painted white as if they were bed (they
+    were: on a held-out hand's scan every field there then read as empty and was accepted so)."""
+    import cv2
+
+    img = np.full((1400, 1000), bed, np.uint8)
+    paper = np.array([[60, 50], [940, 80], [920, 1350], [40, 1320]], np.int32)  # turned a little
+    cv2.fillConvexPoly(img, paper, 245)
+    cv2.polylines(img, [np.array([[110, 200], [890, 225], [872, 1130], [92, 1105]], np.int32)], True, 0, 6)
+    cv2.putText(img, "Tinh/thanh pho: Soc Trang", (120, 150), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 40, 2)
+    cv2.putText(img, "Nguyen Ngoc Bach", (560, 1250), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 40, 2)
+    out = orient.whiten_background(img)
+    if bed < 100:
+        assert out[:5, :5].min() == 255  # a dark bed is painted white (a light one may be left alone)
+    for x0, y0, x1, y1 in ((120, 120, 520, 160), (560, 1220, 880, 1260)):  # header, signature name
+        np.testing.assert_array_equal(out[y0:y1, x0:x1], img[y0:y1, x0:x1])

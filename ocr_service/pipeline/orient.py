@@ -273,12 +273,14 @@ def whiten_background(gray: np.ndarray) -> np.ndarray:
     border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
     if border.mean() > 0.5 * 255:  # the image edge is mostly paper-bright: no dark bed
         return gray
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(bright)
-    if n < 2:
+    # The paper is the bright region whose outline encloses the most, holes included: a printed frame
+    # splits the paper's bright pixels into the ring outside it and the area inside, and the area
+    # inside may hold more pixels than the ring (the largest component would then lose the header and
+    # the signatures outside the frame, whitened away as "bed").
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
         return gray
-    paper = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    pts = cv2.findNonZero((labels == paper).astype(np.uint8))
-    hull = cv2.convexHull(pts)
+    hull = cv2.convexHull(max(contours, key=cv2.contourArea))
     mask = np.zeros_like(small)
     cv2.fillConvexPoly(mask, hull, 255)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
