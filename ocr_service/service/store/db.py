@@ -8,6 +8,7 @@ shipped in ``migrations/`` (the Alembic configuration is built here in code; no 
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -34,6 +35,26 @@ def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _use_wal(cur) -> None:
+    """Switch the database file to WAL (it stays so). Changing the journal mode does not wait on
+    SQLite's busy handler: while another process's first run holds the file (creating the schema), it
+    fails at once with "database is locked", so it is retried here for up to the busy timeout."""
+    import sqlite3
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.01
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys on every connection,
     and SQLAlchemy (not the sqlite3 module) emits BEGIN, so transactions and savepoints behave."""
@@ -47,8 +68,8 @@ def make_engine(url: str) -> Engine:
         def _connect(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see "begin" below)
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            _use_wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
