@@ -15,29 +15,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from ocr_service.errors import OcrServiceError, PermissionDeniedError
+from ocr_service.errors import OcrServiceError
 from ocr_service.forms import loader
 from ocr_service.service import auth
 from ocr_service.service.auth import Principal
 from ocr_service.service.export import background, formats, run
 from ocr_service.service.export.mapping import FORMATS, MAPPING_SUFFIX
 from ocr_service.service.store import repository as repo
-from ocr_service.service.web.routes import ROLE_NAMES, WebError, check_csrf, render, web_principal
+from ocr_service.service.web.routes import WebError, check_csrf, page_require, render
 
 router = APIRouter(include_in_schema=False)
 STATUS_VI = {"running": "đang chạy", "done": "xong", "failed": "thất bại", "interrupted": "bị ngắt (tiến trình đã dừng)"}
 FORMAT_VI = {"csv": "CSV (Excel, UTF-8)", "xlsx": "Excel (XLSX)", "jsonl": "JSON Lines", "xml": "XML theo QCVN 109:2017"}
 
 
-def exporter(principal: Annotated[Principal, Depends(web_principal)]) -> Principal:
-    try:
-        return principal.require(*auth.CAN_EXPORT, action="export records")
-    except PermissionDeniedError:
-        raise WebError(403, f"Tài khoản {principal.username} (vai trò {ROLE_NAMES.get(principal.role, principal.role)}) "
-                            "không được xuất dữ liệu: cần vai trò xuất dữ liệu, giám sát hoặc quản trị.") from None
-
-
-Exporter = Annotated[Principal, Depends(exporter)]
+Exporter = Annotated[Principal, Depends(page_require(*auth.CAN_EXPORT, action="xuất dữ liệu"))]
 
 
 def _templates(root: Path) -> list[str]:

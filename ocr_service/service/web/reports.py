@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ocr_service.errors import NotFoundError, OcrServiceError, PermissionDeniedError
+from ocr_service.errors import NotFoundError, OcrServiceError
 from ocr_service.service import auth
 from ocr_service.service.api.routes.reports import csv_response
 from ocr_service.service.auth import Principal
@@ -23,16 +23,7 @@ Kind = Literal["revisits", "inconsistent", "duplicates"]
 AnyKind = Literal["progress", "revisits", "inconsistent", "duplicates"]
 
 
-def _reporter(principal: Annotated[Principal, Depends(routes.web_principal)]) -> Principal:
-    try:
-        return principal.require(*auth.CAN_REPORT, action="xem báo cáo")
-    except PermissionDeniedError:
-        role = routes.ROLE_NAMES.get(principal.role, principal.role)
-        raise routes.WebError(403, f"Tài khoản {principal.username} (vai trò {role}) không được xem báo cáo: "
-                                   "cần vai trò xuất dữ liệu, giám sát hoặc quản trị.") from None
-
-
-Reporter = Annotated[Principal, Depends(_reporter)]
+Reporter = Annotated[Principal, Depends(routes.page_require(*auth.CAN_REPORT, action="xem báo cáo"))]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 

@@ -125,12 +125,15 @@ def page_require(*roles: str, action: str):
     """A page dependency: the caller if their role is one of ``roles`` (the API's rule, via
     ``Principal.require``); a 403 page otherwise."""
 
+    names = [ROLE_NAMES.get(r, r) for r in roles]
+    needed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " hoặc " + names[-1]
+
     def dependency(principal: Annotated[Principal, Depends(web_principal)]) -> Principal:
         try:
             return principal.require(*roles, action=action)
         except PermissionDeniedError:
             raise WebError(403, f"Tài khoản {principal.username} (vai trò {ROLE_NAMES.get(principal.role, principal.role)}) "
-                                f"không được {action}: cần vai trò kiểm tra viên, giám sát hoặc quản trị.") from None
+                                f"không được {action}: cần vai trò {needed}.") from None
 
     return dependency
 

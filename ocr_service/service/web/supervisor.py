@@ -13,33 +13,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ocr_service.errors import OcrServiceError, PermissionDeniedError
+from ocr_service.errors import OcrServiceError
 from ocr_service.service import auth, supervision
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import utcnow
-from ocr_service.service.web.routes import (
-    ROLE_NAMES,
-    WebError,
-    check_csrf,
-    render,
-    web_principal,
-)
+from ocr_service.service.web.routes import WebError, check_csrf, page_require, render
 
 router = APIRouter(include_in_schema=False)
 STATS_DAYS = 2  # the page: today and yesterday (longer windows through the JSON API)
 
 
-def supervisor(principal: Annotated[Principal, Depends(web_principal)]) -> Principal:
-    """A page dependency: the caller if a supervisor or admin; a 403 page otherwise."""
-    try:
-        return principal.require(*auth.CAN_SUPERVISE, action="supervise")
-    except PermissionDeniedError:
-        raise WebError(403, f"Tài khoản {principal.username} (vai trò {ROLE_NAMES.get(principal.role, principal.role)}) "
-                            "không được mở trang giám sát: cần vai trò giám sát hoặc quản trị.") from None
-
-
-Supervisor = Annotated[Principal, Depends(supervisor)]
+Supervisor = Annotated[Principal, Depends(page_require(*auth.CAN_SUPERVISE, action="mở trang giám sát"))]
 
 
 def _age(seconds: float | None) -> str:
