@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from ocr_service.engines.base import DIGIT_KINDS, TEXT_KINDS, Reading, is_degenerate
-from ocr_service.engines.onnx_env import (PinnedFile, collapse_spaces, create_session, ctc_greedy, read_pinned,
-                                          to_reading)
+from ocr_service.engines.onnx_env import (PinnedFile, collapse_spaces, create_session, ctc_greedy,
+                                          ctc_log_likelihoods, read_pinned, to_reading)
 from ocr_service.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -104,14 +104,33 @@ class AsterNetEngine:
         return np.ascontiguousarray(np.broadcast_to(x[None, None], (1, 3, INPUT_HEIGHT, new_w)))
 
     # -- recognition --------------------------------------------------------------------------
+    def _log_probs(self, crop: np.ndarray) -> np.ndarray:
+        x = self.preprocess(np.asarray(crop))
+        with self._run_lock:
+            return self._session.run(None, {self._input: x})[0][:, 0, :].astype(np.float64)
+
+    def score_texts(self, crop: np.ndarray, texts: list[str]) -> tuple[np.ndarray, float]:
+        """How well each of ``texts`` explains the crop: its CTC log-likelihood (summed over every
+        alignment; -inf for a text with a character the model does not know), and the log-probability
+        of the model's own best frame-by-frame path, the yardstick a likelihood is compared with.
+        (-inf everywhere for a crop no engine can read.)"""
+        if is_degenerate(crop) or not texts:
+            return np.full(len(texts), -np.inf), -np.inf
+        log_probs = self._log_probs(crop)
+        index = {c: i for i, c in enumerate(self.chars) if c}
+        targets = [[index.get(c, -1) for c in t] for t in texts]
+        known = [bool(t) and min(t) >= 0 for t in targets]
+        out = np.full(len(texts), -np.inf)
+        scored = [t for t, k in zip(targets, known) if k]
+        if scored:
+            out[np.array(known)] = ctc_log_likelihoods(log_probs, scored, blank=BLANK)
+        return out, float(log_probs.max(axis=1).sum())
+
     def read(self, crop: np.ndarray, kind: str) -> Reading:
         try:
             if kind not in TEXT_KINDS and kind not in DIGIT_KINDS or is_degenerate(crop):
                 return Reading.empty(self.name)
-            x = self.preprocess(np.asarray(crop))
-            with self._run_lock:
-                log_probs = self._session.run(None, {self._input: x})[0]
-            probs = np.exp(log_probs[:, 0, :].astype(np.float64))
+            probs = np.exp(self._log_probs(crop))
             res = ctc_greedy(probs, self.chars, blank=BLANK, allowed=self._allowed.get(kind))
             if kind in DIGIT_KINDS:
                 return to_reading(self.name, res.text, res.char_probs, res.candidates)

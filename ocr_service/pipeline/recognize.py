@@ -15,6 +15,7 @@ from ocr_service.engines.base import Reading, profile_of
 from ocr_service.engines.registry import Engines, RecognitionConfig
 from ocr_service.forms.model import FieldSpec, Template, mm_to_px
 from ocr_service.pipeline.dropout import INK_LEVEL, FieldCrop, comb_line
+from ocr_service.pipeline.vocab_read import read_vocabulary
 
 MIN_STROKE_MM = 1.2  # a connected ink component this tall or wide is writing, smaller is a speck
 
@@ -126,7 +127,9 @@ def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines,
     handwritten (many unsure fields): neural engines are slower, and printed pages rarely
     need them. Writing the plain dropout lost (thin, faint, pencil strokes) but the measurement
     found is read from the measured marks. An empty field reads as '' with the certainty its
-    measured evidence gives. ``evidence``, if given, receives each field's ink features.
+    measured evidence gives. A second opinion on a field with a small closed vocabulary is the
+    engine's choice among its entries (``vocab_read``). ``evidence``, if given, receives each
+    field's ink features.
     """
     readings: dict[str, list[Reading]] = {}
     images: dict[str, np.ndarray] = {}
@@ -163,5 +166,7 @@ def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines,
     for name in (images if handwritten else unsure):
         spec = template.field(name)
         for engine in config.engines[profile_of(spec.kind)][1:]:
-            readings[name].append(engines.get(engine).read(images[name], spec.kind))
+            e = engines.get(engine)
+            # a closed vocabulary is chosen among, not decoded freely, where the engine can
+            readings[name].append(read_vocabulary(e, images[name], spec) or e.read(images[name], spec.kind))
     return readings

@@ -127,7 +127,8 @@ class Vocabulary:
         self.fuzzy = fuzzy
         self.confident_score = confident_score
         self.confident_margin = confident_margin
-        self._prefixes = tuple(match_key(p) for p in (strip_prefixes or ()))
+        self.prefixes: tuple[str, ...] = tuple(strip_prefixes or ())  # unit words that may precede a value
+        self._prefixes = tuple(match_key(p) for p in self.prefixes)
         self._attrs: dict[str, dict] = {}
         self._exact: dict[str, set[str]] = {}
         self._compact: dict[str, set[str]] = {}
