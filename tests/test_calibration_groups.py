@@ -147,6 +147,28 @@ def test_few_fields_keep_the_conservative_gate_and_an_error_under_it_closes_the_
     assert not any(a for _, _, a in calibration.decide_all(right, th))
 
 
+def test_many_fields_but_too_few_acceptable_keep_the_gate_when_it_let_no_error_through():
+    """A kind may hold thousands of fields and still too few that any threshold can vouch for (here:
+    errors spread over every score below the gate): many fields are not many acceptable fields, so
+    the gate holds as for a small kind, and a single error above the gate closes the kind."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(1500):
+        group = f"hand:{'abcd'[i % 4]}|scan:{('office', 'poor')[i % 2]}"
+        if i % 5 == 0:
+            rows.append(_field(float(rng.uniform(0.985, 1.0)), True, group, kind="digits"))
+        else:
+            conf = float(rng.uniform(0.5, 0.975))
+            rows.append(_field(conf, rng.uniform() < 0.9, group, kind="digits"))
+    data = calibration.fit(rows, target=0.005)
+    cv = data["cv"]["digits"]
+    assert cv["fields"] == 1500 and cv["accepted"] < 598
+    assert cv["regime"] == "gate" and data["kinds"]["digits"] == DEFAULT_THRESHOLD
+    assert cv["wrong_accepted"] == 0 and cv["upper_bound"] > 0.005
+    rows.append(_field(0.99, False, "hand:a|scan:office", kind="digits"))
+    assert calibration.fit(rows, target=0.005)["cv"]["digits"]["regime"] == "closed"
+
+
 def test_fit_refuses_fields_of_held_out_hands():
     rng = np.random.default_rng(1)
     fields = _like(rng, 50, "hand:Charm|scan:office") + _like(rng, 5, "hand:Borel|scan:poor")

@@ -11,8 +11,8 @@ without the fields that share a group label with it (its hand, its scan profile;
 reviewed sheets), and the threshold per kind is the lowest at which the upper 95%
 Clopper–Pearson bound on the error among the accepted out-of-group fields stays within the
 target. Zero errors in n bound the rate only at ≈ 3/n, so a kind needs about 600 accepted fields
-for 0.5%; with fewer fields the conservative built-in gate holds, and a kind whose errors keep
-every bound above the target is closed (all to review). The range of every feature among the
+for 0.5%; short of that the conservative built-in gate holds if it let no calibration error
+through, and otherwise the kind is closed (all to review). The range of every feature among the
 accepted calibration fields is stored too (:func:`fitted_ranges`): evidence beyond it goes to
 review as ``out_of_calibration``. The pipeline applies the result (``Thresholds``); it never
 imports this package.
@@ -200,13 +200,12 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
     cross-validation (:func:`out_of_group_scores`): each kind's threshold is the lowest at which the
     upper ``confidence`` Clopper–Pearson bound on the out-of-group error among accepted fields is
     within ``target``; the model applied at run time is then fitted on all fields of the kind.
-    A kind with too few fields for any such bound (fewer than :func:`min_accepted` not blocked)
-    keeps the conservative built-in gate if no field it would accept was wrong; otherwise it is
-    closed (every field to review). Fields whose group names a ``held_out`` label (e.g.
+    A kind where no threshold reaches such a bound (too few fields the model would accept: fewer
+    than :func:`min_accepted` at zero errors) keeps the conservative built-in gate if no field it
+    would accept was wrong; otherwise it is closed (every field to review). Fields whose group names a ``held_out`` label (e.g.
     "hand:Borel") are refused with a ConfigError: those hands are for evaluation only.
     ``out["cv"]`` reports per kind: regime, fields, accepted, wrong, residual, the bound, straight-through."""
     refuse_held_out((f.group for f in fields), held_out)
-    floor = min_accepted(target, confidence)
     out = {"target_error": target, "confidence": confidence, "default": 1.0, "kinds": {}, "models": {},
            "ranges": {}, "cv": {}, "fitted_on": len(fields),
            "groups": len({f.group for f in fields if f.group})}
@@ -232,8 +231,9 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
         regime = "bound"
         if threshold > 1.0:
             gated = plain >= gate
-            if len(rows) < floor and not (gated & ~correct).any():
-                # too few fields to bound anything: the conservative built-in gate, without a model
+            if not (gated & ~correct).any():
+                # too few fields the model would accept to bound anything (however many the kind
+                # has): the conservative built-in gate, without a model, if it let no error through
                 regime, w, threshold = "gate", None, gate
                 n_acc, wrong = int(gated.sum()), 0
             else:
