@@ -200,13 +200,21 @@ def _save_fields(path: Path, entry: dict) -> None:
     tmp.replace(path)
 
 
-def _load_fields(path: Path) -> dict:
-    from ocr_service.calibration import LabelledField
+def _load_fields(path: Path, tname: str) -> dict:
+    """Fields kept by :func:`_save_fields`, each labelled with its calibration kind as the code
+    defines it now (``scoring.calibration_kind``; the kind is a label, not evidence: no re-read)."""
+    import dataclasses
 
+    from ocr_service.calibration import LabelledField
+    from ocr_service.forms import loader
+    from ocr_service.pipeline.scoring import calibration_kind
+
+    kinds = {f.name: calibration_kind(f) for f in loader.load(tname).fields}
     lines = path.read_text(encoding="utf-8").splitlines()
     head = json.loads(lines[0])
+    fields = [LabelledField(**json.loads(line)) for line in lines[1:]]
     return {"pages": head["pages"], "not_ok": [tuple(x) for x in head["not_ok"]],
-            "fields": [LabelledField(**json.loads(line)) for line in lines[1:]]}
+            "fields": [dataclasses.replace(f, kind=kinds.get(f.name, f.kind)) for f in fields]}
 
 
 def read_folders(cfg: str, folders: list[dict], workers: int, cache: Path) -> dict:
@@ -225,7 +233,7 @@ def read_folders(cfg: str, folders: list[dict], workers: int, cache: Path) -> di
         todo = [f for f in folders if f["template"] == tname and not _fields_cache(f, cfg, cache).exists()]
         for f in folders:
             if f["template"] == tname and f not in todo:
-                out[f["dir"].name] = _load_fields(_fields_cache(f, cfg, cache))
+                out[f["dir"].name] = _load_fields(_fields_cache(f, cfg, cache), tname)
         if not todo:
             continue
         t = loader.load(tname)

@@ -484,7 +484,7 @@ def _calibrate_from_reviews(template: str | None, target: float, out: Path | Non
         settings = _settings(engines=engines)
         store = _store(settings)
         with store.session(write=False) as s:
-            by_template = recalibrate.labelled_from_reviews(s, template)
+            by_template = recalibrate.labelled_from_reviews(s, template, settings.templates_dir)
         if not by_template:
             raise recalibrate.InsufficientDataError(
                 "no reviewed or QA-answered field is stored" + (f" for template {template}" if template else "")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ocr_service.engines.base import Reading
 from ocr_service.engines.onnx_env import ctc_log_likelihoods
 from ocr_service.forms.model import FieldSpec
 from ocr_service.pipeline.vocab_read import read_vocabulary, written_forms
@@ -101,3 +102,27 @@ def test_fields_without_a_small_vocabulary_are_left_to_the_free_decode(asternet)
     assert read_vocabulary(FreeOnly(), crop, spec("ethnicity")) is None
     blank = read_vocabulary(asternet, np.full((40, 200), 255, np.uint8), spec("ethnicity"))
     assert blank.text == "" and blank.confidence == 0.0
+
+
+def test_closed_vocabulary_fields_are_calibrated_as_their_own_kind():
+    from ocr_service.forms import loader
+    from ocr_service.pipeline.decide import decide
+    from ocr_service.pipeline.scoring import Thresholds, calibration_kind
+    from ocr_service.service.recalibrate import _calibration_kinds
+
+    t = loader.load("dc01")
+    kinds = {f.name: calibration_kind(f) for f in t.fields}
+    assert kinds["ethnicity"] == kinds["nationality"] == kinds["sex"] == kinds["hdr_province"] == "vocabulary"
+    assert kinds["hdr_commune"] == "text"  # thousands of communes: the gazetteer's, not a choice among entries
+    assert kinds["full_name"] == "name" and kinds["id_number"] == "digits"
+    # the vocabulary kind's threshold decides them, the text kind's the others
+    th = Thresholds(kinds={"text": 1.0 + 1e-9, "vocabulary": 0.5})
+    assert th.for_field(t.field("ethnicity")) == 0.5 and th.for_field(t.field("hdr_commune")) > 1.0
+    reading = Reading("Kinh", 0.9, "asternet")
+    assert decide(t.field("ethnicity"), reading, (0, 0, 1, 1), th).status == "auto_accepted"
+    assert decide(t.field("hdr_commune"), Reading("Phường 3", 0.9, "asternet"), (0, 0, 1, 1), th).status == "needs_review"
+    # fields refitted from reviews get the same kinds from their template (the store keeps the form's kind)
+    lookup = _calibration_kinds(None)
+    assert lookup("dc01", t.version, "ethnicity", "text") == "vocabulary"
+    assert lookup("dc01", t.version, "no_such_field", "text") == "text"
+    assert lookup("no_such_template", "v1", "ethnicity", "text") == "text"

@@ -14,6 +14,7 @@ from pathlib import Path
 from ocr_service.pipeline import executor
 from ocr_service.pipeline.evidence import run_validators
 from ocr_service.pipeline.reasons import ReviewReason
+from ocr_service.pipeline.scoring import calibration_kind
 from ocr_service.vietnamese.text import clean, match_key
 
 
@@ -73,7 +74,7 @@ def label(template, results, truths: list[dict[str, str]], groups: list[str] | N
             exact_raw = clean(fr.raw) == clean(written)
             # reasons that depend on the thresholds are decided again from the evidence
             blocked = any(ReviewReason.of(r) not in THRESHOLD_REASONS for r in fr.reasons)
-            out.append(LabelledField(spec.kind, fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
+            out.append(LabelledField(calibration_kind(spec), fr.name, fr.features, bool(correct), exact_raw, fr.value, written,
                                      blocked, group))
     return out
 

@@ -13,7 +13,7 @@ from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
 from ocr_service.pipeline.evidence import FieldEvidence, sheet_evidence
 from ocr_service.pipeline.reasons import ReviewReason
-from ocr_service.pipeline.scoring import Thresholds
+from ocr_service.pipeline.scoring import Thresholds, calibration_kind
 from ocr_service.vietnamese.checks import run_checks
 from ocr_service.vietnamese.validators import Finding
 
@@ -78,7 +78,7 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
             reasons.append(ReviewReason.EMPTY_REQUIRED)
     if confidence < thresholds.for_field(spec):
         reasons.append(ReviewReason.LOW_CONFIDENCE)
-    unseen = thresholds.out_of_range(spec.kind, features or {}) if features else []
+    unseen = thresholds.out_of_range(calibration_kind(spec), features or {}) if features else []
     if unseen:  # evidence calibration never saw accepted: its score would be an extrapolation
         reasons.append(ReviewReason.OUT_OF_CALIBRATION.detail(", ".join(unseen)))
     reasons.extend(failed)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
-from ocr_service.pipeline.scoring import UNCALIBRATED, Thresholds, features
+from ocr_service.pipeline.scoring import UNCALIBRATED, Thresholds, calibration_kind, features
 from ocr_service.vietnamese.text import clean, match_key
 from ocr_service.vietnamese.validators import Finding, get_validator
 
@@ -65,11 +65,11 @@ def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thre
         valid = findings[i] is None or findings[i].ok
         # The choice uses the uncalibrated score, so the evidence a model is fitted on is the
         # evidence it later judges (a choice by the fitted model would change which readings reach it).
-        plain = UNCALIBRATED.score(spec.kind, feats)
+        plain = UNCALIBRATED.score(calibration_kind(spec), feats)
         options.append(((bool(texts[i]), valid, plain, agree, reading.confidence, -i), agree, feats))
     (*_, neg_i), agree, feats = max(options, key=lambda o: o[0])
     i = -neg_i
-    score = thresholds.score(spec.kind, feats)
+    score = thresholds.score(calibration_kind(spec), feats)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ocr_service.engines.base import NEURAL_ENGINES, Reading
 from ocr_service.forms.model import FieldSpec, Template
+from ocr_service.pipeline.vocab_read import written_forms
 from ocr_service.vietnamese.validators import Finding
 
 BASE_FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
@@ -58,6 +59,19 @@ INK_FEATURES = ("ink_share", "ink_components", "max_contrast", "clutter")
 DEFAULT_THRESHOLD = 0.98
 # Mark readers' certainty is on their own scale (ocr_service/engines/checkmarks.py).
 KIND_DEFAULTS = {"signature": 0.75, "choice": 0.75}
+
+
+VOCABULARY_KIND = "vocabulary"
+
+
+def calibration_kind(spec: FieldSpec) -> str:
+    """The kind a field is scored and thresholded as: its template kind, except that fields with a
+    small closed vocabulary (``vocab_read.written_forms``: sex, ethnicity, nationality …) are
+    calibrated together as 'vocabulary'. Their readings are choices among entries, their evidence
+    (posterior, snap margin) unlike free text's, so they get a model and a threshold of their own."""
+    if spec.vocabulary and written_forms(spec.vocabulary):
+        return VOCABULARY_KIND
+    return spec.kind
 
 
 def features(reading: Reading, finding: Finding | None, agree: int, nonempty: bool,
@@ -125,7 +139,8 @@ class Thresholds:
         return self.fields.get(name, self.kinds.get(kind, self.default))
 
     def for_field(self, spec: FieldSpec) -> float:
-        return self.threshold(spec.kind, spec.name)
+        """The threshold of this field, by its calibration kind (:func:`calibration_kind`)."""
+        return self.threshold(calibration_kind(spec), spec.name)
 
     def score(self, kind: str, feats: dict[str, float]) -> float:
         """The field's score: the calibrated probability of being right when a model is fitted for

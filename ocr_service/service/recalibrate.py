@@ -18,6 +18,7 @@ toward review; the QA answers on the next batches measure the real residual (sup
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -27,9 +28,10 @@ from sqlalchemy import or_, select
 from ocr_service import calibration
 from ocr_service.calibration.intervals import clopper_pearson
 from ocr_service.calibration.labels import THRESHOLD_REASONS, LabelledField
-from ocr_service.errors import InsufficientDataError
+from ocr_service.errors import InsufficientDataError, OcrServiceError
+from ocr_service.forms import loader
 from ocr_service.pipeline.reasons import ReviewReason
-from ocr_service.pipeline.scoring import Thresholds
+from ocr_service.pipeline.scoring import Thresholds, calibration_kind
 from ocr_service.service.store.models import (
     FIELD_REJECTED,
     FIELD_VERIFIED,
@@ -56,9 +58,13 @@ def _blocked(reasons) -> bool:
     return out
 
 
-def labelled_from_reviews(s, template: str | None = None) -> dict[str, list[tuple[LabelledField, str]]]:
+def labelled_from_reviews(s, template: str | None = None,
+                          templates_dir: str | Path | None = None) -> dict[str, list[tuple[LabelledField, str]]]:
     """Per template reference (``name@version``): the labelled fields from reviews and QA answers,
-    each with its source (``review`` or ``qa``). ``template`` is a name or ``name@version``."""
+    each with its source (``review`` or ``qa``). ``template`` is a name or ``name@version``. Each
+    field is labelled with its calibration kind, from the template in ``templates_dir`` (default:
+    the bundled ones; the stored kind where the template or field is not found)."""
+    kinds = _calibration_kinds(templates_dir)
     q = (select(FieldRow, Template.name, Template.version).join(Sheet, Sheet.id == FieldRow.sheet_id)
          .join(Template, Template.id == Sheet.template_id)
          .where(or_(FieldRow.qa_state.in_([QA_AGREE, QA_ERROR]),
@@ -80,10 +86,25 @@ def labelled_from_reviews(s, template: str | None = None) -> dict[str, list[tupl
             truth = f.verified_value or ""
             correct = f.status == FIELD_VERIFIED and match_key(f.value) == match_key(truth)
         extra = {"group": f"sheet:{f.sheet_id}"} if _HAS_GROUP else {}
-        lf = LabelledField(f.kind or "text", f.name, {k: float(v) for k, v in f.features.items()}, bool(correct),
+        lf = LabelledField(kinds(name, version, f.name, f.kind or "text"), f.name, {k: float(v) for k, v in f.features.items()}, bool(correct),
                            clean(f.raw) == clean(truth), f.value, truth, _blocked(f.reasons), **extra)
         out.setdefault(f"{name}@{version}", []).append((lf, source))
     return out
+
+
+def _calibration_kinds(templates_dir):
+    """A lookup (template name, version, field, stored kind) -> the field's calibration kind."""
+    root = Path(templates_dir) if templates_dir else loader.BUNDLED_TEMPLATES
+
+    @functools.cache
+    def spec_kinds(name: str, version: str) -> dict[str, str]:
+        try:
+            t = loader.load(f"{name}@{version}", root)
+        except OcrServiceError:
+            return {}
+        return {f.name: calibration_kind(f) for f in t.fields}
+
+    return lambda name, version, field, stored: spec_kinds(name, version).get(field, stored)
 
 
 def _summary(rows) -> list[dict]:
