@@ -209,12 +209,35 @@ def _load_fields(path: Path, tname: str) -> dict:
     from ocr_service.forms import loader
     from ocr_service.pipeline.scoring import calibration_kind
 
-    kinds = {f.name: calibration_kind(f) for f in loader.load(tname).fields}
+    t = loader.load(tname)
+    kinds = {f.name: calibration_kind(f) for f in t.fields}
     lines = path.read_text(encoding="utf-8").splitlines()
     head = json.loads(lines[0])
     fields = [LabelledField(**json.loads(line)) for line in lines[1:]]
+    fields = [dataclasses.replace(f, kind=kinds.get(f.name, f.kind)) for f in fields]
     return {"pages": head["pages"], "not_ok": [tuple(x) for x in head["not_ok"]],
-            "fields": [dataclasses.replace(f, kind=kinds.get(f.name, f.kind)) for f in fields]}
+            "fields": _with_page_features(t, fields)}
+
+
+def _with_page_features(template, fields: list) -> list:
+    """Fields read before the page's evidence was kept (``scoring.page_features``) get it, computed
+    from their own stored features exactly as the pipeline does: a registered sheet's fields are
+    kept one sheet after another, in template order."""
+    import dataclasses
+
+    from ocr_service.pipeline.scoring import page_features
+
+    n = len(template.fields)
+    if not fields or all("page_unsure" in f.feats for f in fields):
+        return fields
+    names = [s.name for s in template.fields]
+    assert len(fields) % n == 0 and all(f.name == names[i % n] for i, f in enumerate(fields)), "not whole sheets"
+    out = []
+    for i in range(0, len(fields), n):
+        sheet = fields[i:i + n]
+        page = page_features([(spec.kind, f.feats) for spec, f in zip(template.fields, sheet)])
+        out += [dataclasses.replace(f, feats={**f.feats, **page}) for f in sheet]
+    return out
 
 
 def read_folders(cfg: str, folders: list[dict], workers: int, cache: Path) -> dict:

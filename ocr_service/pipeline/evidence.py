@@ -8,11 +8,11 @@ compares it with the calibrated threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
-from ocr_service.pipeline.scoring import UNCALIBRATED, Thresholds, calibration_kind, features
+from ocr_service.pipeline.scoring import UNCALIBRATED, Thresholds, calibration_kind, features, page_features
 from ocr_service.vietnamese.text import clean, match_key
 from ocr_service.vietnamese.validators import Finding, get_validator
 
@@ -92,9 +92,20 @@ def sheet_context(template: Template, values: dict[str, str]) -> dict:
 def sheet_evidence(template: Template, readings: dict[str, list[Reading]], thresholds: Thresholds,
                    ink: dict[str, dict[str, float]] | None = None) -> dict[str, FieldEvidence]:
     """The evidence for every field of a sheet, in template order (``ink``: measured ink features
-    per field name)."""
+    per field name); every field's features include the page's (:func:`with_page`)."""
     first = {name: clean(rs[0].text) for name, rs in readings.items()}
     ctx = _context(template, first)
     ink = ink or {}
-    return {spec.name: choose(spec, readings[spec.name], ctx, thresholds, ink.get(spec.name))
-            for spec in template.fields}
+    return with_page({spec.name: choose(spec, readings[spec.name], ctx, thresholds, ink.get(spec.name))
+                      for spec in template.fields}, thresholds)
+
+
+def with_page(evidence: dict[str, FieldEvidence], thresholds: Thresholds) -> dict[str, FieldEvidence]:
+    """The fields of one page with the page's evidence (``scoring.page_features``) added to each
+    one's features, and scored again with it."""
+    page = page_features([(ev.spec.kind, ev.features) for ev in evidence.values()])
+    out = {}
+    for name, ev in evidence.items():
+        feats = {**ev.features, **page}
+        out[name] = replace(ev, features=feats, score=thresholds.score(calibration_kind(ev.spec), feats))
+    return out

@@ -18,7 +18,7 @@ import numpy as np
 from ocr_service.errors import ConfigError
 from ocr_service.pipeline import dropout
 from ocr_service.pipeline.decide import FieldResult, decide
-from ocr_service.pipeline.evidence import choose
+from ocr_service.pipeline.evidence import choose, with_page
 from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.pipeline.recognize import recognize_page
 from ocr_service.pipeline.register import WORK_DPI
@@ -75,7 +75,9 @@ def read_field(pipeline, image: np.ndarray, field: str, dpi: int = WORK_DPI,
     crop = field_crop(image, spec.name, spec.kind, dpi)
     measured: dict[str, dict[str, float]] = {}
     readings = recognize_page([crop], template, pipeline.engines, pipeline.recognition, WORK_DPI, measured)
-    ev = choose(spec, readings[spec.name], dict(ctx or {}), pipeline.thresholds, measured.get(spec.name))
+    # a crop is a page of one field: its own reading is all the page evidence there is
+    ev = with_page({spec.name: choose(spec, readings[spec.name], dict(ctx or {}), pipeline.thresholds,
+                                      measured.get(spec.name))}, pipeline.thresholds)[spec.name]
     failed = []
     if ev.finding is not None and ev.finding.failed:
         failed.extend(ReviewReason.INVALID.detail(f"{check}: {reason}") for check, reason in ev.finding.failed)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr_service.engines.base import NEURAL_ENGINES, Reading
+from ocr_service.engines.base import DIGIT_KINDS, NEURAL_ENGINES, TEXT_KINDS, Reading
 from ocr_service.forms.model import FieldSpec, Template
 from ocr_service.pipeline.vocab_read import written_forms
 from ocr_service.vietnamese.validators import Finding
@@ -36,6 +36,8 @@ DERIVED_FEATURES = {
     # the engine's confidence in a written reading (an empty reading's confidence is the emptiness
     # evidence's, on another scale): its calibrated range bounds the readings, not the blanks
     "written_conf": lambda f: f["conf"] if not f["empty"] else 1.0,
+    # the page's difficulty (page_features); evidence kept without it counts as the hardest page
+    "page_unsure": lambda f: f.get("page_unsure", 1.0),
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
@@ -47,7 +49,7 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
     "snap_score": 1, "snap_margin": 1, "written_conf": 1,
-    "disagree": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
+    "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": None, "neural": None,
 }
 # Descriptors whose range calibration does not vouch for: any length of text may be read.
@@ -59,6 +61,21 @@ INK_FEATURES = ("ink_share", "ink_components", "max_contrast", "clutter")
 DEFAULT_THRESHOLD = 0.98
 # Mark readers' certainty is on their own scale (ocr_service/engines/checkmarks.py).
 KIND_DEFAULTS = {"signature": 0.75, "choice": 0.75}
+
+
+PAGE_SURE = 0.95  # the cascade's own gate: a reading under it was not sure
+LINE_KINDS = TEXT_KINDS | DIGIT_KINDS
+
+
+def page_features(fields: list[tuple[str, dict[str, float]]]) -> dict[str, float]:
+    """Evidence about a whole page, the same for each of its fields, from its fields' (template kind,
+    features): ``page_unsure``, the share of its written line fields (text, names, addresses, digits,
+    dates) whose reading's confidence is under PAGE_SURE. A handwritten, faint or damaged page has
+    many, a clean printed one few; a page without a written line field counts as the hardest (1.0)."""
+    written = [f for kind, f in fields if kind in LINE_KINDS and not f.get("empty", 1.0)]
+    if not written:
+        return {"page_unsure": 1.0}
+    return {"page_unsure": sum(f["conf"] < PAGE_SURE for f in written) / len(written)}
 
 
 VOCABULARY_KIND = "vocabulary"
