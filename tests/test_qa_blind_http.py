@@ -306,6 +306,9 @@ def test_reviewer_decisions_go_blind_to_another_reviewer_and_disagreements_count
         assert api.get("/review", params={"batch": st["batch"]}).json()["items"] == []
         mine = api.get(f"/fields/{dobs[1]}").json()
         assert (mine["status"], mine["verified_value"]) == ("verified", "12/12/1968")
+    with _api(st, "supervisor") as sup:  # the supervisor's queue: three to do, none done yet
+        (row,) = [b for b in sup.get("/supervision/queue").json()["batches"] if b["batch_id"] == st["batch"]]
+        assert (row["pending"], row["done"]) == (3, 0)
     # to the second reviewer each is a field needing review, without the first decision
     with _api(st, "reviewer2") as api:
         other = api.get(f"/fields/{dobs[1]}").json()
@@ -332,6 +335,8 @@ def test_reviewer_decisions_go_blind_to_another_reviewer_and_disagreements_count
     # the supervisor's figures: 3 checked, 1 disagreement, the exact 95% interval
     lo, hi = clopper_pearson(1, 3)
     with _api(st, "supervisor") as sup:
+        (row,) = [b for b in sup.get("/supervision/queue").json()["batches"] if b["batch_id"] == st["batch"]]
+        assert (row["pending"], row["done"]) == (0, 3)
         qa = sup.get("/supervision/qa").json()
         assert qa["reviewers"] == [{"reviewer": "reviewer", "checked": 3, "errors": 1, "rate": pytest.approx(1 / 3),
                                     "low": pytest.approx(lo), "high": pytest.approx(hi), "pending": 0}]

@@ -53,10 +53,10 @@ def shown_status(f: FieldRow, viewer: str | None) -> str:
 
 def shown_reasons(f: FieldRow, viewer: str | None) -> list:
     """The review reasons ``viewer`` is shown: a sample of an auto-accepted field, which has none,
-    shows QA_SHOWN_REASONS (to a supervisor too: the row must look the same in group mode)."""
+    shows QA_SHOWN_REASONS (the review pages pass the user name of a supervisor too: a row must look
+    the same in group mode for everyone)."""
     reasons = list(f.reasons or [])
-    if not reasons and f.qa_state is not None and f.qa_reviewer is None and (
-            viewer is not SEES_ALL or f.qa_state == QA_PENDING):
+    if not reasons and viewer is not SEES_ALL and f.qa_state is not None and f.qa_reviewer is None:
         return list(QA_SHOWN_REASONS)
     return reasons
 

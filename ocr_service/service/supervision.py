@@ -91,9 +91,7 @@ def _queue_counts(s, key, now: dt.datetime):
     def first(a, fid):
         a["first"] = fid if a["first"] is None else min(a["first"], fid)
 
-    # (a reviewer's decision waiting for its reviewer-QA check is counted once, as queued, below)
-    statuses = and_(FieldRow.status.in_([FIELD_REVIEW, FIELD_VERIFIED, FIELD_REJECTED]),
-                    or_(FieldRow.qa_state.is_(None), FieldRow.qa_state != QA_PENDING))
+    statuses = FieldRow.status.in_([FIELD_REVIEW, FIELD_VERIFIED, FIELD_REJECTED])
     if key is FieldRow.batch_id:  # (naming the batches lets SQLite search the (batch, status) index)
         statuses = and_(FieldRow.batch_id.in_(list(s.scalars(select(Batch.id)))), statuses)
     for k, status, n, fid in s.execute(
@@ -105,16 +103,18 @@ def _queue_counts(s, key, now: dt.datetime):
             first(a, fid)
         else:
             a["done"] += n  # (an auto-accept error found by QA is verified or rejected: counted here)
-    for k, state, n, fid in s.execute(
-            select(key, FieldRow.qa_state, func.count(), func.min(FieldRow.id))
-            .where(FieldRow.qa_state.in_([QA_PENDING, QA_AGREE]),
-                   or_(FieldRow.qa_state == QA_PENDING, FieldRow.status == FIELD_AUTO))  # (others: counted above)
-            .group_by(key, FieldRow.qa_state)):
+    # QA samples (few: the status is read from the rows). A reviewer's decision waiting for its
+    # reviewer-QA check was counted done above: it is queued instead; an answered check stays done.
+    for k, state, status, n, fid in s.execute(
+            select(key, FieldRow.qa_state, FieldRow.status, func.count(), func.min(FieldRow.id))
+            .where(FieldRow.qa_state.in_([QA_PENDING, QA_AGREE])).group_by(key, FieldRow.qa_state, FieldRow.status)):
         a = acc[k]
         if state == QA_PENDING:
             a["queued"] += n
             first(a, fid)
-        else:
+            if status != FIELD_AUTO:
+                a["done"] -= n
+        elif status == FIELD_AUTO:
             a["done"] += n
     # leased now: an owner and an unexpired lease (a decision clears both); "> ''" rather than IS NOT
     # NULL so SQLite searches the lease_owner index; few rows, counted here

@@ -624,12 +624,14 @@ def review_queue(s: Session, *, batch_id: int | None = None, after: str | None =
     then each batch's fields oldest first. With ``viewer``, without the reviewer-QA samples of that
     reviewer's own decisions (never theirs to answer). The cursor is (priority, batch id, field id).
 
-    Walks the batches that have fields waiting, in that order, with one index range scan each, so a
-    page costs the same at the head of a district's queue as deep inside it (no sort of the queue)."""
+    Walks the batches that have fields waiting, in that order, with two index range scans each
+    (needing review: (batch, status); QA samples: (batch, qa_state)) merged by id, so a page costs
+    the same at the head of a district's queue as deep inside it (no sort of the queue)."""
     limit = _limit(limit)
     prio, last_batch, last_field = decode_cursor(after, 3) if after else (None, None, 0)
     mine = [not_own_check(viewer)] if viewer is not None else []
-    waiting = exists().where(FieldRow.batch_id == Batch.id, queued(), *mine)
+    parts = (FieldRow.status == FIELD_REVIEW, and_(FieldRow.qa_state == QA_PENDING, *mine))
+    waiting = or_(*[exists().where(FieldRow.batch_id == Batch.id, part) for part in parts])
     q = select(Batch.id, Batch.priority).where(waiting)
     if batch_id is not None:
         q = q.where(Batch.id == batch_id)
@@ -639,8 +641,10 @@ def review_queue(s: Session, *, batch_id: int | None = None, after: str | None =
     keys: list[tuple[int, int]] = []
     for b_id, b_prio in s.execute(q.order_by(Batch.priority.desc(), Batch.id)):
         after_id = last_field if (b_prio, b_id) == (prio, last_batch) else 0
-        rows = s.scalars(select(FieldRow).where(FieldRow.batch_id == b_id, queued(), *mine, FieldRow.id > after_id)
-                         .order_by(FieldRow.id).limit(limit + 1 - len(items))).all()
+        want = limit + 1 - len(items)
+        rows = sorted({f.id: f for part in parts for f in s.scalars(
+            select(FieldRow).where(FieldRow.batch_id == b_id, part, FieldRow.id > after_id)
+            .order_by(FieldRow.id).limit(want))}.values(), key=lambda f: f.id)[:want]
         items.extend(rows)
         keys.extend((b_prio, b_id) for _ in rows)
         if len(items) > limit:
