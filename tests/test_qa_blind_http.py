@@ -382,3 +382,36 @@ def test_reviewer_qa_sampling_is_its_own_reproducible_draw():
     assert picks == [repo.qa_sampled(sha(i), "dob", 0.02, purpose="qa-review") for i in range(20_000)]
     auto = [repo.qa_sampled(sha(i), "dob", 0.02) for i in range(20_000)]
     assert picks != auto and sum(a and b for a, b in zip(picks, auto)) < 30  # independent of the auto-accept draw
+
+
+def test_sheet_mode_decisions_are_sampled_for_reviewer_qa_and_served_to_another_reviewer(review_qa_station):
+    st = review_qa_station
+    store = st["store"]
+    with store.session() as s:
+        b = repo.create_batch(s, "sheet-cross-check", template=TEMPLATE)
+        sheet = _sheet(s, b.id, [field("full_name", value="KHOA"), field("dob", "needs_review", "15/03/1965", "date")])
+        fid = _field_id(s, sheet, "dob")
+    first = _web(st, "reviewer")
+    got, html = _claim_sheet(first, b.id)
+    assert got == sheet
+    version = _version(FROW.findall(html)[0])
+    res = first.post(f"/review/sheet/{sheet}/fields/{fid}", headers={security.CSRF_HEADER: csrf_of(html)},
+                     data={"version": version, "action": "accept", "value": "15/03/1966", "confirm": "1"})
+    assert res.status_code == 200 and res.json()["state"] == "saved"
+    (f,) = _rows(store, fid)
+    assert (f.status, f.verified_value, f.qa_state, f.qa_reviewer) == ("verified", "15/03/1966", "pending", "reviewer")
+    assert _claim_sheet(first, b.id)[0] is None  # not back to the first reviewer
+    # who still sees their decision on the sheet, as they left it
+    assert 'value="15/03/1966"' in first.get(f"/review/sheet/{sheet}").text
+    second = _web(st, "reviewer2")
+    got, html = _claim_sheet(second, b.id)
+    assert got == sheet  # its stored status is verified: served for the pending check
+    (row,) = FROW.findall(html)
+    assert 'data-state="pending"' in row and 'value="15/03/1965"' in row and "15/03/1966" not in html
+    res = second.post(f"/review/sheet/{sheet}/fields/{fid}", headers={security.CSRF_HEADER: csrf_of(html)},
+                      data={"version": _version(row), "action": "accept", "value": "15/03/1966", "confirm": "1"})
+    assert res.status_code == 200
+    (f,) = _rows(store, fid)
+    assert (f.qa_state, f.verified_by, f.verified_value) == ("agree", "reviewer", "15/03/1966")
+    assert [(e.actor, e.source, (e.new or {}).get("qa_of")) for e in _events(store, fid)] == [
+        ("reviewer", "reviewer", None), ("reviewer2", "qa", "reviewer")]
