@@ -195,6 +195,10 @@ def test_a_reviewer_token_cannot_tell_a_qa_sample_and_a_supervisor_can(blind_sta
                                            params={"status": "auto_accepted"}).json()["items"]] == ["full_name"]
         assert [f["id"] for f in api.get(f"/sheets/{st['y']}/fields",
                                          params={"status": "needs_review"}).json()["items"]] == [sample_dob]
+        counts = api.get(f"/batches/{st['batch']}/status").json()["sheets"]
+        assert counts == {"auto_accepted": 0, "needs_review": 2, "verified": 0}
+        assert sup.get(f"/batches/{st['batch']}/status").json()["sheets"] == {
+            "auto_accepted": 1, "needs_review": 1, "verified": 0}
         queue = api.get("/review", params={"batch": st["batch"]}).json()["items"]
         assert [f["id"] for f in queue] == [review_dob, sample_dob]
         assert {f["status"] for f in queue} == {"needs_review"}

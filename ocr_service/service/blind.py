@@ -118,6 +118,12 @@ def sheet_status_clause(status: str, viewer: str | None):
     return and_(Sheet.status == status, not_(sampled))
 
 
+def sheet_counts(s, batch_id: int, viewer: str | None) -> dict[str, int]:
+    """A batch's sheets per status (auto_accepted, needs_review, verified) as ``viewer`` sees them."""
+    return {st: s.scalar(select(func.count()).select_from(Sheet).where(
+        Sheet.batch_id == batch_id, sheet_status_clause(st, viewer))) for st in (FIELD_AUTO, FIELD_REVIEW, FIELD_VERIFIED)}
+
+
 def sheet_views(s, sheets, viewer: str | None) -> dict[int, tuple[str, int]]:
     """``{sheet id: (status, fields to review)}`` as ``viewer`` sees each of ``sheets``."""
     sheets = list(sheets)
@@ -146,5 +152,5 @@ def sheet_views(s, sheets, viewer: str | None) -> dict[int, tuple[str, int]]:
     return out
 
 
-__all__ = ["QA_SHOWN_REASONS", "SEES_ALL", "field_status_clause", "hides_decision", "sheet_status_clause",
+__all__ = ["QA_SHOWN_REASONS", "SEES_ALL", "field_status_clause", "hides_decision", "sheet_counts", "sheet_status_clause",
            "sheet_views", "shown_reasons", "shown_status", "shown_value", "viewer_of", "waiting_for"]
