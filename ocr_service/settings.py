@@ -43,6 +43,7 @@ class Settings:
     session_max_hours: int = 12  # and this long after login, whatever
     cookie_secure: str = "auto"  # auto: Secure cookies when the request came over https; always; never
     qa_sample_rate: float = 0.02  # share of auto-accepted fields shown blind to reviewers (docs/review.md)
+    qa_review_rate: float = 0.02  # share of reviewers' decisions shown blind to a second reviewer (docs/review.md)
 
     @property
     def database(self) -> str:
@@ -116,6 +117,8 @@ def load(env: Mapping[str, str] | None = None, config_file: str | Path | None = 
         raise ConfigError(f"cookie_secure must be auto, always or never, not {settings.cookie_secure!r}")
     if not 0.0 <= settings.qa_sample_rate <= 1.0:
         raise ConfigError(f"qa_sample_rate must be between 0 and 1, not {settings.qa_sample_rate}")
+    if not 0.0 <= settings.qa_review_rate <= 1.0:
+        raise ConfigError(f"qa_review_rate must be between 0 and 1, not {settings.qa_review_rate}")
     if not 0 < settings.bind_port < 65536:
         raise ConfigError(f"bind_port {settings.bind_port} is not a TCP port")
     return settings

@@ -59,7 +59,10 @@ def station(tmp_path_factory):
         add_users(store)
     batch = _sheet_batch(store, settings)
     store.close()
-    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1") as url:
+    # reviewer QA off: it would send a share of these decisions back into the queue for another
+    # reviewer (tested in test_qa_blind_http.py), and these tests count the queue exactly
+    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
+                       OCR_SERVICE_QA_REVIEW_RATE="0") as url:
         store = open_store(None, data)
         yield {"url": url, "store": store, "batch": batch}
         store.close()

@@ -78,7 +78,7 @@ def labelled_from_reviews(s, template: str | None = None,
     for f, name, version in s.execute(q.order_by(FieldRow.id)):
         if not f.features or "conf" not in f.features:
             continue  # stored without evidence (e.g. before features were kept): nothing to learn from
-        if f.qa_state in (QA_AGREE, QA_ERROR):
+        if f.qa_state in (QA_AGREE, QA_ERROR) and f.qa_reviewer is None:  # (reviewer QA: a reviewed field)
             source, correct = "qa", f.qa_state == QA_AGREE
             truth = f.value if correct else (f.verified_value or "")
         else:

@@ -31,7 +31,8 @@ def residual_by_kind(s, *, target: float = TARGET_ERROR, template_id: int | None
     """Per field kind (and ``all``), from the answered QA samples: ``n`` answers, ``errors`` (the
     answer differed from the auto-accepted value), the rate, its 95% Clopper–Pearson interval, the
     QA samples still ``pending``, and ``warn`` when the upper bound passes ``target``."""
-    q = select(FieldRow.kind, FieldRow.qa_state, func.count()).where(FieldRow.qa_state.isnot(None))
+    q = select(FieldRow.kind, FieldRow.qa_state, func.count()).where(FieldRow.qa_state.isnot(None),
+                                                                     FieldRow.qa_reviewer.is_(None))
     if template_id is not None:
         q = q.join(Sheet, Sheet.id == FieldRow.sheet_id).where(Sheet.template_id == template_id)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -46,6 +47,28 @@ def residual_by_kind(s, *, target: float = TARGET_ERROR, template_id: int | None
         out.append({"kind": kind, "n": n, "errors": errors, "rate": errors / n if n else None, "low": lo, "high": hi,
                     "pending": c[QA_PENDING], "target": target, "warn": n > 0 and hi > target,
                     "too_few": n == 0 or (errors == 0 and hi > target)})
+    return out
+
+
+def reviewer_qa(s, *, reviewer: str | None = None) -> list[dict]:
+    """Reviewer QA, per reviewer whose decisions were sampled (docs/review.md): ``checked`` (a
+    second, different reviewer answered blind), ``errors`` (the two decisions disagreed: a QA
+    finding against this reviewer), the rate with its 95% Clopper–Pearson interval (``low``,
+    ``high``), and ``pending`` checks, over all time; by reviewer name."""
+    q = (select(FieldRow.qa_reviewer, FieldRow.qa_state, func.count()).where(FieldRow.qa_reviewer.isnot(None))
+         .group_by(FieldRow.qa_reviewer, FieldRow.qa_state))
+    if reviewer is not None:
+        q = q.where(FieldRow.qa_reviewer == reviewer)
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for who, state, n in s.execute(q):
+        counts[who][state] += n
+    out = []
+    for who in sorted(counts):
+        c = counts[who]
+        n, errors = c[QA_AGREE] + c[QA_ERROR], c[QA_ERROR]
+        lo, hi = clopper_pearson(errors, n)
+        out.append({"reviewer": who, "checked": n, "errors": errors, "rate": errors / n if n else None,
+                    "low": lo, "high": hi, "pending": c[QA_PENDING]})
     return out
 
 
@@ -80,14 +103,18 @@ def _queue_counts(s, key, now: dt.datetime):
             first(a, fid)
         else:
             a["done"] += n  # (an auto-accept error found by QA is verified or rejected: counted here)
-    for k, state, n, fid in s.execute(
-            select(key, FieldRow.qa_state, func.count(), func.min(FieldRow.id))
-            .where(FieldRow.qa_state.in_([QA_PENDING, QA_AGREE])).group_by(key, FieldRow.qa_state)):
+    # QA samples (few: the status is read from the rows). A reviewer's decision waiting for its
+    # reviewer-QA check was counted done above: it is queued instead; an answered check stays done.
+    for k, state, status, n, fid in s.execute(
+            select(key, FieldRow.qa_state, FieldRow.status, func.count(), func.min(FieldRow.id))
+            .where(FieldRow.qa_state.in_([QA_PENDING, QA_AGREE])).group_by(key, FieldRow.qa_state, FieldRow.status)):
         a = acc[k]
         if state == QA_PENDING:
             a["queued"] += n
             first(a, fid)
-        else:
+            if status != FIELD_AUTO:
+                a["done"] -= n
+        elif status == FIELD_AUTO:
             a["done"] += n
     # leased now: an owner and an unexpired lease (a decision clears both); "> ''" rather than IS NOT
     # NULL so SQLite searches the lease_owner index; few rows, counted here
@@ -211,6 +238,8 @@ class _Day:
     unreadable: int = 0
     qa_answers: int = 0
     qa_errors: int = 0
+    checked: int = 0
+    checked_errors: int = 0
     last: dt.datetime | None = None
 
 
@@ -225,8 +254,12 @@ def operator_stats(s, *, since: dt.datetime | None = None, until: dt.datetime | 
       included), so a sheet cleared by several reviewers adds up to one;
     - ``keys_per_field``: the page's keystroke count per decision (decisions that carry one);
     - ``corrections``: decisions that changed the shown value; ``unreadable``;
-    - ``qa_answers`` and ``qa_errors_found``: answers to blind QA samples, and those that found an
-      auto-accept error. (QA samples only auto-accepted fields, so it finds no reviewer's errors.)
+    - ``qa_answers`` and ``qa_errors_found``: answers to blind QA samples (of auto-accepted fields
+      and of other reviewers' decisions), and those that found an auto-accept error;
+    - ``qa_checked`` and ``qa_errors``: this reviewer's own decisions that reviewer QA checked that
+      day (by the day of the second answer), and those the second reviewer disagreed with, with the
+      rate's 95% Clopper–Pearson interval (``qa_error_low``, ``qa_error_high``; :func:`reviewer_qa`
+      gives the totals).
     """
     q = select(AuditEvent).where(AuditEvent.action.in_(DECISIONS), AuditEvent.entity_type == "field")
     if since is not None:
@@ -271,7 +304,21 @@ def operator_stats(s, *, since: dt.datetime | None = None, until: dt.datetime | 
             d.corrections += 1
         if "qa" in new:
             d.qa_answers += 1
-            d.qa_errors += new["qa"] == QA_ERROR
+            d.qa_errors += new["qa"] == QA_ERROR and "qa_of" not in new
+    # reviewer QA: the second answers, counted for the reviewer whose decision they checked
+    q = select(AuditEvent).where(AuditEvent.action.in_(DECISIONS), AuditEvent.entity_type == "field",
+                                 AuditEvent.source == "qa")
+    if since is not None:
+        q = q.where(AuditEvent.at >= since)
+    if until is not None:
+        q = q.where(AuditEvent.at < until)
+    for e in s.scalars(q.order_by(AuditEvent.at, AuditEvent.id)):
+        first = (e.new or {}).get("qa_of")
+        if not first or (reviewer is not None and first != reviewer):
+            continue
+        d = days.setdefault((first, e.at.astimezone(LOCAL_TZ).date().isoformat()), _Day(sheets=set()))
+        d.checked += 1
+        d.checked_errors += e.new.get("qa") == QA_ERROR
     out = []
     for (who, day), d in sorted(days.items()):
         hours = d.active_s / 3600
@@ -281,7 +328,10 @@ def operator_stats(s, *, since: dt.datetime | None = None, until: dt.datetime | 
                     "sheets_per_hour": round(d.sheet_units / hours, 1) if hours else None,
                     "keys_per_field": round(d.keys / d.keyed, 2) if d.keyed else None,
                     "corrections": d.corrections, "unreadable": d.unreadable,
-                    "qa_answers": d.qa_answers, "qa_errors_found": d.qa_errors})
+                    "qa_answers": d.qa_answers, "qa_errors_found": d.qa_errors,
+                    "qa_checked": d.checked, "qa_errors": d.checked_errors,
+                    **dict(zip(("qa_error_low", "qa_error_high"),
+                               clopper_pearson(d.checked_errors, d.checked) if d.checked else (None, None)))})
     return out
 
 
@@ -291,4 +341,4 @@ def _chunks(items: list, n: int):
 
 
 __all__ = ["CONFIDENCE", "IDLE_GAP", "TARGET_ERROR", "assign", "clopper_pearson", "end_assignment", "operator_stats",
-           "queue_by_batch", "queue_by_field", "queue_by_reviewer", "residual_by_kind", "set_priority"]
+           "queue_by_batch", "queue_by_field", "queue_by_reviewer", "residual_by_kind", "reviewer_qa", "set_priority"]

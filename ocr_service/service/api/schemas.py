@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ocr_service.pipeline import reasons as reason_codes
+from ocr_service.service import blind
 from ocr_service.service.store.models import Batch, FieldRow, Job, PageRow, Sheet, SourceFile
 
 T = TypeVar("T")
@@ -202,7 +203,8 @@ class FieldOut(Out):
     suggestion: str | None
     candidates: list[Any]
     engine: str | None
-    confidence: float
+    confidence: float | None = Field(description="the score; null for a reviewer (blind QA: a score would tell "
+                                                 "an auto-accepted sample)")
     status: str
     reasons: list[Reason]
     warnings: list[Any]
@@ -211,15 +213,25 @@ class FieldOut(Out):
     verified_by: str | None
     verified_at: dt.datetime | None
     version: int
+    qa: str | None = Field(None, description="QA state (pending, agree, error) of a sampled field; shown to "
+                                             "supervisors and admins only")
+    qa_reviewer: str | None = Field(None, description="reviewer QA: whose decision the sample checks "
+                                                      "(supervisors and admins only)")
 
     @classmethod
-    def of(cls, f: FieldRow) -> "FieldOut":
+    def of(cls, f: FieldRow, viewer: str | None = None) -> "FieldOut":
+        """The field as ``viewer`` may see it (service/blind.py): None (a supervisor or an admin) the
+        stored truth with its QA state; a reviewer's name: blind, a QA sample waiting for an answer
+        looks like a field needing review, and no field carries its score."""
+        hidden = blind.hides_decision(f, viewer)
+        sees = viewer is blind.SEES_ALL
         return cls(id=f.id, sheet_id=f.sheet_id, batch_id=f.batch_id, position=f.position, name=f.name, kind=f.kind,
                    raw=f.raw, value=f.value, suggestion=f.suggestion, candidates=list(f.candidates or []),
-                   engine=f.engine, confidence=f.confidence, status=f.status,
-                   reasons=[Reason.of(r) for r in (f.reasons or [])], warnings=list(f.warnings or []),
-                   box_px=list(f.box_px or []), verified_value=f.verified_value, verified_by=f.verified_by,
-                   verified_at=f.verified_at, version=f.version)
+                   engine=f.engine, confidence=f.confidence if sees else None, status=blind.shown_status(f, viewer),
+                   reasons=[Reason.of(r) for r in blind.shown_reasons(f, viewer)], warnings=list(f.warnings or []),
+                   box_px=list(f.box_px or []), verified_value=None if hidden else f.verified_value,
+                   verified_by=None if hidden else f.verified_by, verified_at=None if hidden else f.verified_at,
+                   version=f.version, qa=f.qa_state if sees else None, qa_reviewer=f.qa_reviewer if sees else None)
 
 
 class SheetOut(Out):
@@ -234,9 +246,11 @@ class SheetOut(Out):
     updated_at: dt.datetime
 
     @classmethod
-    def of(cls, sh: Sheet) -> "SheetOut":
-        return cls(id=sh.id, page_id=sh.page_id, batch_id=sh.batch_id, template=sh.template.ref, status=sh.status,
-                   fields_total=sh.fields_total, fields_review=sh.fields_review, created_at=sh.created_at,
+    def of(cls, sh: Sheet, view: tuple[str, int] | None = None) -> "SheetOut":
+        """``view``: (status, fields to review) as the caller sees them (blind.sheet_views)."""
+        status, review = view or (sh.status, sh.fields_review)
+        return cls(id=sh.id, page_id=sh.page_id, batch_id=sh.batch_id, template=sh.template.ref, status=status,
+                   fields_total=sh.fields_total, fields_review=review, created_at=sh.created_at,
                    updated_at=sh.updated_at)
 
 

@@ -277,6 +277,9 @@ class FieldRow(Base):
     # ``pending`` (in the review queue, shown blind) until a reviewer answers; then ``agree`` or
     # ``error`` (the answer differed from the auto-accepted value). None: not sampled.
     qa_state: Mapped[str | None] = mapped_column(String(10), index=True)
+    # Reviewer QA (migration 0009): the reviewer whose decision this sample checks, shown blind to a
+    # second, different reviewer; None for a sample of an auto-accepted field.
+    qa_reviewer: Mapped[str | None] = mapped_column(String(100))
 
     __mapper_args__ = {"version_id_col": version}
 

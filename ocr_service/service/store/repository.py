@@ -452,14 +452,30 @@ def _sheet_summary(statuses: Iterable[str]) -> tuple[str, int, int]:
     return (FIELD_VERIFIED if reviewed else FIELD_AUTO), len(statuses), 0
 
 
-def qa_sampled(page_key: str, name: str, rate: float) -> bool:
+def qa_sampled(page_key: str, name: str, rate: float, *, purpose: str = "qa-sample") -> bool:
     """Whether QA sampling picks the field ``name`` of the page ``page_key`` (its image hash) at
     ``rate``: a hash of the two, so the choice is the same every time and on every worker, and
-    cannot be told from anything a reviewer sees (the page hash is never shown)."""
+    cannot be told from anything a reviewer sees (the page hash is never shown). ``purpose``
+    separates the draws: ``qa-sample`` for auto-accepted fields, ``qa-review`` for reviewers'
+    decisions (so the two samples are independent)."""
     if rate <= 0:
         return False
-    digest = hashlib.sha256(f"qa-sample\0{page_key}\0{name}".encode()).digest()
+    digest = hashlib.sha256(f"{purpose}\0{page_key}\0{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big") < rate * 2 ** 64
+
+
+def _page_key(page_sha256: str | None, file_sha256: str, page_no: int) -> str:
+    """What QA sampling hashes for a page: its image hash (never shown to a reviewer)."""
+    return page_sha256 or f"{file_sha256}:{page_no}"
+
+
+def _review_sampled(s: Session, f: FieldRow, rate: float) -> bool:
+    """Whether a reviewer's decision on ``f`` goes to reviewer QA (:func:`qa_sampled`, purpose ``qa-review``)."""
+    if rate <= 0:
+        return False
+    row = s.execute(select(PageRow.sha256, SourceFile.sha256, PageRow.page_no).join(Sheet, Sheet.page_id == PageRow.id)
+                    .join(SourceFile, SourceFile.id == PageRow.file_id).where(Sheet.id == f.sheet_id)).first()
+    return row is not None and qa_sampled(_page_key(*row), f.name, rate, purpose="qa-review")
 
 
 def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | None = None,
@@ -527,7 +543,7 @@ def write_result(s: Session, file_id: int, result: dict, *, now: dt.datetime | N
                   fields_review=review, created_at=now, updated_at=now)
     s.add(sheet)
     s.flush()
-    page_key = page.sha256 or f"{f.sha256}:{page_no}"
+    page_key = _page_key(page.sha256, f.sha256, page_no)
     s.add_all(FieldRow(
         sheet_id=sheet.id, batch_id=f.batch_id, position=i, name=fd["name"], kind=fd.get("kind"),
         raw=fd.get("raw", fd.get("value", "")), value=fd.get("value", ""), suggestion=fd.get("suggestion"),
@@ -576,9 +592,10 @@ def get_sheet(s: Session, sheet_id: int) -> Sheet:
 
 
 def list_sheets(s: Session, batch_id: int | None = None, *, status: str | None = None, after: str | None = None,
-                limit: int = 50) -> Paged[Sheet]:
-    """Sheets in id order (a batch's, of one status if given), ``limit`` at a time."""
-    q = select(Sheet)
+                limit: int = 50, where=None) -> Paged[Sheet]:
+    """Sheets in id order (a batch's, of one status if given, matching the condition ``where`` if
+    given), ``limit`` at a time."""
+    q = select(Sheet) if where is None else select(Sheet).where(where)
     if batch_id is not None:
         q = q.where(Sheet.batch_id == batch_id)
     if status is not None:
@@ -587,9 +604,10 @@ def list_sheets(s: Session, batch_id: int | None = None, *, status: str | None =
 
 
 def list_fields(s: Session, *, sheet_id: int | None = None, batch_id: int | None = None, status: str | None = None,
-                after: str | None = None, limit: int = 100) -> Paged[FieldRow]:
-    """Fields in id order (on a sheet that is its position order), filtered as given."""
-    q = select(FieldRow)
+                after: str | None = None, limit: int = 100, where=None) -> Paged[FieldRow]:
+    """Fields in id order (on a sheet that is its position order), filtered as given (``where``: an
+    extra condition)."""
+    q = select(FieldRow) if where is None else select(FieldRow).where(where)
     if sheet_id is not None:
         q = q.where(FieldRow.sheet_id == sheet_id)
     if batch_id is not None:
@@ -600,15 +618,20 @@ def list_fields(s: Session, *, sheet_id: int | None = None, batch_id: int | None
 
 
 def review_queue(s: Session, *, batch_id: int | None = None, after: str | None = None,
-                 limit: int = 50) -> Paged[FieldRow]:
-    """Fields needing review: batches of higher priority first, older batches before newer ones,
-    then each batch's fields oldest first. The cursor is (priority, batch id, field id).
+                 limit: int = 50, viewer: str | None = None) -> Paged[FieldRow]:
+    """The review queue (:func:`queued`: fields needing review and QA samples waiting for an
+    answer, served alike): batches of higher priority first, older batches before newer ones,
+    then each batch's fields oldest first. With ``viewer``, without the reviewer-QA samples of that
+    reviewer's own decisions (never theirs to answer). The cursor is (priority, batch id, field id).
 
-    Walks the batches that have fields waiting, in that order, with one index range scan each, so a
-    page costs the same at the head of a district's queue as deep inside it (no sort of the queue)."""
+    Walks the batches that have fields waiting, in that order, with two index range scans each
+    (needing review: (batch, status); QA samples: (batch, qa_state)) merged by id, so a page costs
+    the same at the head of a district's queue as deep inside it (no sort of the queue)."""
     limit = _limit(limit)
     prio, last_batch, last_field = decode_cursor(after, 3) if after else (None, None, 0)
-    waiting = exists().where(FieldRow.batch_id == Batch.id, FieldRow.status == FIELD_REVIEW)
+    mine = [not_own_check(viewer)] if viewer is not None else []
+    parts = (FieldRow.status == FIELD_REVIEW, and_(FieldRow.qa_state == QA_PENDING, *mine))
+    waiting = or_(*[exists().where(FieldRow.batch_id == Batch.id, part) for part in parts])
     q = select(Batch.id, Batch.priority).where(waiting)
     if batch_id is not None:
         q = q.where(Batch.id == batch_id)
@@ -618,9 +641,10 @@ def review_queue(s: Session, *, batch_id: int | None = None, after: str | None =
     keys: list[tuple[int, int]] = []
     for b_id, b_prio in s.execute(q.order_by(Batch.priority.desc(), Batch.id)):
         after_id = last_field if (b_prio, b_id) == (prio, last_batch) else 0
-        rows = s.scalars(select(FieldRow).where(FieldRow.batch_id == b_id, FieldRow.status == FIELD_REVIEW,
-                                                FieldRow.id > after_id)
-                         .order_by(FieldRow.id).limit(limit + 1 - len(items))).all()
+        want = limit + 1 - len(items)
+        rows = sorted({f.id: f for part in parts for f in s.scalars(
+            select(FieldRow).where(FieldRow.batch_id == b_id, part, FieldRow.id > after_id)
+            .order_by(FieldRow.id).limit(want))}.values(), key=lambda f: f.id)[:want]
         items.extend(rows)
         keys.extend((b_prio, b_id) for _ in rows)
         if len(items) > limit:
@@ -636,7 +660,7 @@ def get_field(s: Session, field_id: int) -> FieldRow:
 
 def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: str, source: str = "web",
                  status: str = FIELD_VERIFIED, note: str | None = None, lease_owner: str | None = None,
-                 keys: int | None = None, now: dt.datetime | None = None) -> FieldRow:
+                 keys: int | None = None, qa_review_rate: float = 0.0, now: dt.datetime | None = None) -> FieldRow:
     """A reviewer's decision on a field, if the field is still at ``version`` (what the reviewer
     saw); otherwise ConflictError. ``status`` is ``verified`` (``value`` is the verified value) or
     ``rejected`` (e.g. unreadable; ``note`` says why). With ``lease_owner``, the field must also
@@ -647,7 +671,16 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
     A QA-sampled field (``qa_state`` pending) is answered the same way but judged: an answer equal
     to the auto-accepted value (by ``match_key``) confirms it (``qa_state`` agree, status stays
     auto_accepted); any other answer, or unreadable, is an auto-accept error (``qa_state`` error) and
-    becomes the field's verified (or rejected) value. Its audit event has source ``qa``."""
+    becomes the field's verified (or rejected) value. Its audit event has source ``qa``.
+
+    Reviewer QA: an ordinary decision is sampled at ``qa_review_rate`` (:func:`qa_sampled`, purpose
+    ``qa-review``): it is stored as usual and also queued (``qa_state`` pending, ``qa_reviewer`` the
+    decider) for a second, different reviewer, shown blind. The second answer is judged against the
+    first: the same decision (unreadable both times, or values equal by ``match_key``) leaves the
+    first decision as it is (``qa_state`` agree); any other is a QA finding against the first
+    reviewer (``qa_state`` error) and the second answer becomes the field's decision. The first
+    reviewer can never answer it (ConflictError). Audited with source ``qa``, ``new.qa`` and
+    ``new.qa_of`` (the first reviewer)."""
     if status not in (FIELD_VERIFIED, FIELD_REJECTED):
         raise ValueError(f"a reviewer's decision is verified or rejected, not {status!r}")
     now = now or utcnow()
@@ -659,14 +692,28 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
         cond.append(table.c.lease_owner == lease_owner)
     extra: dict = {}
     qa = old.qa_state == QA_PENDING
-    if qa:
+    first = old.qa_reviewer if qa else None  # reviewer QA: whose decision this answer checks
+    decision = dict(status=status, verified_value=value, verified_by=actor, verified_at=now, review_note=note)
+    if first is not None:
+        if actor == first:
+            raise ConflictError(f"field {old.name} (id {field_id}) is a QA check of {actor}'s own decision: "
+                                "another reviewer must answer it", field=old.name)
+        agree = status == old.status and (status == FIELD_REJECTED or
+                                          match_key(value) == match_key(old.verified_value or ""))
+        extra = {"qa_state": QA_AGREE if agree else QA_ERROR}
+        if agree:
+            decision = {}  # the first decision stands
+        source = "qa"
+        cond.append(table.c.qa_state == QA_PENDING)
+    elif qa:
         agree = status == FIELD_VERIFIED and match_key(value) == match_key(old.value)
         extra = {"qa_state": QA_AGREE if agree else QA_ERROR}
-        status, source = (FIELD_AUTO if agree else status), "qa"
+        decision["status"], source = (FIELD_AUTO if agree else status), "qa"
         cond.append(table.c.qa_state == QA_PENDING)
+    elif _review_sampled(s, old, qa_review_rate):
+        extra = {"qa_state": QA_PENDING, "qa_reviewer": actor}
     res = s.execute(update(table).where(*cond).values(
-        status=status, verified_value=value, verified_by=actor, verified_at=now, review_note=note,
-        lease_owner=None, lease_token=None, lease_expires_at=None, version=table.c.version + 1, **extra))
+        **decision, lease_owner=None, lease_token=None, lease_expires_at=None, version=table.c.version + 1, **extra))
     s.expire(old)
     if res.rowcount != 1:
         s.refresh(old)
@@ -684,6 +731,8 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
         new["note"] = note
     if qa:
         new["qa"] = extra["qa_state"]
+    if first is not None:
+        new["qa_of"] = first
     if keys is not None:
         new["keys"] = int(keys)
     add_audit(s, actor=actor, action="field.reject" if status == FIELD_REJECTED else "field.verify",
@@ -711,6 +760,13 @@ def queued(table=None):
     answered (the two are served alike: docs/review.md, "blind")."""
     c = table.c if table is not None else FieldRow
     return or_(c.status == FIELD_REVIEW, c.qa_state == QA_PENDING)
+
+
+def not_own_check(owner: str, table=None):
+    """A condition: the field is not a reviewer-QA sample of ``owner``'s own decision (a reviewer is
+    never given their own field to check). NULL-safe."""
+    c = table.c if table is not None else FieldRow
+    return or_(c.qa_reviewer.is_(None), c.qa_reviewer != owner, c.qa_state.is_(None), c.qa_state != QA_PENDING)
 
 
 def held_group(s: Session, owner: str, *, now: dt.datetime | None = None) -> list[FieldRow]:
@@ -779,7 +835,7 @@ def _claim_in(s: Session, owner: str, scope, *, batch_id: int | None, size: int,
     table = FieldRow.__table__
     not_mine_postponed = or_(FieldRow.postponed_by.is_(None), FieldRow.postponed_by != owner,  # (NULL-safe)
                              FieldRow.postponed_at.is_(None), FieldRow.postponed_at <= now - POSTPONE_FOR)
-    free = [_free(now), not_mine_postponed]
+    free = [_free(now), not_mine_postponed, not_own_check(owner)]
     if scope is not None:
         free.append(scope)
     batches = select(Batch.id).order_by(Batch.priority.desc(), Batch.id)

@@ -22,11 +22,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError, PermissionDeniedError
 from ocr_service.forms import loader
 from ocr_service.pipeline import reasons as review_reasons
-from ocr_service.service import auth
+from ocr_service.service import auth, blind
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_AGREE, QA_PENDING,
-                                              FieldRow, utcnow)
+from ocr_service.service.store.models import FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_PENDING, FieldRow, utcnow
 from ocr_service.service.web import security
 
 HERE = Path(__file__).parent
@@ -275,29 +274,19 @@ def _choices(f: FieldRow) -> list[str]:
     return list(dict.fromkeys([f.value or "", *others]))
 
 
-# Blind QA (docs/review.md): a row sampled for QA shows the reason most review rows show, so
-# nothing on the page tells it from a field that needed review.
-QA_SHOWN_REASONS = ("low_confidence",)
-
-
 def _queued(f: FieldRow) -> bool:
     return f.status == FIELD_REVIEW or f.qa_state == QA_PENDING
 
 
-def _shown_status(f: FieldRow) -> str:
-    """The status a reviewer sees: a QA sample as a field needing review, then as a reviewed one."""
-    if f.qa_state == QA_PENDING:
-        return FIELD_REVIEW
-    return FIELD_VERIFIED if f.qa_state == QA_AGREE else f.status
-
-
-def _row(f: FieldRow, *, state: str = "pending", message: str | None = None, typed: str | None = None) -> dict:
-    sheet = f.sheet_id
-    reasons = f.reasons or (QA_SHOWN_REASONS if f.qa_state is not None else [])
+def _row(f: FieldRow, viewer: str, *, state: str = "pending", message: str | None = None,
+         typed: str | None = None) -> dict:
+    """A field as the review pages show it to ``viewer``: blind (service/blind.py), so a QA sample
+    looks like any field needing review, to supervisors too (they answer samples as reviewers)."""
+    hidden = blind.hides_decision(f, viewer)
     return {"id": f.id, "version": f.version, "name": f.name, "value": f.value, "choices": _choices(f),
-            "reasons": [_reason_vi(r) for r in reasons], "confidence": f.confidence, "sheet_id": sheet,
-            "state": state, "message": message, "typed": typed, "status": _shown_status(f),
-            "verified_value": f.verified_value, "note": f.review_note}
+            "reasons": [_reason_vi(r) for r in blind.shown_reasons(f, viewer)], "sheet_id": f.sheet_id,
+            "state": state, "message": message, "typed": typed, "status": blind.shown_status(f, viewer),
+            "verified_value": None if hidden else f.verified_value, "note": None if hidden else f.review_note}
 
 
 @router.get("/review")
@@ -334,7 +323,7 @@ def group_page(request: Request, principal: Reviewer, batch: int | None = None, 
         if not fields:
             return render(request, "claim.html", principal=principal, csrf=request.state.csrf,
                           action="/review/group", batch=batch, empty=bool(empty), what="nhóm", keys=KEYS)
-        rows = [_row(f) for f in fields]
+        rows = [_row(f, principal.username) for f in fields]
         info = None
         if fields:
             first = fields[0]
@@ -387,20 +376,21 @@ def decide(request: Request, field_id: int, principal: Reviewer, version: Annota
                 if not repo.postpone_field(s, field_id, who):
                     raise repo.LeaseLostError("not leased")
                 repo.renew_review_lease(s, who)
-                return render(request, "_row.html", r=_row(f, state="postponed"), csrf=request.state.csrf)
+                return render(request, "_row.html", r=_row(f, who, state="postponed"), csrf=request.state.csrf)
             if action == "accept":
                 f = repo.verify_field(s, field_id, version=version, value=value, actor=who, source="reviewer",
-                                      lease_owner=who, keys=keys)
+                                      lease_owner=who, keys=keys, qa_review_rate=_settings(request).qa_review_rate)
             else:
                 f = repo.verify_field(s, field_id, version=version, value="", actor=who, source="reviewer",
-                                      status=FIELD_REJECTED, note=UNREADABLE_NOTE, lease_owner=who, keys=keys)
+                                      status=FIELD_REJECTED, note=UNREADABLE_NOTE, lease_owner=who, keys=keys,
+                                      qa_review_rate=_settings(request).qa_review_rate)
             repo.renew_review_lease(s, who)
-            return render(request, "_row.html", r=_row(f, state="decided"), csrf=request.state.csrf)
+            return render(request, "_row.html", r=_row(f, who, state="decided"), csrf=request.state.csrf)
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
             msg = conflict_message(f, exc)
-            return render(request, "_row.html", status=409, r=_row(f, state="conflict", message=msg, typed=value),
+            return render(request, "_row.html", status=409, r=_row(f, who, state="conflict", message=msg, typed=value),
                           csrf=request.state.csrf)
 
 
@@ -444,9 +434,10 @@ def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResp
             if after is None:
                 break
         fields.sort(key=lambda f: f.position)
-        rows = [{**_row(f), "label": labels.get(f.name, f.name)} for f in fields]
+        rows = [{**_row(f, principal.username), "label": labels.get(f.name, f.name)} for f in fields]
+        status = blind.sheet_views(s, [sheet], principal.username)[sheet.id][0]
         info = {"id": sheet.id, "page_id": sheet.page_id, "file": sheet.page.file.original_name,
-                "page_no": sheet.page.page_no, "status": sheet.status, "template": sheet.template.ref}
+                "page_no": sheet.page.page_no, "status": status, "template": sheet.template.ref}
     return render(request, "sheet.html", principal=principal, csrf=request.state.csrf, rows=rows, sheet=info,
                   statuses={FIELD_REVIEW: "cần duyệt", FIELD_VERIFIED: "đã duyệt", FIELD_REJECTED: "không đọc được",
                             "auto_accepted": "tự động chấp nhận"})

@@ -33,6 +33,7 @@ from ocr_service.forms import loader
 from ocr_service.forms.model import Template
 from ocr_service.pipeline.reasons import describe_detail
 from ocr_service.pipeline.recheck import recheck
+from ocr_service.service import blind
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store import sheet_leases
 from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, AuditEvent, FieldRow,
@@ -130,28 +131,23 @@ def _fields(s, sheet_id: int) -> list[FieldRow]:
     return list(s.scalars(repo.select(FieldRow).where(FieldRow.sheet_id == sheet_id).order_by(FieldRow.position)))
 
 
-def _current(f: FieldRow) -> str:
-    """The value a field has now: the reviewer's if decided (blank when unreadable), else the reading."""
-    if f.status == FIELD_VERIFIED:
-        return f.verified_value or ""
-    if f.status == FIELD_REJECTED:
-        return ""
-    return f.value or ""
+def _reviewed(f: FieldRow, viewer: str) -> bool:
+    """Whether sheet mode lists the field for ``viewer``: it needs (or needed) review as they see it
+    (blind: a QA sample is listed like a field needing review)."""
+    return blind.shown_status(f, viewer) in (FIELD_REVIEW, FIELD_VERIFIED, FIELD_REJECTED)
 
 
-def _reviewed(f: FieldRow) -> bool:
-    return f.status in (FIELD_REVIEW, FIELD_VERIFIED, FIELD_REJECTED)
-
-
-def _messages(template: Template, fields: list[FieldRow], override: dict[int, str] | None = None) -> dict[int, list]:
+def _messages(template: Template, fields: list[FieldRow], viewer: str,
+              override: dict[int, str] | None = None) -> dict[int, list]:
     """The Vietnamese validation messages of the sheet's reviewed fields (by field id), from the
-    pipeline's own validators and checks run on the sheet's current values (``override``: typed)."""
+    pipeline's own validators and checks run on the sheet's current values as ``viewer`` sees them
+    (blind.shown_value; ``override``: typed)."""
     override = override or {}
-    values = {f.name: override.get(f.id, _current(f)) for f in fields}
+    values = {f.name: override.get(f.id, blind.shown_value(f, viewer)) for f in fields}
     problems = recheck(template, values)
     out = {}
     for f in fields:
-        if _reviewed(f):
+        if _reviewed(f, viewer):
             out[f.id] = [{"text": describe_detail(p.reason, "vi"), "soft": p.soft, "reason": p.reason}
                          for p in problems.get(f.name, [])]
     return out
@@ -174,21 +170,23 @@ def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResp
         specs = {f.name: f for f in template.fields}
         width, height = template.page_px(300)
         fields = _fields(s, sheet_id)
-        messages = _messages(template, fields)
+        messages = _messages(template, fields, who)
         rows = []
         for f in fields:
-            if not _reviewed(f):
+            if not _reviewed(f, who):
                 continue
-            mine = f.status == FIELD_REVIEW and f.lease_owner == who
-            state = ("pending" if mine else "held" if f.status == FIELD_REVIEW else "decided")
+            queued = blind.shown_status(f, who) == FIELD_REVIEW
+            mine = queued and f.lease_owner == who
+            state = ("pending" if mine else "held" if queued else "decided")
             box = [float(v) for v in (f.box_px or [0, 0, 0, 0])]
             spec = specs.get(f.name)
-            rows.append({**routes._row(f, state=state), "label": spec.label.strip().rstrip(":") if spec else f.name,
+            rows.append({**routes._row(f, who, state=state), "label": spec.label.strip().rstrip(":") if spec else f.name,
                          "box": [round(box[0] / width * 100, 3), round(box[1] / height * 100, 3),
                                  round(box[2] / width * 100, 3), round(box[3] / height * 100, 3)],
                          "suggest": bool(spec and vsuggest.source_for(spec.vocabulary, spec.validators)),
-                         "messages": messages.get(f.id, []), "shown": _current(f)})
-        expires = [f.lease_expires_at for f in fields if f.lease_owner == who and f.status == FIELD_REVIEW]
+                         "messages": messages.get(f.id, []), "shown": blind.shown_value(f, who)})
+        expires = [f.lease_expires_at for f in fields
+                   if f.lease_owner == who and blind.shown_status(f, who) == FIELD_REVIEW]
         info = {"id": sheet.id, "page_id": sheet.page_id, "file": sheet.page.file.original_name,
                 "page_no": sheet.page.page_no, "template": sheet.template.ref, "batch": sheet.batch_id,
                 "expires": min(expires).astimezone(dt.timezone.utc).strftime("%H:%M UTC") if expires else None,
@@ -211,13 +209,13 @@ def _field_of_sheet(s, sheet_id: int, field_id: int) -> FieldRow:
 
 
 @router.post("/review/sheet/{sheet_id}/check", dependencies=[Depends(check_csrf)])
-def check(request: Request, sheet_id: int, _: Reviewer, field: Annotated[int, Form()],
+def check(request: Request, sheet_id: int, principal: Reviewer, field: Annotated[int, Form()],
           value: Annotated[str, Form(max_length=2000)] = "") -> Response:
     with routes._store(request).session(write=False) as s:
         sheet = _sheet_or_404(s, sheet_id)
         _field_of_sheet(s, sheet_id, field)
         template = template_of(request, sheet.template.ref)
-        messages = _messages(template, _fields(s, sheet_id), {field: value})
+        messages = _messages(template, _fields(s, sheet_id), principal.username, {field: value})
     return _json({"fields": {str(k): v for k, v in messages.items()}})
 
 
@@ -230,6 +228,7 @@ def decide(request: Request, sheet_id: int, field_id: int, principal: Reviewer, 
     postponed, invalid (not saved: ``messages`` say why; send again with confirm=1 to save anyway)
     or conflict (409: not saved, ``message`` says why, nothing stored is overwritten)."""
     store, who = routes._store(request), principal.username
+    rate = request.app.state.settings.qa_review_rate
     try:
         with store.session() as s:
             sheet = _sheet_or_404(s, sheet_id)
@@ -243,20 +242,24 @@ def decide(request: Request, sheet_id: int, field_id: int, principal: Reviewer, 
             note = None
             if action == "accept":
                 fields = _fields(s, sheet_id)
-                hard = [m for m in _messages(template, fields, {field_id: value}).get(field_id, []) if not m["soft"]]
+                hard = [m for m in _messages(template, fields, who, {field_id: value}).get(field_id, [])
+                        if not m["soft"]]
                 if hard and not confirm:
                     return _json({"state": "invalid", "messages": hard})
                 if hard:
                     note = f"{OVERRIDE_NOTE}: " + "; ".join(m["text"] for m in hard)
                 f = repo.verify_field(s, field_id, version=version, value=value, actor=who, source="reviewer",
-                                      note=note, lease_owner=who)
+                                      note=note, lease_owner=who, qa_review_rate=rate)
             else:
+                note = routes.UNREADABLE_NOTE
                 f = repo.verify_field(s, field_id, version=version, value="", actor=who, source="reviewer",
-                                      status=FIELD_REJECTED, note=routes.UNREADABLE_NOTE, lease_owner=who)
+                                      status=FIELD_REJECTED, note=note, lease_owner=who, qa_review_rate=rate)
             repo.renew_review_lease(s, who)
-            messages = _messages(template, _fields(s, sheet_id))
-            return _json({"state": "saved", "status": f.status, "value": f.verified_value, "version": f.version,
-                          "note": f.review_note, "fields": {str(k): v for k, v in messages.items()}})
+            messages = _messages(template, _fields(s, sheet_id), who)
+            # (blind: an answered QA sample of an auto-accepted field answers as a reviewed one)
+            return _json({"state": "saved", "status": blind.shown_status(f, who), "value": value,
+                          "version": f.version, "note": note,
+                          "fields": {str(k): v for k, v in messages.items()}})
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
@@ -304,7 +307,10 @@ def _show(d: dict | None) -> str:
 @router.get("/review/sheet/{sheet_id}/history", response_class=HTMLResponse)
 def history(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResponse:
     """Every value change of the sheet's fields from ``audit_events`` (oldest first), after what the
-    machine read (the field rows keep the engine's reading and the value after the vocabulary snap)."""
+    machine read (the field rows keep the engine's reading and the value after the vocabulary snap).
+    Blind (service/blind.py) to all but supervisors and admins: a QA answer shows as a reviewer's,
+    and a reviewer-QA sample waiting for its second answer shows no decision yet."""
+    viewer = blind.viewer_of(principal)
     with routes._store(request).session(write=False) as s:
         sheet = _sheet_or_404(s, sheet_id)
         template = template_of(request, sheet.template.ref)
@@ -313,7 +319,7 @@ def history(request: Request, sheet_id: int, principal: Reviewer) -> HTMLRespons
         by_id = {str(f.id): f for f in fields}
         rows = []
         for f in fields:
-            if not _reviewed(f) and f.raw == f.value:
+            if not (_reviewed(f, viewer) or f.qa_state is not None) and f.raw == f.value:
                 continue
             rows.append({"at": sheet.created_at, "field": labels.get(f.name, f.name), "actor": f.engine or "máy đọc",
                          "action": ACTIONS["field.read"], "old": "", "new": f.raw, "source": SOURCES["ocr"],
@@ -331,9 +337,12 @@ def history(request: Request, sheet_id: int, principal: Reviewer) -> HTMLRespons
                                                           AuditEvent.entity_id == str(sheet_id)))
         for e in sorted(events, key=lambda e: (e.at, e.id)):
             f = by_id.get(e.entity_id)
+            if f is not None and blind.hides_decision(f, viewer):
+                continue
+            source = "reviewer" if e.source == "qa" and viewer is not blind.SEES_ALL else e.source
             rows.append({"at": e.at, "field": labels.get(f.name, f.name) if f else "(cả phiếu)", "actor": e.actor,
                          "action": ACTIONS.get(e.action, e.action), "old": _show(e.old), "new": _show(e.new),
-                         "source": SOURCES.get(e.source, e.source), "note": (e.new or {}).get("note", "")})
+                         "source": SOURCES.get(source, source), "note": (e.new or {}).get("note", "")})
         info = {"id": sheet.id, "file": sheet.page.file.original_name, "page_no": sheet.page.page_no,
                 "template": sheet.template.ref}
     for r in rows:

@@ -47,6 +47,7 @@ def supervisor_page(request: Request, principal: Supervisor, message: str | None
     now = utcnow()
     with request.app.state.store.session(write=False) as s:
         residual = supervision.residual_by_kind(s)
+        reviewer_qa = supervision.reviewer_qa(s)
         batches = supervision.queue_by_batch(s, now=now)
         fields = supervision.queue_by_field(s, now=now)
         reviewers = supervision.queue_by_reviewer(s, now=now)
@@ -57,6 +58,7 @@ def supervisor_page(request: Request, principal: Supervisor, message: str | None
     notes = {"ok": "Đã lưu.", "assigned": "Đã giao việc.", "ended": "Đã thu hồi việc đã giao.",
              "priority": "Đã đổi mức ưu tiên."}
     return render(request, "supervisor.html", principal=principal, csrf=request.state.csrf, residual=residual,
+                  reviewer_qa=reviewer_qa,
                   batches=batches, fields=fields, reviewers=reviewers, assignments=assignments, stats=stats,
                   age=_age, pct=_pct, target=supervision.TARGET_ERROR, message=notes.get(message or ""),
                   warned=[r for r in residual if r["warn"]], days=STATS_DAYS,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from ocr_service.errors import InvalidRequestError
 from ocr_service.forms import loader
-from ocr_service.service import auth
+from ocr_service.service import auth, blind
 from ocr_service.service.api.deps import CurrentPrincipal, Paging, SettingsDep, StoreDep, require
 from ocr_service.service.api.schemas import BatchCreate, BatchDetail, BatchOut, BatchStatus, Page
 from ocr_service.service.auth import Principal
@@ -17,6 +17,16 @@ from ocr_service.settings import Settings
 
 router = APIRouter(tags=["batches"])
 Intake = Annotated[Principal, Depends(require(*auth.CAN_INTAKE, action="create batches"))]
+
+
+def _status(s, batch_id: int, principal: Principal) -> BatchStatus:
+    """The batch's counts; its sheets per status as the caller sees them (blind QA, service/blind.py:
+    a sheet holding only a QA sample counts as needing review to a reviewer, as it is listed)."""
+    status = repo.batch_status(s, batch_id)
+    viewer = blind.viewer_of(principal)
+    if viewer is not blind.SEES_ALL:
+        status["sheets"] = blind.sheet_counts(s, repo.get_batch(s, batch_id).id, viewer)
+    return BatchStatus(**status)
 
 
 def template_ref(settings: Settings, template: str | None) -> str | None:
@@ -56,13 +66,13 @@ def create_batch(body: BatchCreate, store: StoreDep, settings: SettingsDep, prin
 
 
 @router.get("/batches/{batch_id}", response_model=BatchDetail, summary="A batch and its status")
-def get_batch(batch_id: int, store: StoreDep, _: CurrentPrincipal) -> BatchDetail:
+def get_batch(batch_id: int, store: StoreDep, principal: CurrentPrincipal) -> BatchDetail:
     with store.session(write=False) as s:
         b = repo.get_batch(s, batch_id)
-        return BatchDetail(**BatchOut.of(b).model_dump(), status=BatchStatus(**repo.batch_status(s, b.id)))
+        return BatchDetail(**BatchOut.of(b).model_dump(), status=_status(s, b.id, principal))
 
 
 @router.get("/batches/{batch_id}/status", response_model=BatchStatus, summary="A batch's status counts")
-def batch_status(batch_id: int, store: StoreDep, _: CurrentPrincipal) -> BatchStatus:
+def batch_status(batch_id: int, store: StoreDep, principal: CurrentPrincipal) -> BatchStatus:
     with store.session(write=False) as s:
-        return BatchStatus(**repo.batch_status(s, batch_id))
+        return _status(s, batch_id, principal)

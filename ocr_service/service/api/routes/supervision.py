@@ -17,11 +17,12 @@ router = APIRouter(tags=["supervision"])
 Supervisor = Annotated[Principal, Depends(require(*auth.CAN_SUPERVISE, action="read the supervisor's figures"))]
 
 
-@router.get("/supervision/qa", summary="Residual error of auto-accept per field kind, from blind QA (95% Clopper-Pearson)")
+@router.get("/supervision/qa", summary="Residual error of auto-accept per field kind, and reviewer QA per reviewer, "
+                                      "from blind QA (95% Clopper-Pearson)")
 def qa(store: StoreDep, _: Supervisor) -> dict[str, Any]:
     with store.session(write=False) as s:
         return {"target": supervision.TARGET_ERROR, "confidence": supervision.CONFIDENCE,
-                "kinds": supervision.residual_by_kind(s)}
+                "kinds": supervision.residual_by_kind(s), "reviewers": supervision.reviewer_qa(s)}
 
 
 @router.get("/supervision/queue", summary="The review queue per batch, field and reviewer")

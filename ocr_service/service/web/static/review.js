@@ -41,14 +41,6 @@
     var next = nextAfter(index);
     if (next) { focusRow(next); }
   }
-  function nextCandidate(input) {
-    var choices = [];
-    try { choices = JSON.parse(input.dataset.choices || "[]"); } catch (e) { choices = []; }
-    if (!choices.length) { return; }
-    var i = choices.indexOf(input.value);
-    input.value = choices[(i + 1) % choices.length];
-    input.select();
-  }
 
   function say(text) {
     var status = document.getElementById("status");
@@ -73,7 +65,7 @@
       case "Enter": e.preventDefault(); submit(form, "accept"); break;
       case "ArrowDown": e.preventDefault(); move(form, 1); break;
       case "ArrowUp": e.preventDefault(); move(form, -1); break;
-      case "F2": e.preventDefault(); nextCandidate(input); break;
+      case "F2": e.preventDefault(); window.Candidates.next(input); break;
       case "F4": e.preventDefault(); submit(form, "unreadable"); break;
       case "F8": e.preventDefault(); submit(form, "postpone"); break;
       case "F9": e.preventDefault(); window.location.assign(form.dataset.sheetUrl); break;

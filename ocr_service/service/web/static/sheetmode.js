@@ -219,15 +219,6 @@
         focusRow(row);
       });
   }
-  function nextCandidate(input) {
-    var choices = [];
-    try { choices = JSON.parse(input.dataset.choices || "[]"); } catch (e) { choices = []; }
-    if (!choices.length) { return; }
-    var i = choices.indexOf(input.value);
-    input.value = choices[(i + 1) % choices.length];
-    input.select();
-    input.dispatchEvent(new Event("input", { bubbles: true }));
-  }
 
   document.addEventListener("keydown", function (e) {
     lastActivity = Date.now();
@@ -257,7 +248,7 @@
         e.preventDefault();
         if (open) { closeList(); } else { input.value = input.dataset.original; input.select(); check(row); }
         break;
-      case "F2": e.preventDefault(); nextCandidate(input); break;
+      case "F2": e.preventDefault(); window.Candidates.next(input); break;
       case "F4": e.preventDefault(); decide(row, "unreadable"); break;
       case "F8": e.preventDefault(); decide(row, "postpone"); break;
       default: break;

@@ -1,0 +1,17 @@
+// The F2 key of both review modes (group and sheet): the input's next candidate value, from its
+// data-choices (what is shown first, the pipeline's suggestion, the engines' other readings), then
+// round again. An "input" event follows so the page reacts as to typing (sheet mode's suggestions
+// and checks; group mode listens to none). One copy, loaded before review.js and sheetmode.js.
+(function () {
+  "use strict";
+  function next(input) {
+    var choices = [];
+    try { choices = JSON.parse(input.dataset.choices || "[]"); } catch (e) { choices = []; }
+    if (!choices.length) { return; }
+    var i = choices.indexOf(input.value);
+    input.value = choices[(i + 1) % choices.length];
+    input.select();
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+  window.Candidates = { next: next };
+})();
