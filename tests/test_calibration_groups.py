@@ -169,6 +169,23 @@ def test_many_fields_but_too_few_acceptable_keep_the_gate_when_it_let_no_error_t
     assert calibration.fit(rows, target=0.005)["cv"]["digits"]["regime"] == "closed"
 
 
+def test_a_long_reading_never_raises_the_score():
+    """In calibration long readings may happen to be right more often (a long vocabulary entry is
+    seldom misread); a model free to reward length would then promote any long wrong entry it never
+    saw. Length may only lower the score."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(2000):
+        long_ = i % 2 == 0
+        rows.append(_field(float(rng.uniform(0.6, 1.0)), long_ or rng.uniform() < 0.7,
+                           f"hand:{'abcd'[i % 4]}|scan:{('office', 'poor')[i % 2]}", length=0.6 if long_ else 0.05))
+    data = calibration.fit(rows, target=0.005)
+    assert data["models"]["name"]["length"] <= 0.0
+    th = Thresholds(models=data["models"])
+    short, long_ = (th.score("name", _field(0.9, False, "x", length=x).feats) for x in (0.05, 0.6))
+    assert long_ <= short
+
+
 def test_fit_refuses_fields_of_held_out_hands():
     rng = np.random.default_rng(1)
     fields = _like(rng, 50, "hand:Charm|scan:office") + _like(rng, 5, "hand:Borel|scan:poor")

@@ -43,14 +43,16 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
 # worse snap, disagreeing engines or more marks on a crop read as empty never raise it. So each
 # evidence feature's weight has a fixed sign (+1: never negative, -1: never positive); the others
-# (None) describe the field rather than grade it and are free. calibration/fit.py fits within these
+# (None) describe the field rather than grade it and are free; a reading's length may only lower the
+# score (more characters, more to misread: a fit free to reward it learnt that long vocabulary entries
+# were seldom wrong and promoted any long wrong entry). calibration/fit.py fits within these
 # signs; Thresholds.out_of_range checks the evidence against what calibration saw in the same
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
     "snap_score": 1, "snap_margin": 1, "written_conf": 1,
     "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
-    "has_validator": None, "empty": None, "length": None, "neural": None,
+    "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
 # Descriptors whose range calibration does not vouch for: any length of text may be read.
 UNRANGED = frozenset({"length"})
