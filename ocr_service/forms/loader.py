@@ -27,6 +27,7 @@ def _schema() -> dict:
     return json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+SHARED_EDGE_MM = 0.05  # neighbouring rows or columns of a group share a ruled line: rounding may overlap them this much
 COMPANION_SUFFIXES = (".export",)  # VERSION.export.yaml beside a template is its export mapping
 
 
@@ -170,7 +171,7 @@ def _validate_group(g: dict, names: set[str], w: float, h: float, path: Path) ->
     for i, (y, rh) in enumerate(rows, 1):
         if rh <= 0:
             raise fail(f"row {i} has no height")
-        if i > 1 and y < rows[i - 2][0] + rows[i - 2][1] - 1e-6:
+        if i > 1 and y < rows[i - 2][0] + rows[i - 2][1] - SHARED_EDGE_MM:
             raise fail(f"row {i} (top {y} mm) overlaps row {i - 1} (rows go down the page, one under the other)")
     cols = g["columns"]
     seen: set[str] = set()
@@ -181,7 +182,7 @@ def _validate_group(g: dict, names: set[str], w: float, h: float, path: Path) ->
         x, cw = c["x_mm"]
         if cw <= 0:
             raise fail(f"column {c['name']!r} has no width")
-        if i and x < cols[i - 1]["x_mm"][0] + cols[i - 1]["x_mm"][1] - 1e-6:
+        if i and x < cols[i - 1]["x_mm"][0] + cols[i - 1]["x_mm"][1] - SHARED_EDGE_MM:
             raise fail(f"column {c['name']!r} overlaps column {cols[i - 1]['name']!r} (columns go left to right)")
     x0, x1 = cols[0]["x_mm"][0], cols[-1]["x_mm"][0] + cols[-1]["x_mm"][1]
     y1 = rows[-1][0] + rows[-1][1]

@@ -95,6 +95,9 @@ class GroupSpec:
         y1 = self.rows_mm[-1][0] + self.rows_mm[-1][1]
         return (x0, y0, x1 - x0, y1 - y0)
 
+    def column_label(self, name: str) -> str:
+        return next(c.label for c in self.columns if c.name == name)
+
     def cell_label(self, row: int, column: GroupColumn) -> str:
         """How a person is shown the cell: "Thành viên 2 – Họ, chữ đệm và tên"."""
         return f"{self.row_label} {row} – {column.label}"
