@@ -1107,7 +1107,7 @@ def _group_data(g: dict, placements: list[Placement]) -> dict:
     return d
 
 
-_COLUMN_KEYS = ("name", "label", "kind", "x_mm", "required", "validators", "vocabulary", "export", "sample")
+_COLUMN_KEYS = ("name", "label", "kind", "x_mm", "required", "row_number", "validators", "vocabulary", "export", "sample")
 
 
 _KEY_ORDER = ("name", "label", "kind", "box_mm", "cells", "draw", "options", "required", "validators", "vocabulary",

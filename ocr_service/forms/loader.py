@@ -196,7 +196,8 @@ def _expand_group(g: dict) -> tuple[GroupSpec, list[FieldSpec]]:
     """A group and its cells as ordinary fields, row by row (``members.1.tt``, ``members.1.full_name`` …)."""
     rows = group_rows(g)
     spec = GroupSpec(g["name"], g["label"], g.get("row_label", "Dòng"), tuple(rows),
-                     tuple(GroupColumn(c["name"], c["label"], float(c["x_mm"][0]), float(c["x_mm"][1]))
+                     tuple(GroupColumn(c["name"], c["label"], float(c["x_mm"][0]), float(c["x_mm"][1]),
+                                       bool(c.get("required", False)), bool(c.get("row_number", False)))
                            for c in g["columns"]))
     cells = []
     for r, (y, rh) in enumerate(rows, 1):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 Box = tuple[float, float, float, float]
 
@@ -72,6 +73,8 @@ class GroupColumn:
     label: str
     x_mm: float
     w_mm: float
+    required: bool = False  # must hold writing in a row that is an entry
+    row_number: bool = False  # the row's number (TT): writing here alone does not make the row an entry
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,13 @@ class GroupSpec:
         y0 = self.rows_mm[0][0]
         y1 = self.rows_mm[-1][0] + self.rows_mm[-1][1]
         return (x0, y0, x1 - x0, y1 - y0)
+
+    def filled_rows(self, values: Mapping[str, str]) -> list[int]:
+        """The rows (1-based) that are entries: some cell other than the row number holds writing
+        (``values``: field name → text). The other rows are blank, never "required but missing"."""
+        return [r for r in range(1, len(self.rows_mm) + 1)
+                if any((values.get(cell_name(self.name, r, c.name)) or "").strip()
+                       for c in self.columns if not c.row_number)]
 
     def column_label(self, name: str) -> str:
         return next(c.label for c in self.columns if c.name == name)

@@ -116,22 +116,20 @@ class FilledSheet:
     hand: Hand | None = None  # the writer's tendencies (None: the font as it is)
 
 
-ROW_NUMBER = "row"  # a group column whose ``sample`` is this gets the row's number ("TT")
-
-
 def record_values(template: Template, record: dict[str, str],
                   rows: list[dict[str, str]] | None = None) -> dict[str, str]:
     """The value each template field gets from a generated record (the field's ``sample`` key or
-    its name); a repeated group's cell in row r from the r-th of ``rows`` (rows past them are left
-    blank)."""
+    its name); a repeated group's cell in row r from the r-th of ``rows`` (its row number column:
+    r), the rows past them left blank."""
     rows = rows or []
+    numbering = {(g.name, c.name) for g in template.groups for c in g.columns if c.row_number}
     out = {}
     for f in template.fields:
         key = f.sample or (f.column if f.group else f.name)
         if f.group is None:
             out[f.name] = record.get(key, "")
         elif f.row is not None and f.row <= len(rows):
-            out[f.name] = str(f.row) if key == ROW_NUMBER else rows[f.row - 1].get(key, "")
+            out[f.name] = str(f.row) if (f.group, f.column) in numbering else rows[f.row - 1].get(key, "")
         else:
             out[f.name] = ""
     return out
