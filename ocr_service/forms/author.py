@@ -825,7 +825,8 @@ def _header_score(label: str, text: str) -> float:
     score = _similarity(want, got, strip_diacritics(want, abbreviations=False),
                         strip_diacritics(got, abbreviations=False))
     # a header printed over two lines in a narrow column ("T / T") reads as its letters
-    squeezed = _similarity(want.replace(" ", ""), got.replace(" ", ""), "", "")
+    w, g = want.replace(" ", ""), got.replace(" ", "")
+    squeezed = _similarity(w, g, strip_diacritics(w, abbreviations=False), strip_diacritics(g, abbreviations=False))
     return max(score, squeezed)
 
 

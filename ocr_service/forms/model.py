@@ -173,6 +173,13 @@ class Template:
                 return g
         raise KeyError(name)
 
+    def group_entries(self, values: Mapping[str, str]) -> dict[str, list[dict]]:
+        """Each repeated group's entries (its rows that hold writing, see ``GroupSpec.filled_rows``)
+        as ``{"row": r, "values": {column: text}}``, by group name: how a sheet's table reads as a list."""
+        return {g.name: [{"row": r, "values": {c.name: values.get(cell_name(g.name, r, c.name)) or ""
+                                                for c in g.columns}} for r in g.filled_rows(values)]
+                for g in self.groups}
+
     @property
     def single_fields(self) -> tuple[FieldSpec, ...]:
         """The fields that are not cells of a repeated group."""
