@@ -17,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from api_fixtures import TestClient, bearer, make_tokens
+from api_fixtures import TestClient, bearer, fast_hashing, make_tokens  # noqa: F401 - fixture
 from jobs_helpers import cli, cli_env
 from ocr_service.cli import app
 from ocr_service.errors import MappingError, TemplateError
@@ -291,3 +291,34 @@ def test_export_rows_option_in_the_mapping(tmp_path):
     bad.write_text(src.replace("rows: members\n", ""), encoding="utf-8")
     with pytest.raises(MappingError, match=r"unknown field 'members.tt'.*rows: members"):
         load_mapping(CT01, bad)
+
+
+def test_sheet_mode_names_a_table_cell_by_its_row(tmp_path, fast_hashing):  # noqa: F811
+    from store_fixtures import field, result, sha
+    from web_fixtures import add_users, csrf_of, login
+
+    from ocr_service.service.api import create_app
+    from ocr_service.service.store import open_store
+    from ocr_service.service.store import repository as repo
+    from ocr_service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "data", engines="fake")
+    store = open_store(settings.database, settings.data_dir, create=True)
+    try:
+        add_users(store)
+        with store.session() as s:
+            b = repo.create_batch(s, "ct", template=CT01.id)
+            f = repo.add_file(s, b.id, sha256=sha(4100), original_name="ct01.jpg", size_bytes=1).row
+            repo.add_pages(s, f.id, [{"page": 1, "sha256": sha(4200)}], enqueue=False)
+            res = result(1, fields=[field("full_name", value="NGUYỄN VĂN AN", kind="name"),
+                                    field("members.2.full_name", "needs_review", "LÊ THỊ BÌNH", "name")])
+            repo.write_result(s, f.id, {**res, "template": CT01.id})
+        c = TestClient(create_app(settings, store))
+        assert login(c, "reviewer").status_code == 303
+        page = c.get("/review/sheet")
+        claimed = c.post("/review/sheet", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+        assert claimed.status_code == 303, claimed.text
+        html = c.get(claimed.headers["location"]).text
+        assert "Thành viên 2 – Họ, chữ đệm và tên" in html
+    finally:
+        store.close()
