@@ -860,6 +860,34 @@ def match_columns(columns: tuple[GroupColumn, ...], headers: list[str]) -> dict[
     return out
 
 
+BY_ORDER_SCORE = 0.5  # a column placed by the columns' order, its header unread: doubtful
+
+
+def _fill_by_order(columns: tuple[GroupColumn, ...], n_headers: int, found: dict[str, tuple[int, float]]) -> set[str]:
+    """Columns whose header was not matched (misread by OCR: "T / T" as "IE 1E") but whose place is
+    certain by order: as many unmatched columns between two matched ones (or a table edge) as
+    unmatched printed columns there. They are added to ``found`` at BY_ORDER_SCORE; their names
+    are returned."""
+    placed: set[str] = set()
+    names = [c.name for c in columns]
+    i = 0
+    while i < len(names):
+        if names[i] in found:
+            i += 1
+            continue
+        k = i
+        while k < len(names) and names[k] not in found:
+            k += 1
+        lo = found[names[i - 1]][0] + 1 if i else 0
+        hi = found[names[k]][0] if k < len(names) else n_headers
+        if hi - lo == k - i:
+            for off, name in enumerate(names[i:k]):
+                found[name] = (lo + off, BY_ORDER_SCORE)
+                placed.add(name)
+        i = k
+    return placed
+
+
 def place_group(blank: Blank, group: GroupSpec) -> list[Placement]:
     """Every cell of a repeated group: the ruled table under the group's label (its rows and
     columns from the printed lines), each column found by its printed header, each body row
@@ -891,6 +919,7 @@ def place_group(blank: Blank, group: GroupSpec) -> list[Placement]:
     headers = [" ".join(w.text for w in blank.words if inside(w, xs[i], xs[i + 1], head_y0, head_y1))
                for i in range(len(xs) - 1)]
     found = match_columns(group.columns, headers)
+    by_order = _fill_by_order(group.columns, len(headers), found)
     missing = [c.name for c in group.columns if c.name not in found]
     if missing:
         raise AuthorError(f"column header {group.column_label(missing[0])!r} not found in the table's headers "
@@ -904,6 +933,8 @@ def place_group(blank: Blank, group: GroupSpec) -> list[Placement]:
             conf = round(min(1.0, score / SURE_LABEL_SCORE), 3)
             p = Placement(cell_name(group.name, r, col.name), (xs[j], y0, xs[j + 1] - xs[j], y1 - y0), "table",
                           conf, None, notes=[f"row {r} of {len(rows)}, under header {headers[j]!r}"])
+            if col.name in by_order:
+                p.notes.append(f"its header {col.label!r} was read as {headers[j]!r}: placed by the columns' order")
             if len(rows) != like_rows:
                 p.confidence = min(p.confidence, 0.7)
                 p.notes.append(f"{len(rows)} rows printed, the like template has {like_rows}")
