@@ -109,8 +109,7 @@ def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | N
             gray, _ = orient.orient(gray, reference_image(upright_like, DPI))
         words, source = _best_ocr(gray, px_per_mm, tessdata, labels), "ocr"
     ink = _ink(gray, px_per_mm, scanned=source == "ocr")
-    if source == "text layer":
-        words = author.split_glued_leaders(words, ink)
+    words = author.split_glued_leaders(words, ink)  # a text layer or OCR may glue a label to its dots
     blank = author.Blank(author.reading_order(words), ink, width_mm, height_mm, str(path), from_ocr=source == "ocr")
     return blank, gray, source
 
