@@ -161,6 +161,18 @@ def test_author_names_the_column_whose_header_is_not_printed(tmp_path):
     assert info.value.field == "members.1.sex" and "Nghề nghiệp hiện nay" in str(info.value)
 
 
+def test_a_header_misread_by_ocr_is_placed_by_the_columns_order():
+    cols = CT01.group("members").columns
+    found = author.match_columns(cols, ["IE 1E", "Họ, chữ đệm và tên", "Ngày, tháng, năm sinh", "Giới tính",
+                                        "Số định danh cá nhân", "Mối quan hệ với chủ hộ"])
+    assert "tt" not in found and found["full_name"][0] == 1
+    assert author._fill_by_order(cols, 6, found) == {"tt"} and found["tt"] == (0, author.BY_ORDER_SCORE)
+    # two unread headers for one unmatched column: no guess
+    found = author.match_columns(cols, ["IE 1E", "xx", "Họ, chữ đệm và tên", "Ngày, tháng, năm sinh", "Giới tính",
+                                        "Số định danh cá nhân", "Mối quan hệ với chủ hộ"])
+    assert author._fill_by_order(cols, 7, found) == set() and "tt" not in found
+
+
 def test_author_says_when_there_is_no_table(tmp_path):
     cc01 = loader.load("cc01")
     d = _data()
@@ -205,6 +217,10 @@ def test_extract_reads_the_member_table_with_tesseract(sheets):
     cells = [n for n in truth if n.startswith("members.") and truth[n]]
     right = [n for n in cells if got[n]["value"] == truth[n]]
     assert len(cells) >= 10 and len(right) >= 0.9 * len(cells), [(n, truth[n], got[n]["value"]) for n in cells]
+    # the page line lists the table's entries: the rows that hold writing, each column's value
+    entries = page["groups"]["members"]
+    assert [e["row"] for e in entries] == CT01.group("members").filled_rows(truth)
+    assert entries[0]["values"] == {c: got[f"members.1.{c}"]["value"] for c in COLUMNS}
     blank = [n for n in truth if n.startswith("members.") and not truth[n]]
     for n in blank:  # blank rows: blank, and nothing to review
         assert got[n]["value"] == "" and "empty_required" not in got[n]["reasons"], got[n]

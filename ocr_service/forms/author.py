@@ -27,7 +27,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from ocr_service.errors import TemplateError
-from ocr_service.forms.model import Box, FieldSpec, GroupColumn, GroupSpec, Template, cell_name
+from ocr_service.forms.model import Box, FieldSpec, GroupColumn, GroupSpec, Template, cell_name, split_cell_name
 from ocr_service.vietnamese.text import match_key, strip_diacritics
 
 MIN_LABEL_SCORE = 0.78  # a window of printed words must be this similar to a label to be it
@@ -919,7 +919,9 @@ def place_group(blank: Blank, group: GroupSpec) -> list[Placement]:
     headers = [" ".join(w.text for w in blank.words if inside(w, xs[i], xs[i + 1], head_y0, head_y1))
                for i in range(len(xs) - 1)]
     found = match_columns(group.columns, headers)
-    by_order = _fill_by_order(group.columns, len(headers), found)
+    # OCR misreads a short header ("T / T" as "IE 1E"); a text layer does not: there an unmatched
+    # header is another table's
+    by_order = _fill_by_order(group.columns, len(headers), found) if blank.from_ocr else set()
     missing = [c.name for c in group.columns if c.name not in found]
     if missing:
         raise AuthorError(f"column header {group.column_label(missing[0])!r} not found in the table's headers "
@@ -1208,7 +1210,9 @@ def overlay(gray: np.ndarray, px_per_mm: float, placements: list[Placement]) -> 
         for _, (ox, oy, ow, oh) in p.options:
             draw.rectangle([ox * px_per_mm, oy * px_per_mm, (ox + ow) * px_per_mm, (oy + oh) * px_per_mm],
                            outline=(40, 90, 230), width=width)
-        draw.text((x + 2, y + 1), f"{p.name} {p.confidence:.2f}", fill=(200, 0, 0), font=font)
+        cell = split_cell_name(p.name)  # a table cell: its row and column (the group is the table)
+        name = f"{cell[1]}.{cell[2]}" if cell else p.name
+        draw.text((x + 2, y + 1), f"{name} {p.confidence:.2f}", fill=(200, 0, 0), font=font)
     return np.asarray(img)
 
 
