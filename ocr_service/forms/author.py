@@ -166,7 +166,7 @@ def split_glued_leaders(words: list[Word], ink: "Ink") -> list[Word]:
             continue
         split = (ox + text_end) / ink.px_per_mm
         lead = (ox + stats[run][0]) / ink.px_per_mm
-        # the label keeps its colon (a pair of dots right after it)
+        # the label keeps its text (colon included); its box ends at its last mark bigger than a dot
         out.append(Word(m.group(1), (x, y, split - x + 0.1, bh)))
         out.append(Word(m.group(2), (lead, y, x + bw - lead, bh)))
     return out
