@@ -114,6 +114,18 @@ def test_checks_may_bind_cells_and_unknown_cells_are_refused(tmp_path):
         loader.load_file(_write(tmp_path, d))
 
 
+def test_a_check_on_a_group_runs_on_every_row(tmp_path):
+    per_row = [c for c in CT01.checks if c["fields"].get("id", "").startswith("members.")]
+    assert [c["fields"]["id"] for c in per_row] == [f"members.{r}.personal_id" for r in range(1, 10)]
+    values = {"members.3.full_name": "Lê Văn An", "members.3.dob": "01/02/1995", "members.3.sex": "Nữ",
+              "members.3.personal_id": "001095012345"}  # the ID says a man born in 1995
+    assert [p.reason for p in recheck(CT01, values)["members.3.sex"]] == ["check:id_vs_sex_dob: ID says Nam, sex reads Nữ"]
+    d = _data()
+    d["checks"][-1]["fields"]["id"] = "id_number"
+    with pytest.raises(TemplateError, match="binds 'id' to 'id_number', not a column of group 'members'"):
+        loader.load_file(_write(tmp_path, d))
+
+
 def test_blank_rows_need_nothing_an_entry_needs_its_required_cells():
     values = {"members.1.tt": "1", "members.2.tt": "2", "members.2.full_name": "Lê Thị Bình"}
     problems = recheck(CT01, values)

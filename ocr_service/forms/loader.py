@@ -118,7 +118,19 @@ def _validate(data: dict, path: Path) -> None:
             raise TemplateError(f"cells are for digit boxes, not kind {f['kind']}", file=str(path), field=name)
     for g in data.get("groups", []):
         names |= _validate_group(g, names, w, h, path)
+    groups = {g["name"]: g for g in data.get("groups", [])}
     for check in data.get("checks", []):
+        if "group" in check:  # per row: the fields are the group's columns
+            g = groups.get(check["group"])
+            if g is None:
+                raise TemplateError(f"check {check['rule']!r} names unknown group {check['group']!r}",
+                                    file=str(path), field=check["group"])
+            columns = {c["name"] for c in g["columns"]}
+            for role, col in check["fields"].items():
+                if col not in columns:
+                    raise TemplateError(f"check {check['rule']!r} binds {role!r} to {col!r}, not a column of group "
+                                        f"{g['name']!r}", file=str(path), field=g["name"])
+            continue
         for role, fname in check["fields"].items():
             if fname not in names:
                 raise TemplateError(f"check {check['rule']!r} binds {role!r} to unknown field {fname!r}",
@@ -211,6 +223,20 @@ def _expand_group(g: dict) -> tuple[GroupSpec, list[FieldSpec]]:
     return spec, cells
 
 
+def _expand_checks(data: dict) -> list[dict]:
+    """The template's checks, one per row for a check on a group (its fields: that row's cells)."""
+    rows = {g["name"]: len(group_rows(g)) for g in data.get("groups", [])}
+    out = []
+    for check in data.get("checks", []):
+        if "group" not in check:
+            out.append(check)
+            continue
+        base = {k: v for k, v in check.items() if k != "group"}
+        for r in range(1, rows[check["group"]] + 1):
+            out.append({**base, "fields": {role: cell_name(check["group"], r, col) for role, col in check["fields"].items()}})
+    return out
+
+
 def _box(v) -> tuple[float, float, float, float]:
     return tuple(float(x) for x in v)  # type: ignore[return-value]
 
@@ -249,7 +275,7 @@ def _build(data: dict, path: Path) -> Template:
         static=tuple(StaticText(s["text"], tuple(s["at_mm"]), s.get("size_pt"), s.get("style", "regular"),
                                 s.get("align", "left")) for s in data.get("static", [])),
         rules=tuple((_box(r["box_mm"]), float(r.get("width_mm", 0.3))) for r in data.get("rules", [])),
-        checks=tuple(data.get("checks", [])), household=data.get("household", {}),
+        checks=tuple(_expand_checks(data)), household=data.get("household", {}),
         context=data.get("context", {}), reports=data.get("reports", {}),
         description=data.get("description", ""), groups=tuple(groups),
     )
