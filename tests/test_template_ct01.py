@@ -280,6 +280,14 @@ def test_store_api_and_export_list_the_members(ingested, tmp_path):
     truth = [CT01.group("members").filled_rows(e["fields"]) for e in entries]
     assert [len(m) for m in listed] == [len(t) for t in truth]
 
+    # the revisit list (what an officer takes back to the households) holds no cell of a blank row
+    res = cli(["reports", "show", "--kind", "revisits", "--batch", "ct", "--json"], env)
+    assert res.returncode == 0, res.stderr
+    revisits = json.dumps(json.loads(res.stdout), ensure_ascii=False)
+    for members, e in zip(listed, entries):
+        for r in range(len(members) + 1, 10):
+            assert f"Thành viên {r} –" not in revisits and f"members.{r}." not in revisits
+
     csv_path = tmp_path / "ct01.csv"
     res = cli(["export", "--template", "ct01", "--format", "csv", "--out", str(csv_path), "--pending"], env)
     assert res.returncode in (0, 1), res.stderr
