@@ -395,11 +395,18 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     small = ink.px(DOT_MAX_MM)
     # A word is text when it holds a mark bigger than a dot: OCR reads some dotted lines as
     # "words" ('"——....', '91990999092'), which hold dots only.
-    big = [((ox + o[0] + o[2] / 2) / ink.px_per_mm, (oy + o[1] + o[3] / 2) / ink.px_per_mm)
-           for o in stats if o[3] > small or o[2] > small]
+    centre = [((ox + o[0] + o[2] / 2) / ink.px_per_mm, (oy + o[1] + o[3] / 2) / ink.px_per_mm, o[3] > small or o[2] > small)
+              for o in stats]
+
+    def is_text(w: Word) -> bool:
+        # more than a few marks bigger than a dot: a dotted date line OCR read as one "word"
+        # ('2302510055110122102251' over "……/……") holds one slash among thirty dots
+        inside = [b for cx, cy, b in centre if w.box_mm[0] <= cx <= w.x1 and w.box_mm[1] <= cy <= w.y1]
+        n_big = sum(inside)
+        return n_big > 0 and n_big >= 0.25 * (len(inside) - n_big)
+
     text = [w.box_mm for w in words if not is_leader(w.text) and w.box_mm[3] >= 1.2 and w.x1 > x0 and w.box_mm[0] < x1
-            and w.y1 > y_top and w.box_mm[1] < y_bottom
-            and any(w.box_mm[0] <= cx <= w.x1 and w.box_mm[1] <= cy <= w.y1 for cx, cy in big)]
+            and w.y1 > y_top and w.box_mm[1] < y_bottom and is_text(w)]
 
     def in_text(s) -> bool:
         cx = (ox + s[0] + s[2] / 2) / ink.px_per_mm
