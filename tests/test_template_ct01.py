@@ -164,6 +164,28 @@ def test_author_places_every_member_table_cell(authored):
     assert new.group("members").columns[0].row_number
 
 
+def test_author_places_every_cell_on_a_scan_of_the_blank(tmp_path):
+    """No text layer: Tesseract reads the labels and headers (it misreads "T / T"), the grid is the same."""
+    import numpy as np
+
+    from ocr_service.forms import render
+    from ocr_service.synth import scan
+
+    img, _ = scan.simulate_scan(np.array(render.reference_print(CT01, 300)), scan.ScanParams(
+        skew_deg=-1.0, noise_sigma=3.0, blur_sigma=0.6, light_strength=0.15), src_dpi=300)
+    blank = scan.write_png(img, tmp_path / "ct01-scanned.png", dpi=300)
+    done = authoring.author_template(blank, CT01, tmp_path / "out" / "ct01-scanned.yaml")
+    assert done.text_source == "ocr"
+    new = loader.load_file(done.template_path)
+    rows = author.compare(CT01, {f.name: f.box_mm for f in new.fields})
+    assert len(rows) == len(CT01.fields)
+    d = np.array([r[1:5] for r in rows])
+    dev = dict(zip([r[0] for r in rows], np.abs(d - np.median(d, axis=0)).max(axis=1)))  # the scan's offset out
+    cells = {n: v for n, v in dev.items() if n.startswith("members.")}
+    assert len(cells) == 54 and max(cells.values()) <= 1.0, cells
+    assert max(dev.values()) <= 1.5, {n: v for n, v in dev.items() if v > 1.5}
+
+
 def test_author_names_the_column_whose_header_is_not_printed(tmp_path):
     d = _data()
     d["groups"][0]["columns"][3]["label"] = "Nghề nghiệp hiện nay"
