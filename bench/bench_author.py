@@ -1,11 +1,13 @@
-"""`templates author` measured: on the real CC01 print, and on DC01 typeset as other printers would.
-Not a test: run it by hand; it prints Markdown for docs/templates.md.
+"""`templates author` measured: on the real CC01 and CT01 prints, and on DC01 typeset as other
+printers would. Not a test: run it by hand; it prints Markdown for docs/templates.md.
 
     .venv/bin/python bench/bench_author.py cc01
+    .venv/bin/python bench/bench_author.py ct01
     .venv/bin/python bench/bench_author.py layouts [-n SHEETS] [--seed S] [--out DIR]
 
 ``cc01``: author cc01 afresh from its real blank (``templates/cc01/cc01-blank.pdf``, text layer)
 and compare every box with the hand-made template (edge offsets in mm, authored minus hand-made).
+``ct01``: the same for CT01 (its member table: every cell, summarised per column).
 
 ``layouts``: for DC01's own layout and each layout of ``ocr_service/synth/layouts.py``: render the
 blank (a PNG: no text layer, so its labels are read by Tesseract), author a template from it like
@@ -30,6 +32,7 @@ import yaml  # noqa: E402
 
 from ocr_service.calibration.labels import collect  # noqa: E402
 from ocr_service.forms import author, loader, render  # noqa: E402
+from ocr_service.forms.model import split_cell_name  # noqa: E402
 from ocr_service.pipeline import authoring  # noqa: E402
 from ocr_service.pipeline.build import build_pipeline  # noqa: E402
 from ocr_service.pipeline.scoring import Thresholds  # noqa: E402
@@ -40,28 +43,40 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def bench_cc01() -> None:
-    hand = loader.load("cc01")
+def bench_real(name: str = "cc01") -> None:
+    hand = loader.load(name)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        done = authoring.author_template(hand.reference_pdf, hand, Path(tmp) / "cc01-fresh.yaml")
+        done = authoring.author_template(hand.reference_pdf, hand, Path(tmp) / f"{name}-fresh.yaml")
         secs = time.perf_counter() - t0
         new = loader.load_file(done.template_path)
     by = {p.name: p for p in done.placements}
     rows = author.compare(hand, {f.name: f.box_mm for f in new.fields})
-    print(f"`templates author templates/cc01/cc01-blank.pdf --like cc01` ({done.text_source}, {secs:.1f} s): "
-          f"{len(rows)} of {len(hand.fields)} fields placed, largest edge offset {max(r[-1] for r in rows):.2f} mm, "
-          f"{sum(r[-1] <= 1.5 for r in rows)} within 1.5 mm.\n")
+    print(f"`templates author templates/{name}/{hand.reference_pdf.name} --like {name}` ({done.text_source}, "
+          f"{secs:.1f} s): {len(rows)} of {len(hand.fields)} fields placed, largest edge offset "
+          f"{max(r[-1] for r in rows):.2f} mm, {sum(r[-1] <= 1.5 for r in rows)} within 1.5 mm.\n")
+    for g in hand.groups:  # a table's cells, per column (every row)
+        print(f"Table `{g.name}`: {len(new.group(g.name).rows_mm)} rows printed (template: {len(g.rows_mm)}).\n")
+        print("| column | cells placed | method | max edge offset (mm) |")
+        print("|---|---:|---|---:|")
+        for c in g.columns:
+            mine = [r for r in rows if split_cell_name(r[0]) and split_cell_name(r[0])[2] == c.name
+                    and split_cell_name(r[0])[0] == g.name]
+            methods = sorted({by[r[0]].method for r in mine})
+            print(f"| {c.name} | {len(mine)} | {', '.join(methods)} | {max(r[-1] for r in mine):.2f} |")
+        print()
     print("| field | placed by | confidence | left | top | right | bottom | max |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, dl, dt, dr, db, worst in rows:
+        if split_cell_name(name):
+            continue
         p = by[name]
         cells = f"{p.cells} cells" if p.cells else ""
         print(f"| {name} | {p.method}{' (' + cells + ')' if cells else ''} | {p.confidence:.2f}{' ⚠' if p.doubtful else ''} "
               f"| {dl:+.2f} | {dt:+.2f} | {dr:+.2f} | {db:+.2f} | {worst:.2f} |")
 
 
-def bench_cc01_scanned() -> None:
+def bench_scanned(name: str = "cc01") -> None:
     """The same print as a scan (no text layer: Tesseract reads it): skewed, noisy, unevenly lit,
     on the scanner bed. The scan's frame is not the page's, so boxes are compared after taking
     out their common offset (the median of each edge's offset)."""
@@ -69,14 +84,14 @@ def bench_cc01_scanned() -> None:
 
     from ocr_service.synth import scan
 
-    hand = loader.load("cc01")
+    hand = loader.load(name)
     img, _ = scan.simulate_scan(np.array(render.reference_print(hand, 300)), scan.ScanParams(
         skew_deg=-1.0, noise_sigma=3.0, blur_sigma=0.6, light_strength=0.15), src_dpi=300)
     with tempfile.TemporaryDirectory() as tmp:
-        blank = Path(tmp) / "cc01-scanned.png"
+        blank = Path(tmp) / f"{name}-scanned.png"
         scan.write_png(img, blank, dpi=300)
         t0 = time.perf_counter()
-        done = authoring.author_template(blank, hand, Path(tmp) / "cc01-scanned.yaml")
+        done = authoring.author_template(blank, hand, Path(tmp) / f"{name}-scanned.yaml")
         secs = time.perf_counter() - t0
         new = loader.load_file(done.template_path)
     rows = author.compare(hand, {f.name: f.box_mm for f in new.fields})
@@ -141,14 +156,17 @@ def bench_layouts(n: int, seed: int, out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["cc01", "layouts"])
+    ap.add_argument("what", choices=["cc01", "ct01", "layouts"])
     ap.add_argument("-n", type=int, default=30)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "bench_author")
     args = ap.parse_args()
     if args.what == "cc01":
-        bench_cc01()
-        bench_cc01_scanned()
+        bench_real("cc01")
+        bench_scanned("cc01")
+    elif args.what == "ct01":
+        bench_real("ct01")
+        bench_scanned("ct01")
     else:
         bench_layouts(args.n, args.seed, args.out)
 

@@ -27,7 +27,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from ocr_service.errors import TemplateError
-from ocr_service.forms.model import Box, FieldSpec, Template
+from ocr_service.forms.model import Box, FieldSpec, GroupColumn, GroupSpec, Template, cell_name, split_cell_name
 from ocr_service.vietnamese.text import match_key, strip_diacritics
 
 MIN_LABEL_SCORE = 0.78  # a window of printed words must be this similar to a label to be it
@@ -136,6 +136,40 @@ def text_layer(pdf: str | Path, page: int = 1) -> tuple[list[Word], tuple[float,
         a, b, c, d = (float(v) * PT_MM for v in (x0, y0, x1, y1))
         words.append(Word(html.unescape(text), (a, b, c - a, d - b)))
     return words, (float(size.group(1)) * PT_MM, float(size.group(2)) * PT_MM)
+
+
+_GLUED = re.compile(r"^(.*\w.*?)([.…]{3,}.*)$")
+
+
+def split_glued_leaders(words: list[Word], ink: "Ink") -> list[Word]:
+    """Words whose text runs straight into a dotted leader ("sinh:....../", "hộ:.......", as a
+    text layer may hold them) split in two where the print says: the label part ends at the last
+    mark bigger than a dot before the first run of three dots, the leader starts at that run."""
+    out = []
+    for w in words:
+        m = _GLUED.match(w.text)
+        if not m:
+            out.append(w)
+            continue
+        x, y, bw, bh = w.box_mm
+        region, ox, _ = ink.region(x, y, x + bw, y + bh)
+        stats = sorted(_components(region), key=lambda s: s[0]) if region.size else []
+        small = ink.px(DOT_MAX_MM)
+        is_dot = [s[2] <= small and s[3] <= small for s in stats]
+        run = next((i for i in range(len(stats) - 2) if all(is_dot[i:i + 3])), None)
+        if run is None:
+            out.append(w)
+            continue
+        text_end = max((s[0] + s[2] for s, d in zip(stats[:run], is_dot[:run]) if not d), default=None)
+        if text_end is None:
+            out.append(w)
+            continue
+        split = (ox + text_end) / ink.px_per_mm
+        lead = (ox + stats[run][0]) / ink.px_per_mm
+        # the label keeps its text (colon included); its box ends at its last mark bigger than a dot
+        out.append(Word(m.group(1), (x, y, split - x + 0.1, bh)))
+        out.append(Word(m.group(2), (lead, y, x + bw - lead, bh)))
+    return out
 
 
 def reading_order(words: list[Word]) -> list[Word]:
@@ -361,11 +395,18 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     small = ink.px(DOT_MAX_MM)
     # A word is text when it holds a mark bigger than a dot: OCR reads some dotted lines as
     # "words" ('"——....', '91990999092'), which hold dots only.
-    big = [((ox + o[0] + o[2] / 2) / ink.px_per_mm, (oy + o[1] + o[3] / 2) / ink.px_per_mm)
-           for o in stats if o[3] > small or o[2] > small]
+    centre = [((ox + o[0] + o[2] / 2) / ink.px_per_mm, (oy + o[1] + o[3] / 2) / ink.px_per_mm, o[3] > small or o[2] > small)
+              for o in stats]
+
+    def is_text(w: Word) -> bool:
+        # more than a few marks bigger than a dot: a dotted date line OCR read as one "word"
+        # ('2302510055110122102251' over "……/……") holds one slash among thirty dots
+        inside = [b for cx, cy, b in centre if w.box_mm[0] <= cx <= w.x1 and w.box_mm[1] <= cy <= w.y1]
+        n_big = sum(inside)
+        return n_big > 0 and n_big >= 0.25 * (len(inside) - n_big)
+
     text = [w.box_mm for w in words if not is_leader(w.text) and w.box_mm[3] >= 1.2 and w.x1 > x0 and w.box_mm[0] < x1
-            and w.y1 > y_top and w.box_mm[1] < y_bottom
-            and any(w.box_mm[0] <= cx <= w.x1 and w.box_mm[1] <= cy <= w.y1 for cx, cy in big)]
+            and w.y1 > y_top and w.box_mm[1] < y_bottom and is_text(w)]
 
     def in_text(s) -> bool:
         cx = (ox + s[0] + s[2] / 2) / ink.px_per_mm
@@ -395,14 +436,19 @@ def find_dots(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float,
     # number; a date's "/" leaves a shorter gap)
     row_top = oy + int(row) - small * 3
     marks = [o for o in stats if (o[3] > small or o[2] > small) and o[1] + o[3] > row_top - oy + 0 and o[1] < row]
-    run = [on_row[0]]
+    # the first run of at least 5 dots (a stray dot before the label's end, the dot under an ị,
+    # does not make a run)
+    runs = [[on_row[0]]]
     for s in on_row[1:]:
-        gap0, gap1 = run[-1][0] + run[-1][2], s[0]
-        if gap1 - gap0 > ink.px(12.0):
-            break
-        if gap1 - gap0 > ink.px(2.0) and any(gap0 <= o[0] + o[2] / 2 <= gap1 for o in marks):
-            break
-        run.append(s)
+        gap0, gap1 = runs[-1][-1][0] + runs[-1][-1][2], s[0]
+        if gap1 - gap0 > ink.px(12.0) or (gap1 - gap0 > ink.px(2.0) and any(gap0 <= o[0] + o[2] / 2 <= gap1
+                                                                            for o in marks)):
+            if len(runs[-1]) >= 5:
+                break
+            runs.append([s])
+            continue
+        runs[-1].append(s)
+    run = runs[-1]
     if len(run) < 5:
         return None
     left = (ox + run[0][0]) / ink.px_per_mm
@@ -482,6 +528,65 @@ def find_comb(ink: Ink, x0: float, x1: float, y_top: float, y_bottom: float) -> 
     return (left, y0, right - left, y1 - y0), n_cells, (right - left) / n_cells
 
 
+@dataclass(frozen=True)
+class Grid:
+    """A ruled table on the print: its vertical and horizontal lines' centres (mm), left to
+    right and top to bottom, the outer edges included."""
+
+    xs: tuple[float, ...]
+    ys: tuple[float, ...]
+
+
+def _clusters(values: list[float], tol: float) -> list[list[float]]:
+    out: list[list[float]] = []
+    for v in sorted(values):
+        if out and v - out[-1][-1] <= tol:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return out
+
+
+def find_grid(ink: Ink, x0: float, x1: float, y0: float, y1: float) -> Grid | None:
+    """The ruled table in the rectangle: its columns from the vertical lines (at least 10 mm of
+    unbroken ink, the set sharing the tallest span), its rows from the horizontal lines across it
+    (solid or dashed: gaps up to 2.5 mm are closed), the top and bottom of the verticals being its
+    outer edges. None when there is no table of at least 2 columns and 2 rows."""
+    region, ox, oy = ink.region(x0, y0, x1, y1)
+    if region.size == 0 or min(region.shape) < 10:
+        return None
+    m = region.astype(np.uint8)
+    vert = cv2.morphologyEx(m, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, ink.px(10.0))))
+    comps = [s for s in _components(vert.astype(bool)) if s[2] <= ink.px(1.0)]
+    if len(comps) < 3:
+        return None
+    tall = max(comps, key=lambda s: s[3])
+
+    def shared(s) -> float:
+        return max(0, min(s[1] + s[3], tall[1] + tall[3]) - max(s[1], tall[1])) / max(1, min(s[3], tall[3]))
+
+    lines = [s for s in comps if shared(s) >= 0.8 and s[3] >= 0.6 * tall[3]]
+    xs = [float(np.mean(c)) for c in _clusters([s[0] + s[2] / 2 for s in lines], ink.px(1.0))]
+    if len(xs) < 3:
+        return None
+    top = int(np.median([s[1] for s in lines]))
+    bottom = int(np.median([s[1] + s[3] for s in lines]))
+    left, right = int(xs[0]), int(round(xs[-1])) + 1
+    pad = ink.px(1.0)
+    band = m[max(0, top - pad):bottom + pad, left:right]
+    closed = cv2.morphologyEx(band, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ink.px(2.5), 1)))
+    rows = np.flatnonzero(closed.mean(axis=1) > 0.6)
+    ys = [float(g.mean()) + max(0, top - pad) for g in np.split(rows, np.flatnonzero(np.diff(rows) > 2) + 1)
+          if g.size] if rows.size else []
+    if not ys or ys[0] - top > ink.px(1.0):
+        ys.insert(0, float(top))
+    if bottom - ys[-1] > ink.px(1.0):
+        ys.append(float(bottom))
+    if len(ys) < 3:
+        return None
+    return Grid(tuple((ox + x) / ink.px_per_mm for x in xs), tuple((oy + y) / ink.px_per_mm for y in ys))
+
+
 def find_checkbox(ink: Ink, near: Box) -> Box | None:
     """A small empty square (2-7 mm) just left or right of an option's printed label, in mm."""
     x, y, w, h = near
@@ -554,7 +659,9 @@ def _clear_top(ink: Ink, x0: float, x1: float, bottom: float, h: float) -> float
 
 def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_starts: list[float]) -> Placement:
     """The writing area after a label on its line: over the dotted line (or underline) up to the
-    next label or the line end, its bottom on the dots."""
+    next label or the line end, its bottom on the dots. A label broken over lines counts from
+    its last line."""
+    label = _last_line(blank, label)
     lx, ly, lw, lh = label.box_mm
     start, end = lx + lw - 0.5, _next_label_x(blank, label, line_label_starts)
     top, bottom = ly - 1.0, ly + lh + 1.6
@@ -586,6 +693,15 @@ def place_right(blank: Blank, spec: FieldSpec, label: LabelMatch, line_label_sta
     end = min(end, max(blank.text_right, start + 10))
     return Placement(spec.name, (start + 0.5, b - h, end - start - 0.5, h), "line_end", 0.7, label,
                      notes=["no dotted line after the label: the box runs to the next label or the line end"])
+
+
+def _last_line(blank: Blank, label: LabelMatch) -> LabelMatch:
+    """The part of a label on its last printed line (the label itself when it has one line)."""
+    words = blank.words[label.first:label.last + 1]
+    tail = [w for w in words if _same_line(w.box_mm, words[-1].box_mm)]
+    if len(tail) == len(words):
+        return label
+    return replace(label, first=label.last - len(tail) + 1, box_mm=_union([w.box_mm for w in tail]))
 
 
 def _place_comb(blank: Blank, spec: FieldSpec, label: LabelMatch, x0: float, x1: float, y0: float,
@@ -669,7 +785,7 @@ def author_fields(like: Template, like_labels: dict[str, Box | None], blank: Bla
     """Place every field of ``like`` on ``blank``. ``like_labels``: each field's printed label box
     in the like template (None: the label is not printed there either). Raises AuthorError naming
     the first field that cannot be placed."""
-    printed = [(f.name, f.label) for f in like.fields if like_labels.get(f.name) is not None]
+    printed = [(f.name, f.label) for f in like.single_fields if like_labels.get(f.name) is not None]
     matches = match_labels(printed, blank.words)
     missing = [name for name, _ in printed if name not in matches]
     if missing:
@@ -683,7 +799,7 @@ def author_fields(like: Template, like_labels: dict[str, Box | None], blank: Bla
                                 if o != name and _same_line(matches[o].box_mm, m.box_mm)]
     out: list[Placement] = []
     placed: dict[str, Placement] = {}
-    for spec in like.fields:
+    for spec in like.single_fields:
         rel = relation(spec, like_labels.get(spec.name))
         label = matches.get(spec.name)
         try:
@@ -699,6 +815,139 @@ def author_fields(like: Template, like_labels: dict[str, Box | None], blank: Bla
         placed[spec.name] = p
         out.append(p)
     _map_unprinted(like, out)
+    for group in like.groups:
+        out.extend(place_group(blank, group))
+    return out
+
+
+# -- repeated groups: a ruled table of rows and named columns -----------------------------------------------
+
+MIN_HEADER_SCORE = 0.6  # a printed column header must be this similar to the column's label
+
+
+def _header_score(label: str, text: str) -> float:
+    want, got = " ".join(label_tokens(label)), " ".join(_tokens(text))
+    if not want or not got:
+        return 0.0
+    score = _similarity(want, got, strip_diacritics(want, abbreviations=False),
+                        strip_diacritics(got, abbreviations=False))
+    # a header printed over two lines in a narrow column ("T / T") reads as its letters
+    w, g = want.replace(" ", ""), got.replace(" ", "")
+    squeezed = _similarity(w, g, strip_diacritics(w, abbreviations=False), strip_diacritics(g, abbreviations=False))
+    return max(score, squeezed)
+
+
+def match_columns(columns: tuple[GroupColumn, ...], headers: list[str]) -> dict[str, tuple[int, float]]:
+    """Each column (by name) to the printed header column (index into ``headers``) it reads like,
+    keeping the left-to-right order: the order-preserving assignment of the highest total
+    similarity. Columns without a header at least MIN_HEADER_SCORE similar are left out."""
+    n, k = len(columns), len(headers)
+    score = [[_header_score(c.label, h) for h in headers] for c in columns]
+    # best[i][j]: the best total for the first i columns using the first j headers
+    best = [[0.0] * (k + 1) for _ in range(n + 1)]
+    pick = [[None] * (k + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(k + 1):
+            cands = [(best[i - 1][j], ("skip", j))]
+            if j:
+                cands.append((best[i][j - 1], ("left", j - 1)))
+                if score[i - 1][j - 1] >= MIN_HEADER_SCORE:
+                    cands.append((best[i - 1][j - 1] + score[i - 1][j - 1], ("take", j - 1)))
+            best[i][j], pick[i][j] = max(cands, key=lambda c: c[0])
+    out: dict[str, tuple[int, float]] = {}
+    i, j = n, k
+    while i > 0:
+        how, nj = pick[i][j]
+        if how == "left":
+            j = nj
+            continue
+        if how == "take":
+            out[columns[i - 1].name] = (nj, score[i - 1][nj])
+        i, j = i - 1, (nj if how == "take" else j)
+    return out
+
+
+BY_ORDER_SCORE = 0.5  # a column placed by the columns' order, its header unread: doubtful
+
+
+def _fill_by_order(columns: tuple[GroupColumn, ...], n_headers: int, found: dict[str, tuple[int, float]]) -> set[str]:
+    """Columns whose header was not matched (misread by OCR: "T / T" as "IE 1E") but whose place is
+    certain by order: as many unmatched columns between two matched ones (or a table edge) as
+    unmatched printed columns there. They are added to ``found`` at BY_ORDER_SCORE; their names
+    are returned."""
+    placed: set[str] = set()
+    names = [c.name for c in columns]
+    i = 0
+    while i < len(names):
+        if names[i] in found:
+            i += 1
+            continue
+        k = i
+        while k < len(names) and names[k] not in found:
+            k += 1
+        lo = found[names[i - 1]][0] + 1 if i else 0
+        hi = found[names[k]][0] if k < len(names) else n_headers
+        if hi - lo == k - i:
+            for off, name in enumerate(names[i:k]):
+                found[name] = (lo + off, BY_ORDER_SCORE)
+                placed.add(name)
+        i = k
+    return placed
+
+
+def place_group(blank: Blank, group: GroupSpec) -> list[Placement]:
+    """Every cell of a repeated group: the ruled table under the group's label (its rows and
+    columns from the printed lines), each column found by its printed header, each body row
+    (under the header rows) a row of the group. Raises AuthorError naming the group (or the
+    column) when there is no table or a column's header is not printed."""
+    label = None
+    cands = label_candidates(group.label, blank.words)
+    if cands:
+        label = max(cands, key=lambda c: c.score)
+    y_from = label.box_mm[1] + label.box_mm[3] - 0.5 if label else 0.0
+    grid = find_grid(blank.ink, 3.0, blank.width_mm - 3.0, y_from, blank.height_mm - 3.0)
+    if grid is None:
+        raise AuthorError(f"no ruled table found {'under its label' if label else 'on the page'}", field=group.name,
+                          file=blank.source)
+    xs, ys = grid.xs, grid.ys
+
+    def inside(w: Word, x0: float, x1: float, y0: float, y1: float) -> bool:
+        cx, cy = w.box_mm[0] + w.box_mm[2] / 2, w.cy
+        return x0 <= cx <= x1 and y0 <= cy <= y1
+
+    # header rows: the bands from the top holding printed words; the rest are the body rows
+    body_from = 1
+    while body_from < len(ys) - 1 and any(inside(w, xs[0], xs[-1], ys[body_from - 1], ys[body_from])
+                                          for w in blank.words):
+        body_from += 1
+    if body_from == 1:
+        raise AuthorError("the table has no printed column headers", field=group.name, file=blank.source)
+    head_y0, head_y1 = ys[0], ys[body_from - 1]
+    headers = [" ".join(w.text for w in blank.words if inside(w, xs[i], xs[i + 1], head_y0, head_y1))
+               for i in range(len(xs) - 1)]
+    found = match_columns(group.columns, headers)
+    # OCR misreads a short header ("T / T" as "IE 1E"); a text layer does not: there an unmatched
+    # header is another table's
+    by_order = _fill_by_order(group.columns, len(headers), found) if blank.from_ocr else set()
+    missing = [c.name for c in group.columns if c.name not in found]
+    if missing:
+        raise AuthorError(f"column header {group.column_label(missing[0])!r} not found in the table's headers "
+                          f"({' | '.join(headers)})", field=cell_name(group.name, 1, missing[0]), file=blank.source)
+    rows = [(ys[i], ys[i + 1]) for i in range(body_from - 1, len(ys) - 1)]
+    like_rows = len(group.rows_mm)
+    out = []
+    for r, (y0, y1) in enumerate(rows, 1):
+        for col in group.columns:
+            j, score = found[col.name]
+            conf = round(min(1.0, score / SURE_LABEL_SCORE), 3)
+            p = Placement(cell_name(group.name, r, col.name), (xs[j], y0, xs[j + 1] - xs[j], y1 - y0), "table",
+                          conf, None, notes=[f"row {r} of {len(rows)}, under header {headers[j]!r}"])
+            if col.name in by_order:
+                p.notes.append(f"its header {col.label!r} was read as {headers[j]!r}: placed by the columns' order")
+            if len(rows) != like_rows:
+                p.confidence = min(p.confidence, 0.7)
+                p.notes.append(f"{len(rows)} rows printed, the like template has {like_rows}")
+            out.append(p)
     return out
 
 
@@ -835,7 +1084,7 @@ def like_label_boxes(like: Template, words: list[Word] | None) -> dict[str, Box 
                 out[f.name] = (x, f.box_mm[1], max(1.0, f.box_mm[0] - x - 0.5), f.box_mm[3])
         return out
     ordered = reading_order(words)
-    labels = [(f.name, f.label) for f in like.fields if not CONTINUATION.search(f.label)]
+    labels = [(f.name, f.label) for f in like.single_fields if not CONTINUATION.search(f.label)]
     matches = match_labels(labels, ordered)
     return {f.name: (matches[f.name].box_mm if f.name in matches else None) for f in like.fields}
 
@@ -866,10 +1115,40 @@ def to_template_data(like_data: dict, placements: list[Placement], *, version: s
            "reference": {"pdf": reference_pdf, "page": 1},
            "registration": {"method": "features", "max_residual_px": max(8.0, float(reg.get("max_residual_px", 8.0)))},
            "fields": fields}
-    for key in ("checks", "context", "household"):
+    groups = [_group_data(g, placements) for g in like_data.get("groups", [])]
+    if groups:
+        out["groups"] = groups
+    for key in ("checks", "context", "household", "reports"):
         if like_data.get(key):
             out[key] = like_data[key]
     return out
+
+
+def _group_data(g: dict, placements: list[Placement]) -> dict:
+    """A like template's group as authored: the printed rows (each row's top and height) and each
+    column's left edge and width, from the cells placed on the table."""
+    cells = {p.name: p.box_mm for p in placements if p.box_mm is not None and p.name.startswith(g["name"] + ".")}
+    first = g["columns"][0]["name"]
+    rows, r = [], 1
+    while cell_name(g["name"], r, first) in cells:
+        _, y, _, h = cells[cell_name(g["name"], r, first)]
+        rows.append([round(float(y), 2), round(float(h), 2)])
+        r += 1
+    d = {k: v for k, v in g.items() if k not in ("rows", "rows_mm", "first_row_mm", "row_pitch_mm", "row_height_mm",
+                                                 "columns")}
+    d["rows"] = len(rows)
+    d["rows_mm"] = rows
+    d["columns"] = []
+    for c in g["columns"]:
+        x, _, w, _ = cells[cell_name(g["name"], 1, c["name"])]
+        col = {k: v for k, v in c.items() if k != "x_mm"}
+        col["x_mm"] = [round(float(x), 2), round(float(w), 2)]
+        d["columns"].append({k: col[k] for k in sorted(col, key=lambda k: _COLUMN_KEYS.index(k)
+                                                       if k in _COLUMN_KEYS else 99)})
+    return d
+
+
+_COLUMN_KEYS = ("name", "label", "kind", "x_mm", "required", "row_number", "validators", "vocabulary", "export", "sample")
 
 
 _KEY_ORDER = ("name", "label", "kind", "box_mm", "cells", "draw", "options", "required", "validators", "vocabulary",
@@ -885,7 +1164,7 @@ def dump_yaml(data: dict, placements: list[Placement]) -> str:
     import yaml
 
     by_name = {p.name: p for p in placements}
-    head = {k: v for k, v in data.items() if k not in ("fields", "checks", "context", "household")}
+    head = {k: v for k, v in data.items() if k not in ("fields", "groups", "checks", "context", "household", "reports")}
     text = ["# Authored from a printed blank; boxes in mm [x, y, width, height]. Re-check an edited copy with",
             "# `ocr-service templates author BLANK --recheck FILE.yaml`.",
             yaml.safe_dump(head, allow_unicode=True, sort_keys=False, width=110).rstrip(), "fields:"]
@@ -896,7 +1175,17 @@ def dump_yaml(data: dict, placements: list[Placement]) -> str:
         text.append(f"# {p.method}, confidence {p.confidence:.2f}{flag}{notes}")
         body = yaml.safe_dump([f], allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
         text.append(body.rstrip())
-    for key in ("context", "checks", "household"):
+    if data.get("groups"):
+        text.append("groups:")
+        for g in data["groups"]:
+            cells = [p for p in placements if p.name.startswith(g["name"] + ".")]
+            doubtful = [p.name for p in cells if p.doubtful]
+            low = min((p.confidence for p in cells), default=0.0)
+            text.append(f"# table, {len(cells)} cells placed from the ruled grid, lowest confidence {low:.2f}"
+                        + (f" DOUBTFUL: {', '.join(doubtful[:6])}" if doubtful else ""))
+            body = yaml.safe_dump([g], allow_unicode=True, sort_keys=False, width=110, default_flow_style=None)
+            text.append(body.rstrip())
+    for key in ("context", "checks", "household", "reports"):
         if key in data:
             text.append(yaml.safe_dump({key: data[key]}, allow_unicode=True, sort_keys=False, width=110,
                                        default_flow_style=None).rstrip())
@@ -928,7 +1217,9 @@ def overlay(gray: np.ndarray, px_per_mm: float, placements: list[Placement]) -> 
         for _, (ox, oy, ow, oh) in p.options:
             draw.rectangle([ox * px_per_mm, oy * px_per_mm, (ox + ow) * px_per_mm, (oy + oh) * px_per_mm],
                            outline=(40, 90, 230), width=width)
-        draw.text((x + 2, y + 1), f"{p.name} {p.confidence:.2f}", fill=(200, 0, 0), font=font)
+        cell = split_cell_name(p.name)  # a table cell: its row and column (the group is the table)
+        name = f"{cell[1]}.{cell[2]}" if cell else p.name
+        draw.text((x + 2, y + 1), f"{name} {p.confidence:.2f}", fill=(200, 0, 0), font=font)
     return np.asarray(img)
 
 

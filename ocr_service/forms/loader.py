@@ -15,7 +15,8 @@ import jsonschema
 import yaml
 
 from ocr_service.errors import TemplateError
-from ocr_service.forms.model import FieldSpec, Option, RegistrationSpec, StaticText, Template
+from ocr_service.forms.model import (FieldSpec, GroupColumn, GroupSpec, Option, RegistrationSpec, StaticText,
+                                     Template, cell_name)
 from ocr_service.settings import BUNDLED_TEMPLATES
 
 _SCHEMA_PATH = Path(__file__).with_name("template.schema.json")
@@ -26,6 +27,7 @@ def _schema() -> dict:
     return json.loads(_SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+SHARED_EDGE_MM = 0.05  # neighbouring rows or columns of a group share a ruled line: rounding may overlap them this much
 COMPANION_SUFFIXES = (".export",)  # VERSION.export.yaml beside a template is its export mapping
 
 
@@ -82,9 +84,9 @@ def load_file(path: Path) -> Template:
 
 def _field_name_at(data: dict, error_path) -> str | None:
     parts = list(error_path)
-    if len(parts) >= 2 and parts[0] == "fields" and isinstance(parts[1], int):
+    if len(parts) >= 2 and parts[0] in ("fields", "groups") and isinstance(parts[1], int):
         try:
-            return data["fields"][parts[1]].get("name") or f"#{parts[1] + 1}"
+            return data[parts[0]][parts[1]].get("name") or f"#{parts[1] + 1}"
         except (IndexError, AttributeError):
             return f"#{parts[1] + 1}"
     return None
@@ -114,7 +116,21 @@ def _validate(data: dict, path: Path) -> None:
             raise TemplateError("a choice field needs options", file=str(path), field=name)
         if f.get("cells") and f["kind"] not in ("digits", "date", "text"):
             raise TemplateError(f"cells are for digit boxes, not kind {f['kind']}", file=str(path), field=name)
+    for g in data.get("groups", []):
+        names |= _validate_group(g, names, w, h, path)
+    groups = {g["name"]: g for g in data.get("groups", [])}
     for check in data.get("checks", []):
+        if "group" in check:  # per row: the fields are the group's columns
+            g = groups.get(check["group"])
+            if g is None:
+                raise TemplateError(f"check {check['rule']!r} names unknown group {check['group']!r}",
+                                    file=str(path), field=check["group"])
+            columns = {c["name"] for c in g["columns"]}
+            for role, col in check["fields"].items():
+                if col not in columns:
+                    raise TemplateError(f"check {check['rule']!r} binds {role!r} to {col!r}, not a column of group "
+                                        f"{g['name']!r}", file=str(path), field=g["name"])
+            continue
         for role, fname in check["fields"].items():
             if fname not in names:
                 raise TemplateError(f"check {check['rule']!r} binds {role!r} to unknown field {fname!r}",
@@ -136,6 +152,91 @@ def _validate(data: dict, path: Path) -> None:
                             file=str(path))
 
 
+def group_rows(g: dict) -> list[tuple[float, float]]:
+    """Each row's (top, height) in mm of a group as written: ``rows_mm``, or ``rows`` rows from
+    ``first_row_mm`` every ``row_pitch_mm`` (``row_height_mm`` tall, the pitch by default)."""
+    if "rows_mm" in g:
+        return [(float(y), float(rh)) for y, rh in g["rows_mm"]]
+    pitch = float(g["row_pitch_mm"])
+    height = float(g.get("row_height_mm", pitch))
+    return [(float(g["first_row_mm"]) + i * pitch, height) for i in range(int(g["rows"]))]
+
+
+def _validate_group(g: dict, names: set[str], w: float, h: float, path: Path) -> set[str]:
+    """The cell names of a valid group; TemplateError naming the file, the group and the problem."""
+    gname = g["name"]
+
+    def fail(reason: str) -> TemplateError:
+        return TemplateError(f"group {gname!r}: {reason}", file=str(path), field=gname)
+
+    if gname in names or any(n.split(".")[0] == gname for n in names):
+        raise fail("the name is already used by a field or another group")
+    spaced = all(k in g for k in ("rows", "first_row_mm", "row_pitch_mm"))
+    if "rows_mm" in g and ("first_row_mm" in g or "row_pitch_mm" in g or "row_height_mm" in g):
+        raise fail("give rows_mm (each row's top and height) or first_row_mm with row_pitch_mm, not both")
+    if "rows_mm" not in g and not spaced:
+        missing = [k for k in ("rows", "first_row_mm", "row_pitch_mm") if k not in g]
+        raise fail(f"its rows need rows_mm, or rows, first_row_mm and row_pitch_mm (missing: {', '.join(missing)})")
+    if "rows_mm" in g and "rows" in g and int(g["rows"]) != len(g["rows_mm"]):
+        raise fail(f"rows is {g['rows']} but rows_mm gives {len(g['rows_mm'])} rows")
+    rows = group_rows(g)
+    for i, (y, rh) in enumerate(rows, 1):
+        if rh <= 0:
+            raise fail(f"row {i} has no height")
+        if i > 1 and y < rows[i - 2][0] + rows[i - 2][1] - SHARED_EDGE_MM:
+            raise fail(f"row {i} (top {y} mm) overlaps row {i - 1} (rows go down the page, one under the other)")
+    cols = g["columns"]
+    seen: set[str] = set()
+    for i, c in enumerate(cols):
+        if c["name"] in seen:
+            raise fail(f"column {c['name']!r} given twice")
+        seen.add(c["name"])
+        x, cw = c["x_mm"]
+        if cw <= 0:
+            raise fail(f"column {c['name']!r} has no width")
+        if i and x < cols[i - 1]["x_mm"][0] + cols[i - 1]["x_mm"][1] - SHARED_EDGE_MM:
+            raise fail(f"column {c['name']!r} overlaps column {cols[i - 1]['name']!r} (columns go left to right)")
+    x0, x1 = cols[0]["x_mm"][0], cols[-1]["x_mm"][0] + cols[-1]["x_mm"][1]
+    y1 = rows[-1][0] + rows[-1][1]
+    if x1 > w + 1e-6 or y1 > h + 1e-6:
+        raise fail(f"the table [{x0}, {rows[0][0]}, {x1 - x0:.1f}, {y1 - rows[0][0]:.1f}] runs outside the "
+                   f"{w}×{h} mm page")
+    return {cell_name(gname, r, c["name"]) for r in range(1, len(rows) + 1) for c in cols}
+
+
+def _expand_group(g: dict) -> tuple[GroupSpec, list[FieldSpec]]:
+    """A group and its cells as ordinary fields, row by row (``members.1.tt``, ``members.1.full_name`` …)."""
+    rows = group_rows(g)
+    spec = GroupSpec(g["name"], g["label"], g.get("row_label", "Dòng"), tuple(rows),
+                     tuple(GroupColumn(c["name"], c["label"], float(c["x_mm"][0]), float(c["x_mm"][1]),
+                                       bool(c.get("required", False)), bool(c.get("row_number", False)))
+                           for c in g["columns"]))
+    cells = []
+    for r, (y, rh) in enumerate(rows, 1):
+        for c, col in zip(g["columns"], spec.columns):
+            cells.append(FieldSpec(
+                name=cell_name(spec.name, r, col.name), label=spec.cell_label(r, col), kind=c["kind"],
+                box_mm=(col.x_mm, y, col.w_mm, rh), required=False, row_required=bool(c.get("required", False)),
+                validators=tuple(c.get("validators", [])), vocabulary=c.get("vocabulary"),
+                export=c.get("export"), sample=c.get("sample"), draw="none",
+                group=spec.name, row=r, column=col.name))
+    return spec, cells
+
+
+def _expand_checks(data: dict) -> list[dict]:
+    """The template's checks, one per row for a check on a group (its fields: that row's cells)."""
+    rows = {g["name"]: len(group_rows(g)) for g in data.get("groups", [])}
+    out = []
+    for check in data.get("checks", []):
+        if "group" not in check:
+            out.append(check)
+            continue
+        base = {k: v for k, v in check.items() if k != "group"}
+        for r in range(1, rows[check["group"]] + 1):
+            out.append({**base, "fields": {role: cell_name(check["group"], r, col) for role, col in check["fields"].items()}})
+    return out
+
+
 def _box(v) -> tuple[float, float, float, float]:
     return tuple(float(x) for x in v)  # type: ignore[return-value]
 
@@ -154,6 +255,11 @@ def _build(data: dict, path: Path) -> Template:
             draw=f.get("draw", "box" if f.get("cells") else "dots"),
             label_at_mm=tuple(f["label_at_mm"]) if "label_at_mm" in f else None,
         ))
+    groups = []
+    for g in data.get("groups", []):
+        spec, cells = _expand_group(g)
+        groups.append(spec)
+        fields.extend(cells)
     reg = data["registration"]
     ref = data.get("reference")
     return Template(
@@ -169,7 +275,7 @@ def _build(data: dict, path: Path) -> Template:
         static=tuple(StaticText(s["text"], tuple(s["at_mm"]), s.get("size_pt"), s.get("style", "regular"),
                                 s.get("align", "left")) for s in data.get("static", [])),
         rules=tuple((_box(r["box_mm"]), float(r.get("width_mm", 0.3))) for r in data.get("rules", [])),
-        checks=tuple(data.get("checks", [])), household=data.get("household", {}),
+        checks=tuple(_expand_checks(data)), household=data.get("household", {}),
         context=data.get("context", {}), reports=data.get("reports", {}),
-        description=data.get("description", ""),
+        description=data.get("description", ""), groups=tuple(groups),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 Box = tuple[float, float, float, float]
 
@@ -37,6 +38,10 @@ class FieldSpec:
     sample: str | None = None
     draw: str = "dots"
     label_at_mm: tuple[float, float] | None = None
+    group: str | None = None  # a cell of a repeated group (a table): the group's name,
+    row: int | None = None  # its row (1-based)
+    column: str | None = None  # and its column's name; ``name`` is ``cell_name(group, row, column)``
+    row_required: bool = False  # a cell that must hold writing when anything else in its row does
 
     def cell_boxes_mm(self) -> list[Box]:
         """The boxes of a comb field's cells, left to right (empty for a free line)."""
@@ -45,6 +50,67 @@ class FieldSpec:
         x, y, w, h = self.box_mm
         cw = w / self.cells
         return [(x + i * cw, y, cw, h) for i in range(self.cells)]
+
+
+def cell_name(group: str, row: int, column: str) -> str:
+    """The field name of a repeated group's cell: ``members.2.full_name``."""
+    return f"{group}.{row}.{column}"
+
+
+def split_cell_name(name: str) -> tuple[str, int, str] | None:
+    """(group, row, column) of a cell's field name, None for an ordinary field."""
+    parts = name.split(".")
+    if len(parts) == 3 and parts[1].isdigit():
+        return parts[0], int(parts[1]), parts[2]
+    return None
+
+
+@dataclass(frozen=True)
+class GroupColumn:
+    """One column of a repeated group: its name, printed header and left edge and width (mm)."""
+
+    name: str
+    label: str
+    x_mm: float
+    w_mm: float
+    required: bool = False  # must hold writing in a row that is an entry
+    row_number: bool = False  # the row's number (TT): writing here alone does not make the row an entry
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A repeated group: a table of ``len(rows)`` rows of named columns. Each cell is also an
+    ordinary :class:`FieldSpec` of the template (``group``/``row``/``column`` set), so every stage
+    works on plain fields; this says how they hang together."""
+
+    name: str
+    label: str
+    row_label: str
+    rows_mm: tuple[tuple[float, float], ...]  # each row's top and height
+    columns: tuple[GroupColumn, ...]
+
+    @property
+    def box_mm(self) -> Box:
+        """The table's body (all rows, all columns)."""
+        x0 = min(c.x_mm for c in self.columns)
+        x1 = max(c.x_mm + c.w_mm for c in self.columns)
+        y0 = self.rows_mm[0][0]
+        y1 = self.rows_mm[-1][0] + self.rows_mm[-1][1]
+        return (x0, y0, x1 - x0, y1 - y0)
+
+    def filled_rows(self, values: Mapping[str, str]) -> list[int]:
+        """The rows (1-based) that are entries: some cell other than the row number holds writing
+        (``values``: field name → text). The other rows are blank, never "required but missing"."""
+        return [r for r in range(1, len(self.rows_mm) + 1)
+                if any((values.get(cell_name(self.name, r, c.name)) or "").strip()
+                       for c in self.columns if not c.row_number)]
+
+    def column_label(self, name: str) -> str:
+        return next(c.label for c in self.columns if c.name == name)
+
+    def cell_label(self, row: int, column: GroupColumn) -> str:
+        """How a person is shown the cell: "Thành viên 2 – Họ, chữ đệm và tên"."""
+        return f"{self.row_label} {row} – {column.label}"
 
 
 @dataclass(frozen=True)
@@ -89,6 +155,7 @@ class Template:
     context: dict = field(default_factory=dict)
     reports: dict = field(default_factory=dict)  # report roles (commune, officer, person_id …) → field names
     description: str = ""
+    groups: tuple[GroupSpec, ...] = ()  # repeated groups; their cells are among ``fields``
 
     @property
     def id(self) -> str:
@@ -99,6 +166,24 @@ class Template:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def group(self, name: str) -> GroupSpec:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+    def group_entries(self, values: Mapping[str, str]) -> dict[str, list[dict]]:
+        """Each repeated group's entries (its rows that hold writing, see ``GroupSpec.filled_rows``)
+        as ``{"row": r, "values": {column: text}}``, by group name: how a sheet's table reads as a list."""
+        return {g.name: [{"row": r, "values": {c.name: values.get(cell_name(g.name, r, c.name)) or ""
+                                                for c in g.columns}} for r in g.filled_rows(values)]
+                for g in self.groups}
+
+    @property
+    def single_fields(self) -> tuple[FieldSpec, ...]:
+        """The fields that are not cells of a repeated group."""
+        return tuple(f for f in self.fields if f.group is None)
 
     def page_px(self, dpi: float) -> tuple[int, int]:
         """(width, height) of the page in pixels at ``dpi``."""
@@ -120,10 +205,15 @@ class Template:
                 d["vocabulary"] = f.vocabulary
             if f.export:
                 d["export"] = f.export
+            if f.group:
+                d.update(group=f.group, row=f.row, column=f.column)
             out_fields.append(d)
         return {"name": self.name, "version": self.version, "title": self.title,
                 "page": {"width_mm": self.width_mm, "height_mm": self.height_mm},
-                "registration": self.registration.method, "fields": out_fields}
+                "registration": self.registration.method, "fields": out_fields,
+                **({"groups": [{"name": g.name, "label": g.label, "rows": len(g.rows_mm),
+                                "columns": [c.name for c in g.columns], "box_mm": [round(v, 2) for v in g.box_mm]}
+                               for g in self.groups]} if self.groups else {})}
 
 
 def mm_to_px(value_mm: float, dpi: float) -> float:

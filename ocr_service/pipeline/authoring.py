@@ -108,8 +108,9 @@ def read_blank(path: str | Path, page: int = 1, size_mm: tuple[float, float] | N
         if upright_like is not None:
             gray, _ = orient.orient(gray, reference_image(upright_like, DPI))
         words, source = _best_ocr(gray, px_per_mm, tessdata, labels), "ocr"
-    blank = author.Blank(author.reading_order(words), _ink(gray, px_per_mm, scanned=source == "ocr"),
-                         width_mm, height_mm, str(path), from_ocr=source == "ocr")
+    ink = _ink(gray, px_per_mm, scanned=source == "ocr")
+    words = author.split_glued_leaders(words, ink)  # a text layer or OCR may glue a label to its dots
+    blank = author.Blank(author.reading_order(words), ink, width_mm, height_mm, str(path), from_ocr=source == "ocr")
     return blank, gray, source
 
 
@@ -118,10 +119,13 @@ def like_labels(like: Template, tessdata: str | None = None) -> dict[str, Box | 
     if like.reference_pdf is None:
         return author.like_label_boxes(like, None)
     words, _ = author.text_layer(like.reference_pdf, like.reference_page)
+    if any(author._GLUED.match(w.text) for w in words):
+        ref = reference_print(like, DPI)
+        words = author.split_glued_leaders(words, _ink(ref, ref.shape[1] / like.width_mm, scanned=False))
     if len([w for w in words if any(c.isalpha() for c in w.text)]) < 10:
         ref = reference_print(like, DPI)
         words = _best_ocr(ref, ref.shape[1] / like.width_mm, tessdata,
-                          [(f.name, f.label) for f in like.fields if not author.CONTINUATION.search(f.label)])
+                          [(f.name, f.label) for f in like.single_fields if not author.CONTINUATION.search(f.label)])
     return author.like_label_boxes(like, words)
 
 
@@ -137,7 +141,7 @@ def author_template(blank_path: str | Path, like: Template, out: str | Path, *, 
     Raises AuthorError naming a field that cannot be placed, TemplateError for a bad file."""
     out = Path(out)
     labels = like_labels(like, tessdata)
-    printed = [(f.name, f.label) for f in like.fields if labels.get(f.name) is not None]
+    printed = [(f.name, f.label) for f in like.single_fields if labels.get(f.name) is not None]
     blank, gray, source = read_blank(blank_path, page, (like.width_mm, like.height_mm), tessdata, like, printed)
     placements = author.author_fields(like, labels, blank)
     out.parent.mkdir(parents=True, exist_ok=True)

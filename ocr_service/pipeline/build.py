@@ -87,7 +87,8 @@ class Pipeline:
         return SheetResult(**base, status=OK, residual_px=reg.residual_px, fields=tuple(results),
                            serial=identity[2] if identity else None, seconds=time.perf_counter() - start,
                            homography=tuple(float(v) for v in reg.homography.ravel()),
-                           registration=reg.method, placed_by_label=by_label)
+                           registration=reg.method, placed_by_label=by_label,
+                           groups=t.group_entries({r.name: r.value for r in results}) if t.groups else {})
 
     def process_file(self, path: str | Path) -> Iterator[SheetResult]:
         """Results for every page of a file; a file or page that cannot be read yields one 'error'

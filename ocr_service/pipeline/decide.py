@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ocr_service.engines.base import Reading
-from ocr_service.forms.model import FieldSpec, Template
+from ocr_service.forms.model import FieldSpec, Template, cell_name
 from ocr_service.pipeline.evidence import FieldEvidence, sheet_evidence
 from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.pipeline.scoring import Thresholds, calibration_kind
@@ -104,6 +104,12 @@ def check_reasons(template: Template, values: dict[str, str]) -> tuple[dict[str,
         for name in failure.fields:
             (soft if failure.soft else hard).setdefault(name, []).append(
                 ReviewReason.CHECK.detail(f"{failure.rule}: {failure.reason}"))
+    for group in template.groups:  # a table row that is an entry needs its required cells; blank rows need nothing
+        for row in group.filled_rows(values):
+            for col in group.columns:
+                name = cell_name(group.name, row, col.name)
+                if col.required and not (values.get(name) or "").strip():
+                    hard.setdefault(name, []).append(ReviewReason.EMPTY_REQUIRED.value)
     return hard, soft
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ocr_service.pipeline.decide import AUTO_ACCEPTED, FieldResult
 
@@ -35,6 +35,7 @@ class SheetResult:
     orientation_confidence: float | None = None
     registration: str = ""  # how the page was registered: marks, features, or labels (the fallback)
     placed_by_label: tuple[str, ...] = ()  # fields placed from their own printed labels
+    groups: dict = field(default_factory=dict)  # repeated groups' entries (Template.group_entries)
 
     def to_json(self) -> dict:
         """The page line of ``extract --json`` (the documented contract)."""
@@ -54,6 +55,8 @@ class SheetResult:
         if self.placed_by_label:
             d["registration"] = self.registration
             d["placed_by_label"] = list(self.placed_by_label)
+        if self.groups:
+            d["groups"] = self.groups
         return d
 
     def to_record(self) -> dict:

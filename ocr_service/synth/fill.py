@@ -116,9 +116,23 @@ class FilledSheet:
     hand: Hand | None = None  # the writer's tendencies (None: the font as it is)
 
 
-def record_values(template: Template, record: dict[str, str]) -> dict[str, str]:
-    """The value each template field gets from a generated record (the field's ``sample`` key or its name)."""
-    return {f.name: record.get(f.sample or f.name, "") for f in template.fields}
+def record_values(template: Template, record: dict[str, str],
+                  rows: list[dict[str, str]] | None = None) -> dict[str, str]:
+    """The value each template field gets from a generated record (the field's ``sample`` key or
+    its name); a repeated group's cell in row r from the r-th of ``rows`` (its row number column:
+    r), the rows past them left blank."""
+    rows = rows or []
+    numbering = {(g.name, c.name) for g in template.groups for c in g.columns if c.row_number}
+    out = {}
+    for f in template.fields:
+        key = f.sample or (f.column if f.group else f.name)
+        if f.group is None:
+            out[f.name] = record.get(key, "")
+        elif f.row is not None and f.row <= len(rows):
+            out[f.name] = str(f.row) if (f.group, f.column) in numbering else rows[f.row - 1].get(key, "")
+        else:
+            out[f.name] = ""
+    return out
 
 
 def _write_line(page: np.ndarray, spec: FieldSpec, text: str, font_path: str, rng: random.Random,
@@ -330,10 +344,16 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
     for i in range(n):
         sheet_style = style if style in pool else rng.choice(sorted(pool))
         font = rng.choice(pool[sheet_style])
-        record = records.generate_record(rng, declared_on=dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700)))
+        declared_on = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+        rows: list[dict[str, str]] = []
+        if template.groups:  # a form with a member table: a declarant and some of their household
+            record, rows = records.generate_declaration(rng, declared_on=declared_on,
+                                                        max_members=min(len(g.rows_mm) for g in template.groups))
+        else:
+            record = records.generate_record(rng, declared_on=declared_on)
         serial = f"{seed:04d}{i:05d}"
         hand = Hand.random(hand_rng) if hand_mode == "varied" and font.style == "handwriting" else None
-        sheet = fill_sheet(template, record_values(template, record), rng, font, serial, pen, hand)
+        sheet = fill_sheet(template, record_values(template, record, rows), rng, font, serial, pen, hand)
         profile = profile_rng.choice(sorted(scan.SCAN_PROFILES)) if scan_profile == "mixed" else scan_profile
         if profile is None:
             params, profile = scan.ScanParams.random(np_rng, rotate=rotate, severity=severity), scan.profile_name(severity)

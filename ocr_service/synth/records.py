@@ -288,3 +288,24 @@ def generate_record_with_truth(rng: random.Random, *,
 def generate_record(rng: random.Random, *, declared_on: dt.date | None = None) -> dict[str, str]:
     """One realistic, internally consistent synthetic DC01 (+CC01) person record."""
     return generate_record_with_truth(rng, declared_on=declared_on)[0]
+
+
+RESIDENCE_REQUESTS = (("Đăng ký thường trú", 40), ("Đăng ký tạm trú", 30), ("Tách hộ", 10),
+                      ("Xác nhận thông tin về cư trú", 10), ("Điều chỉnh thông tin về cư trú", 10))
+
+
+def generate_declaration(rng: random.Random, *, declared_on: dt.date | None = None,
+                         max_members: int = 9) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A declaration with a table of household members (as CT01's item 11): the declarant's record
+    (plus ``residence_office`` and ``request``, what such a form asks for) and the records of the
+    other members of the household who change with them, 0..``max_members`` of them, in the
+    household's order."""
+    size = rng.choices([s for s, _ in SIZE_WEIGHTS], [s * w for s, w in SIZE_WEIGHTS])[0]
+    sheets = generate_household_with_truth(rng, size, declared_on=declared_on)
+    i = rng.randrange(len(sheets))
+    rec = dict(sheets[i][0])
+    others = [r for j, (r, _) in enumerate(sheets) if j != i]
+    k = rng.randint(0, min(len(others), max_members))
+    rec["residence_office"] = nfc(f"Công an {rec['hdr_commune']}")
+    rec["request"] = wchoice(rng, RESIDENCE_REQUESTS)
+    return rec, others[:k]

@@ -254,8 +254,18 @@ class SheetOut(Out):
                    updated_at=sh.updated_at)
 
 
+class GroupRowOut(BaseModel):
+    """One entry of a repeated group (a table row that holds writing): its row number, each
+    column's final value (verified, else read; rejected: empty) and each cell's field id."""
+
+    row: int
+    values: dict[str, str]
+    field_ids: dict[str, int]
+
+
 class SheetDetail(SheetOut):
     fields: list[FieldOut]
+    groups: dict[str, list[GroupRowOut]] = {}  # the template's repeated groups (tables), entries only
 
 
 # -- jobs -----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ocr_service.errors import MappingError
-from ocr_service.forms.model import Template
+from ocr_service.forms.model import GroupSpec, Template, cell_name
 from ocr_service.service.export import qcvn109
 from ocr_service.vietnamese import codes
 
@@ -35,10 +35,11 @@ PARTS = {
                 "province_code"),
     "digits": ("full", "personal_id", "cmnd"),
 }
-META = ("sheet_id", "page_id", "batch", "commune", "village", "officer", "box", "file", "page_no", "sheet_status")
+META = ("sheet_id", "page_id", "batch", "commune", "village", "officer", "box", "file", "page_no", "sheet_status",
+        "row")  # row: the repeated group's row an output row is for (with ``rows:``)
 COLUMN_KEYS = {"id", "header", "field", "part", "code", "map", "date_format", "meta", "code_list_of"}
 TOP_KEYS = {"template", "version", "date_format", "admin_units", "names", "code_lists", "columns", "xml",
-            "pending_columns", "description"}
+            "pending_columns", "description", "rows"}
 DEFAULT_PENDING = {"status": "Trạng thái phiếu", "fields": "Trường chưa hoàn tất"}
 DEFAULT_COMPOUND_SURNAMES = ("Tôn Nữ", "Tôn Thất", "Nguyễn Phúc", "Âu Dương", "Công Tôn", "Tư Mã", "Gia Cát")
 
@@ -142,6 +143,7 @@ class Mapping:
     xml: list  # as Layout.xml
     same_as: dict = field(default_factory=dict)  # target field -> source field ("như trên")
     xml_problems: tuple[str, ...] = ()  # why this mapping cannot export QCVN 109 XML (file lines)
+    group: GroupSpec | None = None  # ``rows: GROUP``: one output row per entry of this repeated group
 
     def layout(self) -> Layout:
         cols = self.slots[:self.n_columns]
@@ -221,6 +223,15 @@ def _compile(d: Any, template: Template, path: Path, sha: str, pending: bool) ->
             raise err(_line(code_lists, key), f"unknown code list {name!r} for {key!r} (known: {', '.join(known_lists)})")
 
     fields = {f.name: f for f in template.fields}
+    group = None
+    if "rows" in d:
+        known_groups = [g.name for g in template.groups]
+        if d["rows"] not in known_groups:
+            raise err(_line(d, "rows"), f"rows names {d['rows']!r}, which is not a repeated group of {template.id} "
+                                        f"(its groups: {', '.join(known_groups) or 'none'})")
+        group = template.group(d["rows"])
+        for c in group.columns:  # GROUP.COLUMN: the column's cell in the row being written
+            fields[f"{group.name}.{c.name}"] = template.field(cell_name(group.name, 1, c.name))
     slots: list[Slot] = []
     ids: dict[str, int] = {}
     headers: dict[str, int] = {}
@@ -260,7 +271,10 @@ def _compile(d: Any, template: Template, path: Path, sha: str, pending: bool) ->
         name = spec["field"]
         f = fields.get(name)
         if f is None:
-            raise err(_line(spec, "field"), f"unknown field {name!r}: {template.id} has no such field")
+            hint = ""
+            if isinstance(name, str) and name.split(".")[0] in {g.name for g in template.groups}:
+                hint = f" (a table's column is GROUP.COLUMN, with rows: {name.split('.')[0]} at the top)"
+            raise err(_line(spec, "field"), f"unknown field {name!r}: {template.id} has no such field{hint}")
         part = spec.get("part", "full")
         if part != "full" and part not in PARTS.get(f.kind, ()):
             allowed = ", ".join(PARTS.get(f.kind, ("full",)))
@@ -348,5 +362,8 @@ def _compile(d: Any, template: Template, path: Path, sha: str, pending: bool) ->
     xml = walk(d["xml"], qcvn109.CITIZEN, _line(d, "xml"), ()) if "xml" in d else []
     same_as = {c["fields"]["target"]: c["fields"]["source"] for c in template.checks
                if c.get("rule") == "same_as" and "target" in c.get("fields", {})}
+    if group is not None and xml:
+        raise err(_line(d, "xml"), "a mapping with rows: (one row per table entry) cannot export QCVN 109 XML, "
+                                   "which holds one citizen per record")
     return Mapping(str(path), sha, template.id, version, date_format, admin, compound, tuple(slots), n_columns, xml,
-                   same_as, tuple(xml_problems))
+                   same_as, tuple(xml_problems), group)

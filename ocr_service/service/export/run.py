@@ -38,7 +38,7 @@ from ocr_service.errors import ConflictError, InvalidRequestError, MappingError,
 from ocr_service.forms import loader
 from ocr_service.service.export import formats
 from ocr_service.service.export.mapping import FORMATS, Layout, Mapping, load_mapping
-from ocr_service.service.export.transform import Held, Record, apply, final_value
+from ocr_service.service.export.transform import Held, Record, apply_rows, final_value
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import EXPORT_DONE, EXPORT_FAILED, EXPORT_RUNNING, FIELD_AUTO, FIELD_VERIFIED, utcnow
 from ocr_service.service.store.store import Store
@@ -245,7 +245,7 @@ def _execute(store, p: Prepared, out: Path, tmp: Path, held_tmp: Path, snap_tmp:
                 records = _records(chunk, repo.sheet_origins(s, [sh.id for sh, _ in chunk]), batches)
             complete, pending = [], []
             for rec in records:
-                row = apply(m, rec)
+                row = apply_rows(m, rec)
                 if isinstance(row, Held):
                     if held_writer is None:
                         held_file = open(held_tmp, "w", encoding="utf-8-sig", newline="")
@@ -255,8 +255,9 @@ def _execute(store, p: Prepared, out: Path, tmp: Path, held_tmp: Path, snap_tmp:
                                           rec.meta.get("page_no") or "", row.reason])
                     held += 1
                     continue
-                writer.write(row)
-                snap_text.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+                for line in row:  # one row, or one per table entry (rows: GROUP)
+                    writer.write(line)
+                    snap_text.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
                 done = rec.status in (FIELD_AUTO, FIELD_VERIFIED) and all(
                     st in (FIELD_AUTO, FIELD_VERIFIED) for st in rec.statuses.values())
                 (complete if done else pending).append(rec.sheet_id)

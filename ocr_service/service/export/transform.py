@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from ocr_service.forms.model import cell_name
 from ocr_service.service.export.mapping import Mapping, Slot
 from ocr_service.service.store.models import FIELD_REJECTED, FIELD_VERIFIED
 from ocr_service.vietnamese import codes
@@ -169,3 +170,25 @@ def apply(m: Mapping, rec: Record) -> list[str] | Held:
     except _Hold as exc:
         return Held(rec.sheet_id, str(exc), rec.meta)
     return row
+
+
+def apply_rows(m: Mapping, rec: Record) -> list[list[str]] | Held:
+    """The output rows of a record: one (:func:`apply`), or with ``rows: GROUP`` one per entry of
+    the repeated group (its rows that hold writing, see ``GroupSpec.filled_rows``), each with the
+    sheet's own fields repeated, the entry's cells in the ``GROUP.COLUMN`` columns and its row
+    number in ``meta: row``. A sheet with no entry gives one row with those columns empty (nothing
+    of the sheet is lost). A row that cannot be exported holds the whole record."""
+    if m.group is None:
+        one = apply(m, rec)
+        return one if isinstance(one, Held) else [one]
+    g = m.group
+    out = []
+    for r in g.filled_rows(rec.values) or [None]:
+        values = dict(rec.values)
+        for c in g.columns:
+            values[f"{g.name}.{c.name}"] = rec.values.get(cell_name(g.name, r, c.name), "") if r else ""
+        got = apply(m, replace(rec, values=values, meta={**rec.meta, "row": r}))
+        if isinstance(got, Held):
+            return replace(got, reason=f"{g.row_label} {r}: {got.reason}" if r else got.reason, meta=rec.meta)
+        out.append(got)
+    return out

@@ -9,9 +9,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from ocr_service.errors import TemplateError
+from ocr_service.forms import loader
+from ocr_service.forms.model import cell_name
 from ocr_service.service import auth, blind
-from ocr_service.service.api.deps import Paging, StoreDep, require
-from ocr_service.service.api.schemas import FieldOut, Page, SheetDetail, SheetOut
+from ocr_service.service.api.deps import Paging, SettingsDep, StoreDep, require
+from ocr_service.service.api.schemas import FieldOut, GroupRowOut, Page, SheetDetail, SheetOut
+from ocr_service.service.export.transform import final_value
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
 
@@ -44,12 +48,32 @@ def list_sheets(batch_id: int, store: StoreDep, paging: Paging, principal: Recor
 
 
 @router.get("/sheets/{sheet_id}", response_model=SheetDetail, summary="A sheet with all its fields")
-def get_sheet(sheet_id: int, store: StoreDep, principal: Records) -> SheetDetail:
+def get_sheet(sheet_id: int, store: StoreDep, settings: SettingsDep, principal: Records) -> SheetDetail:
     viewer = blind.viewer_of(principal)
     with store.session(write=False) as s:
         sheet = repo.get_sheet(s, sheet_id)
         view = blind.sheet_views(s, [sheet], viewer)[sheet.id]
-        return SheetDetail(**SheetOut.of(sheet, view).model_dump(), fields=_all_fields(s, sheet.id, viewer))
+        fields = _all_fields(s, sheet.id, viewer)
+        return SheetDetail(**SheetOut.of(sheet, view).model_dump(), fields=fields,
+                           groups=_groups(sheet.template.ref, fields, settings))
+
+
+def _groups(ref: str, fields: list[FieldOut], settings) -> dict[str, list[GroupRowOut]]:
+    """The sheet's repeated groups as lists of entries (empty when its template has none, or is
+    no longer installed: the fields are all there in any case)."""
+    try:
+        template = loader.load(ref, settings.templates_dir)
+    except TemplateError:
+        return {}
+    if not template.groups:
+        return {}
+    by_name = {f.name: f for f in fields}
+    values = {f.name: final_value(f.value, f.verified_value, f.status) for f in fields}
+    return {name: [GroupRowOut(row=e["row"], values=e["values"],
+                               field_ids={c: by_name[cell_name(name, e["row"], c)].id for c in e["values"]
+                                          if cell_name(name, e["row"], c) in by_name})
+                   for e in entries]
+            for name, entries in template.group_entries(values).items()}
 
 
 @router.get("/sheets/{sheet_id}/fields", response_model=Page[FieldOut], summary="The fields of a sheet")
