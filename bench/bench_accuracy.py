@@ -483,6 +483,8 @@ def _before_thresholds(ref: str, template, cfg: str, tmpdir: Path):
 def analyse(folders: list[dict], data: dict, args) -> dict:
     """Fit per template and configuration on the calibration set (grouped cross-validation), then
     decide every evaluation field from its stored evidence."""
+    import dataclasses
+
     from ocr_service import calibration
     from ocr_service.forms import loader
     from ocr_service.pipeline.scoring import Thresholds, thresholds_path
@@ -535,7 +537,9 @@ def analyse(folders: list[dict], data: dict, args) -> dict:
                         hands[r[0].group.split("|")[0].removeprefix("hand:")].append(r)
                     entry["eval"][g]["hands"] = {h: summarize(v) for h, v in sorted(hands.items())}
                 if before is not None and g in ("held_out", "printed"):
-                    brows = calibration.decide_all(flds, before)
+                    # the procedure before knew only the template's kinds (no 'vocabulary')
+                    as_before = [dataclasses.replace(x, kind=t.field(x.name).kind) for x in flds]
+                    brows = calibration.decide_all(as_before, before)
                     entry["before"][g] = {"rows": brows, "table": summarize(brows)}
             res[(tname, cfg)] = entry
     return res
@@ -742,10 +746,18 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
         "bound on the error among the out-of-group accepted fields is ≤ 0.5% (regime `bound`); the model "
         "applied at run time is then fitted on all calibration fields of the kind. Zero errors in n only "
         "bound the rate at ≈ 3/n, so a kind needs ≥ 598 accepted fields for 0.5%.")
-    add("* A kind with fewer than 598 fields that can be accepted keeps the conservative built-in gate "
-        "(the engine's own confidence ≥ 0.98, 0.75 for marks; regime `gate`) when no field the gate would "
-        "accept was wrong, and its bound is reported as it is (it does not reach 0.5%). Otherwise no "
-        "threshold is shown to hold and the kind is **closed**: every field of it goes to review.")
+    add("* A kind where no cut reaches the bound (fewer than 598 fields the model would accept at zero "
+        "errors, however many fields the kind has) keeps the conservative built-in gate (the engine's own "
+        "confidence ≥ 0.98, 0.75 for marks; regime `gate`) when no calibration field the gate would accept "
+        "was wrong, and its bound is reported as it is (it does not reach 0.5%). Otherwise no threshold is "
+        "shown to hold and the kind is **closed**: every field of it goes to review.")
+    add("* The kinds are the template's, except that fields with a small closed vocabulary (sex, ethnicity, "
+        "religion, nationality, marital status, blood group, relationship to the head, province) form the "
+        "kind **vocabulary** (`scoring.calibration_kind`): with the cascade, AsterNet chooses among their "
+        "entries (`pipeline/vocab_read.py`), and their evidence is unlike free text's.")
+    add("* Evidence with a fixed sign includes the page's own difficulty, `page_unsure` (the share of the "
+        "page's written line fields read under 0.95; never raises a score), and a reading's length, which "
+        "may only lower it.")
     add("* Fitted thresholds and the out-of-group figures they were chosen on (calibration set):\n")
     for tname in TEMPLATES:
         add(f"#### {tname.upper()}\n")
@@ -819,21 +831,16 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
     add("* The out-of-group figures in the thresholds tables are for the calibration hands scored by models "
         "that never saw them; the leave-hands-out tables are for hands that no fit ever saw.")
     add("* Blank fields (optional fields left empty) count as fields; the 'written fields' rows leave them out.")
-    add("* **CPU.** This machine's 2 cores were shared by several sessions (load ≈ 12–19), so the sets are "
-        "small: each sheet was read once per configuration (≈ 5–12 s per sheet) and every refit reuses the "
-        "stored evidence (`--cache`). CC01's calibration set (" + n_sheets(("cc01", "cal", "printed"))
-        + " printed + " + n_sheets(("cc01", "cal", "hw_cal")) + " handwriting sheets) is too small for any "
-        "kind to reach the bound, so its kinds sit at the built-in gate or are closed; its printed figures rest "
-        "on " + n_sheets(("cc01", "eval", "printed")) + " sheets. More calibration sheets (`--read-*` "
-        "unset) are what opens kinds.")
-    add("* **Evaluation sheets re-read after a fix, calibration sheets not.** A first run found the "
-        "signatures of one Square Peg sheet (`poor` profile, skew −4.2°) accepted as empty: "
-        "`orient.whiten_background` had taken the inside of DC01's printed frame for the paper and painted "
-        "the header, the date and the signatures white as scanner bed. After the fix (the paper is the "
-        "bright region whose outline encloses the most; `tests/test_orient.py`) the evaluation sheets were "
-        "read again for the tables above; the calibration sheets' evidence, and so the committed thresholds, "
-        "are still from before it (some calibration sheets may have lost their header and signatures the "
-        "same way; that adds wrong readings to the fit, so it most likely made those kinds stricter, not looser).")
+    add("* **CPU.** Each sheet is read once per configuration (≈ 1–2 s with Tesseract, ≈ 4–5 s with the "
+        "cascade on this 2-core machine) and every refit reuses the stored evidence (`--cache`); evidence the "
+        "code derives from stored features (the calibration kind, `page_unsure`) is recomputed on load, "
+        "exactly as the pipeline computes it. CC01's calibration set (" + n_sheets(("cc01", "cal", "printed"))
+        + " printed + " + n_sheets(("cc01", "cal", "hw_cal")) + " handwriting sheets) is too small for most "
+        "kinds to reach the bound, so they sit at the built-in gate or are closed; its printed figures rest "
+        "on " + n_sheets(("cc01", "eval", "printed")) + " sheets. More calibration sheets are what opens kinds.")
+    add("* **Before.** The thresholds of the `before` columns are applied as the code applies any thresholds "
+        "file: to the template's kinds, and with weights of the wrong sign dropped (c591a9d's models gave "
+        "length a positive weight, which is no longer applied).")
     return "\n".join(L) + "\n"
 
 
