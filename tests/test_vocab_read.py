@@ -126,3 +126,22 @@ def test_closed_vocabulary_fields_are_calibrated_as_their_own_kind():
     assert lookup("dc01", t.version, "ethnicity", "text") == "vocabulary"
     assert lookup("dc01", t.version, "no_such_field", "text") == "text"
     assert lookup("no_such_template", "v1", "ethnicity", "text") == "text"
+
+
+def test_a_speck_or_stray_stroke_is_not_made_into_an_entry(asternet):
+    """A stray stroke (the flourish of the line above) in an empty field matched some short entry
+    ("ng", Nigeria's code lowered) before "nothing is written" competed with the entries."""
+    import cv2
+
+    assert "ng" not in written_forms("nationality")["Nigeria"] and "NG" in written_forms("nationality")["Nigeria"]
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        crop = np.full((18, 40), 255, np.uint8)
+        pts = np.array([[3, 12], [12, int(rng.integers(3, 9))], [24, 12], [36, int(rng.integers(4, 10))]], np.int32)
+        cv2.polylines(crop, [pts], False, 0, 2)
+        r = read_vocabulary(asternet, crop, spec("nationality"))
+        assert r.text == "" or r.confidence < 0.3, (seed, r)
+    # written entries keep their confidence
+    crop = render("Nga", 40, str(FONTS / "Borel-Regular.ttf"))
+    r = read_vocabulary(asternet, crop, spec("nationality"))
+    assert r.text == "Nga" and r.confidence > 0.8

@@ -109,13 +109,14 @@ class AsterNetEngine:
         with self._run_lock:
             return self._session.run(None, {self._input: x})[0][:, 0, :].astype(np.float64)
 
-    def score_texts(self, crop: np.ndarray, texts: list[str]) -> tuple[np.ndarray, float]:
+    def score_texts(self, crop: np.ndarray, texts: list[str]) -> tuple[np.ndarray, float, float]:
         """How well each of ``texts`` explains the crop: its CTC log-likelihood (summed over every
-        alignment; -inf for a text with a character the model does not know), and the log-probability
-        of the model's own best frame-by-frame path, the yardstick a likelihood is compared with.
-        (-inf everywhere for a crop no engine can read.)"""
+        alignment; -inf for a text with a character the model does not know); the log-probability
+        of the model's own best frame-by-frame path, the yardstick a likelihood is compared with;
+        and that of the all-blank path, "nothing is written". (-inf everywhere for a crop no engine
+        can read.)"""
         if is_degenerate(crop) or not texts:
-            return np.full(len(texts), -np.inf), -np.inf
+            return np.full(len(texts), -np.inf), -np.inf, -np.inf
         log_probs = self._log_probs(crop)
         index = {c: i for i, c in enumerate(self.chars) if c}
         targets = [[index.get(c, -1) for c in t] for t in texts]
@@ -124,7 +125,7 @@ class AsterNetEngine:
         scored = [t for t, k in zip(targets, known) if k]
         if scored:
             out[np.array(known)] = ctc_log_likelihoods(log_probs, scored, blank=BLANK)
-        return out, float(log_probs.max(axis=1).sum())
+        return out, float(log_probs.max(axis=1).sum()), float(log_probs[:, BLANK].sum())
 
     def read(self, crop: np.ndarray, kind: str) -> Reading:
         try:

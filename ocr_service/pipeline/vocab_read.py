@@ -34,7 +34,8 @@ def written_forms(vocabulary: str) -> dict[str, tuple[str, ...]] | None:
     """Per canonical value, every way it may be written: its forms as listed first, then with or
     without the unit word before them (``Vocabulary.prefixes``), in the cases people write them (as
     listed, lower case, capitalized, upper case) and, for forms of several words, without the
-    spaces. None for an unknown vocabulary or one of more than MAX_VALUES values."""
+    spaces; codes and abbreviations (upper case, at most three letters) only as listed. None for an
+    unknown vocabulary or one of more than MAX_VALUES values."""
     try:
         vocab = get_vocabulary(vocabulary)
     except KeyError:
@@ -45,19 +46,24 @@ def written_forms(vocabulary: str) -> dict[str, tuple[str, ...]] | None:
     out: dict[str, tuple[str, ...]] = {}
     for value, written in forms.items():
         texts = dict.fromkeys(written)
-        # a unit word may precede the value ("Tỉnh Sóc Trăng", "Quốc tịch Việt Nam")
-        for form in [*written, *(f"{p} {w}" for p in vocab.prefixes for w in written)]:
-            for variant in (form, form.lower(), form[:1].upper() + form[1:], form.upper()):
-                texts.update(dict.fromkeys(t for t in (variant, variant.replace(" ", "")) if t.strip()))
+        for form in written:
+            # a code or abbreviation (VN, NG, AB) is written as listed: lowered or after a unit
+            # word, a speck or a stray stroke matches it
+            if form.isupper() and len(form.replace(" ", "")) <= 3:
+                continue
+            # a unit word may precede the value ("Tỉnh Sóc Trăng", "Quốc tịch Việt Nam")
+            for base in (form, *(f"{p} {form}" for p in vocab.prefixes)):
+                for variant in (base, base.lower(), base[:1].upper() + base[1:], base.upper()):
+                    texts.update(dict.fromkeys(t for t in (variant, variant.replace(" ", "")) if t.strip()))
         out[value] = tuple(texts)
     return out
 
 
-def _scores(engine, image: np.ndarray, forms: list[tuple[str, str]]) -> tuple[dict[str, float], dict, float]:
+def _scores(engine, image: np.ndarray, forms: list[tuple[str, str]]) -> tuple[dict[str, float], dict, float, float]:
     """Per value, the log-probability of being written in one of ``forms`` ((text, value) pairs;
     different texts are different label sequences, so their probabilities add up), its likeliest
-    form (log-likelihood, text), and the engine's best-path log-probability."""
-    scores, best_path = engine.score_texts(image, [t for t, _ in forms])
+    form (log-likelihood, text), the engine's best-path log-probability and that of "nothing"."""
+    scores, best_path, nothing = engine.score_texts(image, [t for t, _ in forms])
     by_value: dict[str, float] = {}
     best_form: dict[str, tuple[float, str]] = {}
     for (text, value), s in zip(forms, scores.tolist()):
@@ -65,7 +71,7 @@ def _scores(engine, image: np.ndarray, forms: list[tuple[str, str]]) -> tuple[di
             by_value[value] = float(np.logaddexp(by_value.get(value, -np.inf), s))
             if s > best_form.get(value, (-np.inf, ""))[0]:
                 best_form[value] = (s, text)
-    return by_value, best_form, best_path
+    return by_value, best_form, best_path, nothing
 
 
 def read_vocabulary(engine, image: np.ndarray, spec: FieldSpec) -> Reading | None:
@@ -73,8 +79,11 @@ def read_vocabulary(engine, image: np.ndarray, spec: FieldSpec) -> Reading | Non
     (:func:`written_forms`), or None when this field or engine does not allow it (no small
     vocabulary, not a text field, an engine that cannot score given texts). The text is the likeliest
     written form (validation maps it to the canonical value); the candidates are the likeliest
-    values with their posteriors. The forms as listed are scored first; every variant, only for
-    the SHORTLIST likeliest values."""
+    values with their posteriors. "Nothing is written" (the all-blank path) competes with the
+    entries: where it is likelier than every entry the reading is empty, and it always takes its
+    share of the posterior (a speck or a stroke from the line above otherwise matches some short
+    entry). The forms as listed are scored first; every variant, only for the SHORTLIST likeliest
+    values."""
     if not spec.vocabulary or spec.kind not in TEXT_KINDS or not hasattr(engine, "score_texts"):
         return None
     forms = written_forms(spec.vocabulary)
@@ -82,15 +91,17 @@ def read_vocabulary(engine, image: np.ndarray, spec: FieldSpec) -> Reading | Non
         return None
     vocab = get_vocabulary(spec.vocabulary)
     listed = vocab.written_forms()
-    by_value, best_form, best_path = _scores(engine, image, [(t, v) for v, ts in listed.items() for t in ts])
+    by_value, best_form, best_path, nothing = _scores(engine, image, [(t, v) for v, ts in listed.items() for t in ts])
     if not by_value or not math.isfinite(best_path):
         return Reading.empty(engine.name)
     shortlist = sorted(by_value, key=by_value.get, reverse=True)[:SHORTLIST]
-    full, full_best, _ = _scores(engine, image, [(t, v) for v in shortlist for t in forms[v]])
+    full, full_best, _, _ = _scores(engine, image, [(t, v) for v in shortlist for t in forms[v]])
     by_value.update(full)
     best_form.update(full_best)
     values = sorted(by_value, key=by_value.get, reverse=True)
-    total = float(np.logaddexp.reduce(np.array([by_value[v] for v in values])))
+    if nothing >= by_value[values[0]]:
+        return Reading.empty(engine.name)
+    total = float(np.logaddexp.reduce(np.array([nothing] + [by_value[v] for v in values])))
     posterior = {v: math.exp(by_value[v] - total) for v in values}
     top = values[0]
     top_score, text = best_form[top]
