@@ -59,7 +59,7 @@ def plant_qa_sample(store, field_id: int) -> None:
         s.get(FieldRow, field_id).qa_state = QA_PENDING
 
 
-def claimed(store, owner: str, **kw) -> list[FieldRow]:
+def claimed(store, owner: str, **kw) -> list[tuple[int, str]]:
     with store.session() as s:
         got = repo.claim_group(s, owner, **kw)
         return [(f.id, f.name) for f in got]
