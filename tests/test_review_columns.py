@@ -163,6 +163,7 @@ def test_the_group_page_heads_the_column_and_names_each_row_blind_to_qa(tmp_path
         r = c.post(f"/review/fields/{plain}", data={"csrf_token": csrf_of(html), "version": version,
                                                      "action": "accept", "value": "LÊ THỊ BÌNH"})
         assert r.status_code == 200, r.text
+        assert 'state-decided' in r.text and '<span class="rowno">Thành viên 1</span>' in r.text
         with store.session(write=False) as s:
             f = repo.get_field(s, plain)
             other = repo.get_field(s, ids[(1, "members.2.full_name")])

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError, PermissionDeniedError
 from ocr_service.forms import loader
-from ocr_service.forms.model import Template, column_key
+from ocr_service.forms.model import Template, column_key, split_cell_name
 from ocr_service.pipeline import reasons as review_reasons
 from ocr_service.service import auth, blind
 from ocr_service.service.auth import Principal
@@ -409,7 +409,11 @@ def decide(request: Request, field_id: int, principal: Reviewer, version: Annota
                                       status=FIELD_REJECTED, note=UNREADABLE_NOTE, lease_owner=who, keys=keys,
                                       qa_review_rate=_settings(request).qa_review_rate)
             repo.renew_review_lease(s, who)
-            return render(request, "_row.html", r=_row(f, who, state="decided"), csrf=request.state.csrf)
+            r = _row(f, who, state="decided")
+            if split_cell_name(f.name):  # a table cell keeps saying which row it is
+                r["row_label"] = _row_label(str(_settings(request).templates_dir),
+                                            repo.get_sheet(s, f.sheet_id).template.ref, f.name)
+            return render(request, "_row.html", r=r, csrf=request.state.csrf)
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
