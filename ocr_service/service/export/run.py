@@ -406,13 +406,14 @@ def describe(row) -> dict:
     """An export row as the API and the page show it (``status`` is ``interrupted`` for a running
     export whose process is gone). Files are named by index, never by path. ``record_count``
     counts sheets; ``row_count`` the data file's rows, one per table entry with a ``rows: GROUP``
-    mapping (``rows`` names the group; None without), known once the export is done."""
+    mapping (``rows`` names the group; None without), known once the export is done (None for
+    an export recorded before the manifest counted rows)."""
     status = "interrupted" if interrupted(row) else row.status
     manifest = row.manifest or {}
     return {"id": row.id, "status": status, "format": row.format, "template": row.manifest.get("template"),
             "filter": row.filter, "mapping_version": row.mapping_version, "record_count": row.record_count,
             "held_count": row.held_count, "rows": manifest.get("rows"),
-            "row_count": manifest.get("row_count", row.record_count if row.status == EXPORT_DONE else None),
+            "row_count": manifest.get("row_count"),
             "processed": row.processed,
             "files": [{"index": i, "name": f["name"], "sha256": f["sha256"], "size": f["size"],
                        "role": f.get("role", "data")} for i, f in enumerate(row.files or [])],
