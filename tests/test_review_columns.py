@@ -176,3 +176,21 @@ def test_the_group_page_heads_the_column_and_names_each_row_blind_to_qa(tmp_path
         assert "<td>members.full_name</td>" in table and "members.1.full_name" not in table
     finally:
         store.close()
+
+
+def test_a_reviewer_qa_sample_joins_its_column_for_another_reviewer_only(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, create=True)
+    try:
+        _, ids = add_ct01_batch(store, sheets=2)
+        checked = ids[(0, "members.3.full_name")]
+        with store.session() as s:  # reviewer's own decision on a cell, sent to a second reviewer
+            f = s.get(FieldRow, checked)
+            f.qa_state, f.qa_reviewer = QA_PENDING, "reviewer"
+        mine = claimed(store, "reviewer")
+        assert {column_key(n) for _, n in mine} == {"members.full_name"} and checked not in {i for i, _ in mine}
+        with store.session() as s:
+            repo.release_leases(s, "reviewer")
+        theirs = claimed(store, "reviewer2")
+        assert checked in {i for i, _ in theirs} and {column_key(n) for _, n in theirs} == {"members.full_name"}
+    finally:
+        store.close()
