@@ -702,8 +702,9 @@ def export(template: Optional[str] = typer.Option(None, "--template", help="NAME
     except OcrServiceError as exc:
         fail(exc)
     m = got.manifest
-    typer.echo(f"export {got.export_id}: {m['record_count']} records to {got.path} (sha256 {m['files'][0]['sha256']})",
-               err=True)
+    rows = f" ({m['row_count']} rows, one per entry of {m['rows']})" if m.get("rows") else ""
+    typer.echo(f"export {got.export_id}: {m['record_count']} records{rows} to {got.path} "
+               f"(sha256 {m['files'][0]['sha256']})", err=True)
     typer.echo(f"manifest: {got.manifest_path}", err=True)
     if got.held_path is not None:
         typer.echo(f"held: {m['held_count']} records not exported, with the reason, in {got.held_path}", err=True)

@@ -65,6 +65,21 @@ def split_cell_name(name: str) -> tuple[str, int, str] | None:
     return None
 
 
+def column_key(name: str) -> str:
+    """How the review station groups a field with others (group mode, the supervisor's queue per
+    field, assignments): a table cell by its column, ``members.2.full_name`` → ``members.full_name``
+    (the same ``group.column`` an export mapping names), so one group holds that column's cells
+    across rows and sheets; an ordinary field by its own name."""
+    cell = split_cell_name(name)
+    return f"{cell[0]}.{cell[2]}" if cell else name
+
+
+def split_column_key(key: str) -> tuple[str, str] | None:
+    """(group, column) of a column key (``members.full_name``), None for an ordinary field's name."""
+    parts = key.split(".")
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
 @dataclass(frozen=True)
 class GroupColumn:
     """One column of a repeated group: its name, printed header and left edge and width (mm)."""
@@ -179,6 +194,24 @@ class Template:
         return {g.name: [{"row": r, "values": {c.name: values.get(cell_name(g.name, r, c.name)) or ""
                                                 for c in g.columns}} for r in g.filled_rows(values)]
                 for g in self.groups}
+
+    def column_label(self, key: str) -> str:
+        """How a person is shown a column key (:func:`column_key`): a table column as the group's row
+        label and the column's header ("Thành viên – Họ, chữ đệm và tên"), an ordinary field as its
+        label. KeyError for a name this template does not have."""
+        col = split_column_key(key)
+        if col is None:
+            return self.field(key).label.strip().rstrip(":")
+        g = self.group(col[0])
+        if col[1] not in {c.name for c in g.columns}:
+            raise KeyError(key)
+        return f"{g.row_label} – {g.column_label(col[1])}"
+
+    def row_label(self, name: str) -> str | None:
+        """Which row of its table a cell is, as shown to a person ("Thành viên 2"); None for an
+        ordinary field."""
+        f = self.field(name)
+        return f"{self.group(f.group).row_label} {f.row}" if f.group else None
 
     @property
     def single_fields(self) -> tuple[FieldSpec, ...]:

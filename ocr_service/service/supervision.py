@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from sqlalchemy import and_, func, or_, select
 
 from ocr_service.calibration.intervals import CONFIDENCE, clopper_pearson
 from ocr_service.errors import InvalidRequestError, NotFoundError
+from ocr_service.forms.model import column_key
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import (FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_AGREE,
                                               QA_ERROR, QA_PENDING, Assignment, AuditEvent, Batch, FieldRow, Sheet,
@@ -81,9 +83,10 @@ def _age_seconds(now: dt.datetime, oldest: dt.datetime | None) -> float | None:
     return max(0.0, (now - oldest).total_seconds())
 
 
-def _queue_counts(s, key, now: dt.datetime):
+def _queue_counts(s, key, now: dt.datetime, fold: Callable[[Any], Any] = lambda k: k):
     """(key, pending, leased, done, the oldest waiting sheet's time) per value of ``key``
-    (FieldRow.batch_id or FieldRow.name), over the fields that are or were in the review queue.
+    (FieldRow.batch_id or FieldRow.name; values ``fold`` maps alike are counted as one), over the
+    fields that are or were in the review queue.
     Each count is a covering-index scan ((batch, status), (status, name), (batch, qa_state),
     lease_owner), so the page costs little with 100,000 fields queued."""
     acc: dict = defaultdict(lambda: {"queued": 0, "leased": 0, "done": 0, "first": None})
@@ -97,7 +100,7 @@ def _queue_counts(s, key, now: dt.datetime):
     for k, status, n, fid in s.execute(
             select(key, FieldRow.status, func.count(), func.min(FieldRow.id)).where(statuses)
             .group_by(key, FieldRow.status)):
-        a = acc[k]
+        a = acc[fold(k)]
         if status == FIELD_REVIEW:
             a["queued"] += n
             first(a, fid)
@@ -108,7 +111,7 @@ def _queue_counts(s, key, now: dt.datetime):
     for k, state, status, n, fid in s.execute(
             select(key, FieldRow.qa_state, FieldRow.status, func.count(), func.min(FieldRow.id))
             .where(FieldRow.qa_state.in_([QA_PENDING, QA_AGREE])).group_by(key, FieldRow.qa_state, FieldRow.status)):
-        a = acc[k]
+        a = acc[fold(k)]
         if state == QA_PENDING:
             a["queued"] += n
             first(a, fid)
@@ -119,7 +122,7 @@ def _queue_counts(s, key, now: dt.datetime):
     # leased now: an owner and an unexpired lease (a decision clears both); "> ''" rather than IS NOT
     # NULL so SQLite searches the lease_owner index; few rows, counted here
     for (k,) in s.execute(select(key).where(FieldRow.lease_owner > "", FieldRow.lease_expires_at >= now)):
-        acc[k]["leased"] += 1
+        acc[fold(k)]["leased"] += 1
     firsts = [a["first"] for a in acc.values() if a["first"] is not None]
     when = dict(s.execute(select(FieldRow.id, Sheet.created_at).join(Sheet, Sheet.id == FieldRow.sheet_id)
                           .where(FieldRow.id.in_(firsts))).all()) if firsts else {}
@@ -141,11 +144,12 @@ def queue_by_batch(s, *, now: dt.datetime | None = None) -> list[dict]:
 
 
 def queue_by_field(s, *, now: dt.datetime | None = None) -> list[dict]:
-    """Per field name: pending, leased, done, the oldest waiting age (most waiting first)."""
+    """Per field name, a table's cells per column as group mode serves them (``members.full_name``,
+    forms.model.column_key): pending, leased, done, the oldest waiting age (most waiting first)."""
     now = now or utcnow()
     rows = [{"field": name, "pending": int(p or 0), "leased": int(le or 0), "done": int(d or 0),
              "oldest_age_s": _age_seconds(now, oldest)}
-            for name, p, le, d, oldest in _queue_counts(s, FieldRow.name, now)]
+            for name, p, le, d, oldest in _queue_counts(s, FieldRow.name, now, fold=column_key)]
     rows.sort(key=lambda r: (-(r["pending"] + r["leased"]), r["field"]))
     return rows
 

@@ -230,7 +230,7 @@ def _execute(store, p: Prepared, out: Path, tmp: Path, held_tmp: Path, snap_tmp:
     snap_raw = open(snap_tmp, "wb")
     snap = gzip.GzipFile(fileobj=snap_raw, mode="wb", mtime=0)
     snap_text = io.TextIOWrapper(snap, encoding="utf-8", newline="\n")
-    exported = held = processed = 0
+    exported = held = processed = lines = 0  # sheets exported, held, read; data rows written
     after = 0
     batches: dict = {}
     try:
@@ -258,6 +258,7 @@ def _execute(store, p: Prepared, out: Path, tmp: Path, held_tmp: Path, snap_tmp:
                 for line in row:  # one row, or one per table entry (rows: GROUP)
                     writer.write(line)
                     snap_text.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+                lines += len(row)
                 done = rec.status in (FIELD_AUTO, FIELD_VERIFIED) and all(
                     st in (FIELD_AUTO, FIELD_VERIFIED) for st in rec.statuses.values())
                 (complete if done else pending).append(rec.sheet_id)
@@ -304,13 +305,15 @@ def _execute(store, p: Prepared, out: Path, tmp: Path, held_tmp: Path, snap_tmp:
             "mapping": {"file": Path(m.path).name, "version": m.version, "sha256": m.sha256,
                         "admin_units": m.admin_units, "date_format": m.date_format},
             "code_lists": {i: c for i, c in zip(layout.ids, layout.code_lists) if c},
-            "record_count": exported, "held_count": held, "files": files, "snapshot_sha256": snapshot.sha256,
+            "record_count": exported, "held_count": held, "rows": m.group.name if m.group else None,
+            "row_count": lines, "files": files, "snapshot_sha256": snapshot.sha256,
             "created_by": row.created_by, "created_at": p.created_at.isoformat(),
             "finished_at": finished.isoformat(), "layout": layout.to_json(), "note": info["note"]}
         row.status, row.finished_at, row.record_count, row.held_count = EXPORT_DONE, finished, exported, held
         row.files, row.manifest, row.snapshot_sha256, row.processed = files, manifest, snapshot.sha256, processed
         repo.add_audit(s, actor=row.created_by or "?", action="export.done", entity_type="export", entity_id=row.id,
-                       new={"record_count": exported, "held_count": held, "sha256": sha}, source="export")
+                       new={"record_count": exported, "row_count": lines, "held_count": held, "sha256": sha},
+                       source="export")
     manifest_path = out.with_name(out.name + ".manifest.json")
     man_tmp = _part(manifest_path, p.export_id)
     man_tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -401,11 +404,17 @@ def stored_file(store: Store, settings: Settings, export_id: int, index: int, *,
 
 def describe(row) -> dict:
     """An export row as the API and the page show it (``status`` is ``interrupted`` for a running
-    export whose process is gone). Files are named by index, never by path."""
+    export whose process is gone). Files are named by index, never by path. ``record_count``
+    counts sheets; ``row_count`` the data file's rows, one per table entry with a ``rows: GROUP``
+    mapping (``rows`` names the group; None without), known once the export is done (None for
+    an export recorded before the manifest counted rows)."""
     status = "interrupted" if interrupted(row) else row.status
+    manifest = row.manifest or {}
     return {"id": row.id, "status": status, "format": row.format, "template": row.manifest.get("template"),
             "filter": row.filter, "mapping_version": row.mapping_version, "record_count": row.record_count,
-            "held_count": row.held_count, "processed": row.processed,
+            "held_count": row.held_count, "rows": manifest.get("rows"),
+            "row_count": manifest.get("row_count"),
+            "processed": row.processed,
             "files": [{"index": i, "name": f["name"], "sha256": f["sha256"], "size": f["size"],
                        "role": f.get("role", "data")} for i, f in enumerate(row.files or [])],
             "created_by": row.created_by, "created_at": row.created_at.isoformat(),

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ocr_service.errors import AuthError, ConflictError, InvalidRequestError, NotFoundError, StoreError
+from ocr_service.forms.model import column_key, split_column_key
 from ocr_service.service.store.models import (
     FIELD_AUTO, FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, JOB_DONE, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_STATUSES,
     PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, QA_AGREE, QA_ERROR, QA_PENDING, SHEET_STATUSES,
@@ -769,6 +770,20 @@ def not_own_check(owner: str, table=None):
     return or_(c.qa_reviewer.is_(None), c.qa_reviewer != owner, c.qa_state.is_(None), c.qa_state != QA_PENDING)
 
 
+def same_column(key: str, table=None):
+    """A condition: the field's review key (forms.model.column_key) is ``key``, i.e. it is one of a
+    table column's cells (``members.full_name``: ``members.1.full_name`` … of any number of rows),
+    or, for an ordinary field's name, that field."""
+    c = table.c if table is not None else FieldRow
+    col = split_column_key(key)
+    if col is None:
+        return c.name == key
+    group, column = (v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for v in col)
+    # names are snake_case (template.schema.json), so the only dotted names are cells and the
+    # middle part is the row number
+    return c.name.like(f"{group}.%.{column}", escape="\\")
+
+
 def held_group(s: Session, owner: str, *, now: dt.datetime | None = None) -> list[FieldRow]:
     """The fields still needing review that ``owner`` holds under an unexpired group lease (id
     order; a sheet lease of sheet mode, token "sheet:…", is not a group)."""
@@ -785,7 +800,7 @@ def assignment_scope(a: Assignment):
     if a.batch_id is not None:
         conds.append(FieldRow.batch_id == a.batch_id)
     if a.field_name is not None:
-        conds.append(FieldRow.name == a.field_name)
+        conds.append(same_column(a.field_name))
     return and_(*conds) if conds else FieldRow.id.isnot(None)
 
 
@@ -799,7 +814,8 @@ def active_assignments(s: Session, reviewer: str | None = None) -> list[Assignme
 
 def claim_group(s: Session, owner: str, *, batch_id: int | None = None, size: int = GROUP_SIZE,
                 lease: dt.timedelta = REVIEW_LEASE, now: dt.datetime | None = None) -> list[FieldRow]:
-    """Lease a group of fields to ``owner``: one field name across up to ``size`` sheets of one batch.
+    """Lease a group of fields to ``owner``: one field name (for a table's cells, one column:
+    :func:`same_column`) across up to ``size`` sheets of one batch, in id order (sheet by sheet, row by row).
     Work assigned to ``owner`` (:func:`active_assignments`) comes first; then the queue without the
     work assigned to others; then, so nothing waits on an absent reviewer, anything. Within each,
     the batch of highest priority (then oldest) whose oldest waiting field is free. A reviewer who
@@ -857,7 +873,7 @@ def _claim_in(s: Session, owner: str, scope, *, batch_id: int | None, size: int,
         if head is None:
             return []
         b_id, name = head
-        ids = list(s.scalars(select(FieldRow.id).where(FieldRow.batch_id == b_id, FieldRow.name == name, queued(),
+        ids = list(s.scalars(select(FieldRow.id).where(FieldRow.batch_id == b_id, same_column(column_key(name)), queued(),
                                                        *free)
                              .order_by(FieldRow.id).limit(size).with_for_update(skip_locked=True)))
         if not ids:

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError, PermissionDeniedError
 from ocr_service.forms import loader
+from ocr_service.forms.model import Template, column_key, split_cell_name
 from ocr_service.pipeline import reasons as review_reasons
 from ocr_service.service import auth, blind
 from ocr_service.service.auth import Principal
@@ -253,12 +254,35 @@ def home() -> Response:
 # -- group verification ---------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=16)
-def _labels(templates_dir: str, ref: str) -> dict[str, str]:
+def _template(templates_dir: str, ref: str) -> Template | None:
     try:
-        t = loader.load(ref, Path(templates_dir))
+        return loader.load(ref, Path(templates_dir))
     except OcrServiceError:
-        return {}
-    return {f.name: f.label.strip().rstrip(":") for f in t.fields}
+        return None
+
+
+def _labels(templates_dir: str, ref: str) -> dict[str, str]:
+    t = _template(templates_dir, ref)
+    return {f.name: f.label.strip().rstrip(":") for f in t.fields} if t else {}
+
+
+def _column_label(templates_dir: str, ref: str, key: str) -> str:
+    """Group mode's heading for review key ``key`` (forms.model.column_key) of template ``ref``:
+    "Thành viên – Họ, chữ đệm và tên" for a table column; the key itself if unknown."""
+    t = _template(templates_dir, ref)
+    try:
+        return t.column_label(key) if t else key
+    except KeyError:
+        return key
+
+
+def _row_label(templates_dir: str, ref: str, name: str) -> str | None:
+    """Which table row a cell is ("Thành viên 2"); None for an ordinary field."""
+    t = _template(templates_dir, ref)
+    try:
+        return t.row_label(name) if t else None
+    except KeyError:
+        return None
 
 
 def _reason_vi(reason: str) -> str:
@@ -329,14 +353,14 @@ def group_page(request: Request, principal: Reviewer, batch: int | None = None, 
             first = fields[0]
             b = repo.get_batch(s, first.batch_id)
             sheet = repo.get_sheet(s, first.sheet_id)
-            label = _labels(str(_settings(request).templates_dir), sheet.template.ref).get(first.name, first.name)
-            names = {}
-            for f in fields:
+            tdir = str(_settings(request).templates_dir)
+            key = column_key(first.name)  # a table's cells come as their column, across rows and sheets
+            label = _column_label(tdir, sheet.template.ref, key)
+            for f, r in zip(fields, rows):
                 sh = repo.get_sheet(s, f.sheet_id)
-                names[f.id] = f"{sh.page.file.original_name} · trang {sh.page.page_no}"
-            for r in rows:
-                r["where"] = names[r["id"]]
-            info = {"batch": b.name, "field": first.name, "label": label,
+                r["where"] = f"{sh.page.file.original_name} · trang {sh.page.page_no}"
+                r["row_label"] = _row_label(tdir, sh.template.ref, f.name)
+            info = {"batch": b.name, "field": key, "label": label,
                     "expires": fields[0].lease_expires_at.astimezone(dt.timezone.utc).strftime("%H:%M UTC")}
     return render(request, "group.html", principal=principal, csrf=request.state.csrf, rows=rows, info=info,
                   keys=KEYS, batch=batch)
@@ -385,7 +409,11 @@ def decide(request: Request, field_id: int, principal: Reviewer, version: Annota
                                       status=FIELD_REJECTED, note=UNREADABLE_NOTE, lease_owner=who, keys=keys,
                                       qa_review_rate=_settings(request).qa_review_rate)
             repo.renew_review_lease(s, who)
-            return render(request, "_row.html", r=_row(f, who, state="decided"), csrf=request.state.csrf)
+            r = _row(f, who, state="decided")
+            if split_cell_name(f.name):  # a table cell keeps saying which row it is
+                r["row_label"] = _row_label(str(_settings(request).templates_dir),
+                                            repo.get_sheet(s, f.sheet_id).template.ref, f.name)
+            return render(request, "_row.html", r=r, csrf=request.state.csrf)
     except ConflictError as exc:
         with store.session(write=False) as s:
             f = repo.get_field(s, field_id)
