@@ -233,3 +233,29 @@ def test_truth_records_each_sheets_hand_and_scan_profile(tmp_path):
         fill.generate(t, 1, 0, tmp_path / "x", scan_profile="camera")
     with pytest.raises(ConfigError, match="hand mode"):
         fill.generate(t, 1, 0, tmp_path / "x", hand_mode="messy")
+
+
+def test_the_bound_must_hold_within_each_style_not_only_over_their_mix():
+    """Many easy printed fields and fewer hard handwritten ones: pooled, the bound holds at a cut
+    that accepts handwritten errors; with the sheets' style as a stratum the cut must also bound
+    the handwritten fields' error on their own, so it moves above them."""
+    rng = np.random.default_rng(21)
+    rows = []
+    for i in range(4000):
+        hand = "abcd"[i % 4]
+        rows.append(_field(float(rng.uniform(0.95, 1.0)), True,
+                           f"hand:p{hand}|scan:{('office', 'poor')[i % 2]}|style:printed"))
+    for i in range(700):
+        hand = "efgh"[i % 4]
+        conf = float(rng.uniform(0.9, 0.999))
+        rows.append(_field(conf, rng.uniform() > 0.03, f"hand:{hand}|scan:{('office', 'poor')[i % 2]}|style:handwriting"))
+    pooled = calibration.fit([calibration.LabelledField(**{**f.__dict__, "group": f.group.rsplit("|", 1)[0]})
+                              for f in rows], target=0.005)
+    stratified = calibration.fit(rows, target=0.005)
+
+    def handwritten_wrong(data):
+        th = Thresholds(kinds=data["kinds"], models=data["models"])
+        return sum(1 for f, _, a in calibration.decide_all(rows, th) if a and not f.correct)
+
+    assert pooled["cv"]["name"]["regime"] == "bound" and handwritten_wrong(pooled) > 3
+    assert handwritten_wrong(stratified) <= 1

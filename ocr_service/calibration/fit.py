@@ -121,16 +121,18 @@ def min_accepted(target: float, confidence: float = CONFIDENCE) -> int:
 
 
 def choose_threshold(scores: np.ndarray, correct: np.ndarray, target: float,
-                     confidence: float | None = None) -> float:
+                     confidence: float | None = None, strata: np.ndarray | None = None) -> float:
     """Lowest threshold whose accepted set (score ≥ threshold) keeps the error within ``target``;
     1.0+ (accept nothing) if there is none. With ``confidence`` the *upper Clopper–Pearson bound*
     on the accepted set's error must be within the target (:func:`cp_upper`); without, the
-    observed rate, with at least MIN_ACCEPTED fields. Ties are accepted or refused together."""
-    return _cut(scores, correct, target, confidence)[0]
+    observed rate, with at least MIN_ACCEPTED fields. With ``strata`` (a label per field, e.g.
+    printed / handwriting) the bound must hold within every stratum that has accepted fields too,
+    not only over their mix. Ties are accepted or refused together."""
+    return _cut(scores, correct, target, confidence, strata)[0]
 
 
 def _cut(scores: np.ndarray, correct: np.ndarray, target: float,
-         confidence: float | None) -> tuple[float, int, int]:
+         confidence: float | None, strata: np.ndarray | None = None) -> tuple[float, int, int]:
     """(threshold, accepted, wrong among them) of :func:`choose_threshold`."""
     scores = np.asarray(scores, float)
     correct = np.asarray(correct, bool)
@@ -138,6 +140,12 @@ def _cut(scores: np.ndarray, correct: np.ndarray, target: float,
     order = np.argsort(-scores[keep], kind="stable")
     s, c = scores[keep][order], correct[keep][order]
     errors = np.cumsum(~c)
+    by_stratum = []
+    if strata is not None and len(set(np.asarray(strata)[keep].tolist())) > 1:
+        st = np.asarray(strata)[keep][order]
+        for name in sorted(set(st.tolist())):
+            inside = st == name
+            by_stratum.append((np.cumsum(inside), np.cumsum(inside & ~c)))
     best = (1.0 + 1e-9, 0, 0)
     floor = MIN_ACCEPTED if confidence is None else min_accepted(target, confidence)
     for i in range(len(s)):
@@ -148,12 +156,25 @@ def _cut(scores: np.ndarray, correct: np.ndarray, target: float,
         if n < floor or k / n > target:
             continue
         if confidence is None or cp_upper(k, n, confidence) <= target:
-            best = (float(s[i]), n, k)
+            # each stratum's accepted fields must meet the bound on their own, too: a mix of easy
+            # printed fields and hard handwritten ones can meet it while the handwritten do not
+            if all(ns[i] == 0 or cp_upper(int(ks[i]), int(ns[i]), confidence or CONFIDENCE) <= target
+                   for ns, ks in by_stratum):
+                best = (float(s[i]), n, k)
     return best
 
 
+STRATUM = "style:"  # a group label naming the sheet's style (printed, handwriting): a stratum, not a group
+
+
 def _labels(group: str) -> frozenset[str]:
-    return frozenset(x for x in group.split("|") if x)
+    """The group labels of a field's ``group`` (its hand, scan profile, batch …), without its stratum."""
+    return frozenset(x for x in group.split("|") if x and not x.startswith(STRATUM))
+
+
+def stratum(group: str) -> str:
+    """The stratum a field's ``group`` names (``style:printed``, ``style:handwriting``), or ''."""
+    return next((x for x in group.split("|") if x.startswith(STRATUM)), "")
 
 
 def _model_scores(w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -199,7 +220,8 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
     """Models and thresholds per field kind, as stored in a thresholds file, chosen by grouped
     cross-validation (:func:`out_of_group_scores`): each kind's threshold is the lowest at which the
     upper ``confidence`` Clopper–Pearson bound on the out-of-group error among accepted fields is
-    within ``target``; the model applied at run time is then fitted on all fields of the kind.
+    within ``target``, over all its fields and within each stratum its groups name (``style:…``:
+    printed, handwriting); the model applied at run time is then fitted on all fields of the kind.
     A kind where no threshold reaches such a bound (too few fields the model would accept: fewer
     than :func:`min_accepted` at zero errors) keeps the conservative built-in gate if no field it
     would accept was wrong; otherwise it is closed (every field to review). Fields whose group names a ``held_out`` label (e.g.
@@ -227,7 +249,8 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
             oog = out_of_group_scores(rows, x, y)
             lower, upper = sign_bounds()
             w = fit_logistic(x, y, lower=lower, upper=upper)
-        threshold, n_acc, wrong = _cut(oog, correct, target, confidence)
+        strata = np.array([stratum(f.group) for f in rows])
+        threshold, n_acc, wrong = _cut(oog, correct, target, confidence, strata)
         regime = "bound"
         if threshold > 1.0:
             gated = plain >= gate

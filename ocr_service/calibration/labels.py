@@ -49,12 +49,15 @@ def canonical_truth(spec, truth: str) -> str:
 
 def sheet_group(entry: dict) -> str:
     """The group labels of a sheet from its ``truth.jsonl`` entry: its hand (font family) and its
-    scan profile, as ``samples generate`` records them ('' when the entry names neither)."""
+    scan profile, as ``samples generate`` records them ('' when the entry names neither), and its
+    style (printed, handwriting) as a stratum (``fit.stratum``: thresholds must hold within each)."""
     parts = []
     if entry.get("hand") or entry.get("font"):
         parts.append(f"hand:{entry.get('hand') or entry.get('font')}")
     if entry.get("scan_profile"):
         parts.append(f"scan:{entry['scan_profile']}")
+    if entry.get("style"):
+        parts.append(f"style:{entry['style']}")
     return "|".join(parts)
 
 
