@@ -226,7 +226,7 @@ def test_truth_records_each_sheets_hand_and_scan_profile(tmp_path):
     for e in index:
         assert e["hand"] == e["font"] and e["scan_profile"] in fill.scan.SCAN_PROFILES
         assert (e["writer"] is not None) == (e["style"] == "handwriting")
-        assert calibration.sheet_group(e) == f"hand:{e['hand']}|scan:{e['scan_profile']}"
+        assert calibration.sheet_group(e) == f"hand:{e['hand']}|scan:{e['scan_profile']}|style:{e['style']}"
     items = calibration.read_labelled_entries(tmp_path)
     assert [e for _, e in items] == index
     with pytest.raises(ConfigError, match="scan profile"):

@@ -36,6 +36,10 @@ DERIVED_FEATURES = {
     # the engine's confidence in a written reading (an empty reading's confidence is the emptiness
     # evidence's, on another scale): its calibrated range bounds the readings, not the blanks
     "written_conf": lambda f: f["conf"] if not f["empty"] else 1.0,
+    # the confidence of a written reading no other engine gave an opinion on: its calibrated range
+    # bounds such readings apart (the cascade asks a second engine below 0.95, so a lone reading
+    # under that was never seen; its other evidence must not vouch for it)
+    "unchecked_conf": lambda f: f["conf"] if not (f["agree"] or f["disagree"] or f["empty"]) else 1.0,
     # the page's difficulty (page_features); evidence kept without it counts as the hardest page
     "page_unsure": lambda f: f.get("page_unsure", 1.0),
 }
@@ -50,7 +54,7 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
-    "snap_score": 1, "snap_margin": 1, "written_conf": 1,
+    "snap_score": 1, "snap_margin": 1, "written_conf": 1, "unchecked_conf": 1,
     "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
