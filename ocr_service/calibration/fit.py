@@ -29,8 +29,8 @@ import numpy as np
 from ocr_service.calibration.intervals import upper_bound
 from ocr_service.calibration.labels import LabelledField
 from ocr_service.errors import ConfigError
-from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, SIGNS, feature_vector,
-                                          model_features, uncalibrated_score)
+from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, RANGE_ONLY, SIGNS,
+                                          feature_vector, model_features, uncalibrated_score)
 
 DEFAULT_TARGET = 0.005
 CONFIDENCE = 0.95  # of the Clopper–Pearson bound each kind's error among accepted fields is held to
@@ -106,6 +106,10 @@ def fitted_ranges(rows: list[LabelledField], accepted: np.ndarray) -> dict[str, 
         elif SIGNS.get(f) == -1:
             hi = float(np.quantile(v, 1 - RANGE_QUANTILE, method="higher"))
         out[f] = [math.floor(lo * 1e6) / 1e6, math.ceil(hi * 1e6) / 1e6]
+    for name, fn in RANGE_ONLY.items():  # bounded from below only, among the fields it applies to
+        v = [x for x in (fn(r.feats) for r, a in zip(rows, accepted) if a) if x is not None]
+        if v:
+            out[name] = [math.floor(float(np.quantile(v, RANGE_QUANTILE, method="lower")) * 1e6) / 1e6, 1.0]
     return out
 
 
@@ -271,7 +275,7 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
             ranges = fitted_ranges(rows, final >= out["kinds"][kind])
             if regime == "gate" or (w is None and out["kinds"][kind] >= gate):
                 # the conservative built-in gate is itself the bound on confidence
-                for f in ("conf", "conf_logit"):
+                for f in ("conf", "conf_logit", *RANGE_ONLY):
                     ranges.pop(f, None)
             out["ranges"][kind] = ranges
         out["cv"][kind] = {"regime": regime, "fields": len(every), "not_blocked": len(rows),

@@ -36,10 +36,6 @@ DERIVED_FEATURES = {
     # the engine's confidence in a written reading (an empty reading's confidence is the emptiness
     # evidence's, on another scale): its calibrated range bounds the readings, not the blanks
     "written_conf": lambda f: f["conf"] if not f["empty"] else 1.0,
-    # the confidence of a written reading no other engine gave an opinion on: its calibrated range
-    # bounds such readings apart (the cascade asks a second engine below 0.95, so a lone reading
-    # under that was never seen; its other evidence must not vouch for it)
-    "unchecked_conf": lambda f: f["conf"] if not (f["agree"] or f["disagree"] or f["empty"]) else 1.0,
     # the page's difficulty (page_features); evidence kept without it counts as the hardest page
     "page_unsure": lambda f: f.get("page_unsure", 1.0),
 }
@@ -54,12 +50,18 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
-    "snap_score": 1, "snap_margin": 1, "written_conf": 1, "unchecked_conf": 1,
+    "snap_score": 1, "snap_margin": 1, "written_conf": 1,
     "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
 # Descriptors whose range calibration does not vouch for: any length of text may be read.
 UNRANGED = frozenset({"length"})
+# Evidence bounded by the calibrated ranges only, not modelled (None where it does not apply):
+# the confidence of a written reading no other engine gave an opinion on. The cascade asks a second
+# engine below 0.95, so a lone reading under that was never accepted in calibration, and a model's
+# other evidence must not vouch for it. (Not a model feature: going from no opinion to a disagreeing
+# one would raise it, and disagreement must never raise the score.)
+RANGE_ONLY = {"lone_conf": lambda f: None if f.get("agree") or f.get("disagree") or f.get("empty") else f["conf"]}
 # Measured ink (dropout.InkEvidence.features), kept in a field's features for calibration.
 INK_FEATURES = ("ink_share", "ink_components", "max_contrast", "clutter")
 # Before calibration: Tesseract's weakest-symbol confidence of 0.98 accepted ~95% of printed
@@ -195,6 +197,10 @@ class Thresholds:
             sign = SIGNS.get(name)
             eps = 1e-6 * max(1.0, abs(value))  # ranges are stored to 6 decimals
             if (sign != -1 and value < lo - eps) or (sign != 1 and value > hi + eps):
+                out.append(name)
+        for name, fn in RANGE_ONLY.items():
+            value = fn(feats)
+            if value is not None and name in ranges and value < ranges[name][0] - 1e-6:
                 out.append(name)
         return out
 
