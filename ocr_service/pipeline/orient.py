@@ -32,7 +32,6 @@ MAX_INK_LEVEL = 190  # relative to the local paper (255): anything lighter is pa
 TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
 CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
 BLOB_SIDE = 4 * CHAR_HEIGHT  # an ink blob larger than this both ways is no character of text
-MIN_UPSCALE, MAX_UPSCALE = 1.3, 3.0  # smaller text (under ~9 px) is enlarged towards it, at most 3x
 TEXT_SURE = 0.6  # text cues at least this confident decide alone
 MIN_TEXT_CONFIDENCE = 0.15  # weaker text cues still decide when the template's blank agrees with them
 TEMPLATE_SURE = 0.05  # the blank's best turn must beat its runner-up by this much to count as agreeing
@@ -234,14 +233,9 @@ def text_cues(gray: np.ndarray) -> TextCues | None:
     ink = binarize_ink(small)
     if ink.mean() < 0.002 * 255:
         return None
-    size = _char_size(ink)
-    f = 1.0 if size is None else CHAR_HEIGHT / max(size, 1.0)
+    f = _text_scale(ink)
     if f < 0.95:  # large print: bring it to the size the cues are tuned for
         small = cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-        ink = binarize_ink(small)
-    elif f > MIN_UPSCALE:  # a low-resolution image: its lines are too few pixels high for the cues
-        f = min(f, MAX_UPSCALE)
-        small = cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
         ink = binarize_ink(small)
     ink = _without_blobs(_without_rules(ink))
     found = {}
