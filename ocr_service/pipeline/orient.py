@@ -189,7 +189,7 @@ def _without_blobs(ink: np.ndarray) -> np.ndarray:
     """The ink mask less blobs far larger than a character both ways (a dark book edge or margin,
     a photo, a filled box): their outlines would pull the line-direction and skew search off the
     text lines. Text at the normalized size stays: its characters are far smaller."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     big = np.flatnonzero((stats[:, cv2.CC_STAT_WIDTH] > BLOB_SIDE) & (stats[:, cv2.CC_STAT_HEIGHT] > BLOB_SIDE))
     big = big[big > 0]
     if not len(big):
