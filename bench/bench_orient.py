@@ -1,10 +1,11 @@
 """Orientation without a template, deskew and its cost, on real pages and synthetic ones.
 
 1. Quarter turn on real pages of any content: the collection of ``bench/real_pages.py`` (fetched from
-   the OCRmyPDF sdist on PyPI, pinned, hash-checked, never stored in the repo), each page turned by
-   0/90/180/270 here, and each of those once more with an extra skew of 3-15° (the same per page), all
-   through ``orient.orient`` with no template. Reported apart: scanned pages, and other images (a map,
-   a chart, two lines of large print, a synthetic blurred paragraph).
+   the OCRmyPDF sdist on PyPI and the leptonlib and tesseract source packages of Debian, pinned,
+   hash-checked, never stored in the repo), each page turned by 0/90/180/270 here, and each of those
+   once more with an extra skew of 3-15° (the same per page), all through ``orient.orient`` with no
+   template. Reported apart, and per source: scanned pages of text, scanned music, and other images
+   (maps, a chart, a diagram, plates, vertical title pages, two lines of large print).
 2. The same on the bundled synthetic DC01/CC01 sheets (``samples/``), with no template and with theirs.
 3. Deskew error on synthetic pages (a prose letter and a filled DC01 sheet, both at 150 dpi) turned by
    -20...+20°.
@@ -44,7 +45,6 @@ from ocr_service.synth.letter import text_page  # noqa: E402
 DOCS = REPO / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench_orient:begin -->", "<!-- bench_orient:end -->"
 TURNS = (0, 90, 180, 270)
-OTHER = {"baiona.png", "graph-p1.png", "kcs-p1.png", "francais-p1.png"}  # not scanned pages of text
 
 
 def run_case(img: np.ndarray, want: int, reference: np.ndarray | None = None) -> dict:
@@ -67,7 +67,7 @@ def real_cases(manifest: Path) -> list[dict]:
             for skew in (0.0, extra):
                 img = orient.rotate_small(turned, skew) if skew else turned
                 res = run_case(img, want)
-                res.update(name=r["name"], turn=turn, skew=round(skew, 1), other=r["name"] in OTHER)
+                res.update(name=r["name"], turn=turn, skew=round(skew, 1), kind=r["kind"], origin=r["origin"])
                 out.append(res)
                 print(f"{r['name']:22s} turn {turn:3d} skew {skew:+5.1f}: {res['got']:3d} (want {want:3d}) "
                       f"{res['method']:8s} {res['confidence']:.2f} {res['seconds']:.2f}s"
@@ -124,28 +124,38 @@ def methods(cases: list[dict]) -> str:
 
 
 def report(real: list[dict], samples: list[dict], skews: dict) -> str:
-    scans = [c for c in real if not c["other"]]
-    other = [c for c in real if c["other"]]
+    def pages_of(cases: list[dict]) -> int:
+        return len({c["name"] for c in cases})
+
+    def row(label: str, cases: list[dict]) -> str:
+        return f"| {label} ({pages_of(cases)}) | {len(cases)} | {share(cases)} | {methods(cases)} |"
+
+    kinds = {real_pages.TEXT: "scanned pages of text", real_pages.MUSIC: "scanned music",
+             real_pages.OTHER: "other images: maps, chart, diagram, plates, vertical titles, 2 lines"}
     wrong = sorted({f"{c['name']} (turn {c['turn']}, skew {c['skew']:+.1f}: got {c['got']}, "
                     f"{c['method']} {c['confidence']:.2f})" for c in real if not c["ok"]})
-    pages = len({c["name"] for c in real})
     lines = [
         f"Run {dt.date.today().isoformat()} on {cpu_model()}, {platform.python_version()}, {tesseract_version()};"
         f" the machine's 2 cores shared with other work, so times are upper bounds.",
         "",
-        f"Real pages: {pages} pages of `{real_pages.PACKAGE}-{real_pages.VERSION}` `tests/resources/` "
-        f"(list and licences: docs/orientation.md), each at 4 quarter turns, and each turn once more with "
+        f"Real pages: {pages_of(real)} scans from package registries (`bench/real_pages.py`; list and "
+        f"licences: docs/orientation.md), each at 4 quarter turns, and each turn once more with "
         f"an extra skew of 3-15°; `orient.orient` with **no template**.",
         "",
         "| pages | cases | right quarter turn | decided by |",
         "| --- | --- | --- | --- |",
-        f"| scanned pages ({len({c['name'] for c in scans})}) | {len(scans)} | {share(scans)} | {methods(scans)} |",
-        f"| other images: map, chart, 2 lines, blurred synthetic ({len({c['name'] for c in other})}) | "
-        f"{len(other)} | {share(other)} | {methods(other)} |",
-        f"| all | {len(real)} | {share(real)} | {methods(real)} |",
-        "",
-        "Wrong: " + ("; ".join(wrong) if wrong else "none") + ".",
-        "",
+    ]
+    for kind, label in kinds.items():
+        lines.append(row(label, [c for c in real if c["kind"] == kind]))
+    lines.append(row("all", real))
+    lines += ["", "Scanned pages of text, per source:", "",
+              "| source | cases | right quarter turn | decided by |", "| --- | --- | --- | --- |"]
+    for origin in sorted({c["origin"] for c in real}):
+        lines.append(row(origin, [c for c in real if c["origin"] == origin and c["kind"] == real_pages.TEXT]))
+    skewed = [c for c in real if c["kind"] == real_pages.TEXT and c["skew"]]
+    lines += ["", f"Of those, with the extra skew: {share(skewed)}; without: "
+              f"{share([c for c in real if c['kind'] == real_pages.TEXT and not c['skew']])}.",
+              "", "Wrong: " + ("; ".join(wrong) if wrong else "none") + ".", "",
         "Bundled synthetic sheets (`samples/dc01`, `samples/cc01`, 8 sheets × 4 turns):",
         "",
         "| template given | cases | right quarter turn | decided by |",

@@ -31,6 +31,7 @@ TEMPLATE_SKEW_DEG = 8.0  # the skew searched when comparing the page's layout wi
 MAX_INK_LEVEL = 190  # relative to the local paper (255): anything lighter is paper, not ink
 TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
 CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
+BLOB_SIDE = 4 * CHAR_HEIGHT  # an ink blob larger than this both ways is no character of text
 TEXT_SURE = 0.6  # text cues at least this confident decide alone
 MIN_TEXT_CONFIDENCE = 0.15  # weaker text cues still decide when the template's blank agrees with them
 TEMPLATE_SURE = 0.05  # the blank's best turn must beat its runner-up by this much to count as agreeing
@@ -145,18 +146,24 @@ def estimate_skew(gray: np.ndarray, max_angle: float = MAX_SKEW_DEG) -> float:
     return _profile_search(_line_points(ink), ink.shape, max_angle)[0]
 
 
-def _text_scale(ink: np.ndarray) -> float:
-    """Factor (<= 1) that brings the page's typical character (the median ink blob) to about
-    CHAR_HEIGHT px (the size of 10-12 pt print at TEXT_SIDE)."""
+def _char_size(ink: np.ndarray) -> float | None:
+    """The page's typical character size in px (the median ink blob's longer side), None when the
+    page holds too few character-like blobs to tell."""
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     if n < 20:
-        return 1.0
+        return None
     w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
     keep = (area >= 8) & (np.maximum(w, h) < 0.1 * max(ink.shape))  # not specks, not rules or pictures
     if keep.sum() < 20:
-        return 1.0
-    size = float(np.median(np.maximum(w[keep], h[keep])))
-    return min(1.0, CHAR_HEIGHT / max(size, 1.0))
+        return None
+    return float(np.median(np.maximum(w[keep], h[keep])))
+
+
+def _text_scale(ink: np.ndarray) -> float:
+    """Factor (<= 1) that brings the page's typical character (the median ink blob) to about
+    CHAR_HEIGHT px (the size of 10-12 pt print at TEXT_SIDE)."""
+    size = _char_size(ink)
+    return 1.0 if size is None else min(1.0, CHAR_HEIGHT / max(size, 1.0))
 
 
 def _without_rules(ink: np.ndarray) -> np.ndarray:
@@ -176,6 +183,20 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
             rules |= np.isin(labels, thin).astype(np.uint8) * 255
     rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return cv2.bitwise_and(ink, cv2.bitwise_not(rules))
+
+
+def _without_blobs(ink: np.ndarray) -> np.ndarray:
+    """The ink mask less blobs far larger than a character both ways (a dark book edge or margin,
+    a photo, a filled box): their outlines would pull the line-direction and skew search off the
+    text lines. Text at the normalized size stays: its characters are far smaller."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    big = np.flatnonzero((stats[:, cv2.CC_STAT_WIDTH] > BLOB_SIDE) & (stats[:, cv2.CC_STAT_HEIGHT] > BLOB_SIDE))
+    big = big[big > 0]
+    if not len(big):
+        return ink
+    out = ink.copy()
+    out[np.isin(labels, big)] = 0
+    return out
 
 
 def _updown(ink: np.ndarray) -> tuple[float, int]:
@@ -216,7 +237,7 @@ def text_cues(gray: np.ndarray) -> TextCues | None:
     if f < 0.95:  # large print: bring it to the size the cues are tuned for
         small = cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         ink = binarize_ink(small)
-    ink = _without_rules(ink)
+    ink = _without_blobs(_without_rules(ink))
     found = {}
     for axis in (0, 90):
         turned = rotate90(ink, axis)

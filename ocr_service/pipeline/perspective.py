@@ -4,7 +4,8 @@ The paper is found as the largest bright region against a darker background (a t
 bed); its outline is reduced to four corners, each side refined by a line fitted to its edge points.
 Only a clearly keystoned quadrilateral is warped to a rectangle: a scan without a visible paper edge,
 or a paper that is merely turned on the bed (a rotated rectangle), is returned untouched, since
-deskew and registration handle those.
+deskew and registration handle those; so is a bright region whose four corners are too far from
+square to be a sheet seen by a camera (a lit patch of a dark page, not its outline).
 """
 
 from __future__ import annotations
@@ -15,12 +16,18 @@ import numpy as np
 WORK_SIDE = 800  # long side (px) at which the paper's outline is found
 MIN_PAPER_SHARE = 0.2  # the paper must cover at least this share of the image
 MIN_KEYSTONE = 0.03  # relative departure from a rectangle below which nothing is warped
+MAX_KEYSTONE = 0.35  # a corner further than ~30° off square is no sheet's outline (a bright blotch)
 
 
 def _order(quad: np.ndarray) -> np.ndarray:
-    """Corners as top-left, top-right, bottom-right, bottom-left."""
-    s, d = quad.sum(axis=1), np.diff(quad, axis=1).ravel()
-    return np.array([quad[np.argmin(s)], quad[np.argmin(d)], quad[np.argmax(s)], quad[np.argmax(d)]], np.float64)
+    """Corners as top-left, top-right, bottom-right, bottom-left: clockwise around their centre (on
+    screen), starting at the one nearest the image's top-left. Going round the centre keeps four
+    distinct corners even for a quadrilateral turned near 45°, where picking each corner by the
+    smallest or largest x+y and x-y can pick one corner twice."""
+    quad = np.asarray(quad, np.float64)
+    c = quad.mean(axis=0)
+    quad = quad[np.argsort(np.arctan2(quad[:, 1] - c[1], quad[:, 0] - c[0]))]
+    return np.roll(quad, -int(np.argmin(quad.sum(axis=1))), axis=0)
 
 
 def _refine(quad: np.ndarray, contour: np.ndarray) -> np.ndarray:
@@ -99,7 +106,7 @@ def flatten(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(the page warped to a rectangle, the corners it was warped from) for a photo with perspective;
     (``gray`` unchanged, None) for anything else."""
     quad = find_paper(gray)
-    if quad is None or keystone(quad) < MIN_KEYSTONE:
+    if quad is None or not MIN_KEYSTONE <= keystone(quad) <= MAX_KEYSTONE:
         return gray, None
     tl, tr, br, bl = quad
     w = int(round((np.hypot(*(tr - tl)) + np.hypot(*(br - bl))) / 2))
