@@ -237,15 +237,35 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
         t_start = time.perf_counter()
         groups = 0
         while page.locator("#empty").count() == 0:
+            if page.locator("#claim-button").count():  # the claim page: Enter claims the next group (a POST)
+                with page.expect_navigation(timeout=30_000):
+                    page.keyboard.press("Enter")
+                continue
             groups += 1
             n = page.locator('form.row[data-state="pending"]').count()
+            if n == 0:
+                raise RuntimeError(f"the group page shows no pending row and no 'empty' notice: {page.url}")
 
             def enter(last: bool) -> None:
-                if last:  # the page loads the next group when the last row is saved
-                    with page.expect_navigation(timeout=30_000):
-                        page.keyboard.press("Enter")
-                else:
+                if not last:
                     page.keyboard.press("Enter")
+                    return
+                # the last row's save claims the next group (a POST the page submits by itself):
+                # wait until other rows, or the 'empty' notice, are shown
+                before = page.evaluate("Array.from(document.querySelectorAll('form.row')).map(f => f.id).join()")
+                page.keyboard.press("Enter")
+                deadline = time.perf_counter() + 30
+                while time.perf_counter() < deadline:
+                    try:
+                        page.wait_for_load_state("load")
+                        now = page.evaluate("document.getElementById('empty') ? '#empty' : "
+                                            "Array.from(document.querySelectorAll('form.row')).map(f => f.id).join()")
+                        if now != before and (now == "#empty" or now):
+                            return
+                    except Exception:  # the page is navigating: its context is replaced
+                        pass
+                    time.sleep(0.1)
+                raise RuntimeError("the next group did not load after the last row was saved")
 
             for i in range(n):
                 last = i == n - 1
