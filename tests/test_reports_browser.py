@@ -11,29 +11,22 @@ import re
 
 import pytest
 import report_fixtures as rf
-from argon2 import PasswordHasher
-from serve_helpers import running_serve
 from test_web_browser import VIEWPORT, browser, log_in, screenshot  # noqa: F401
-from web_fixtures import add_users
+from web_fixtures import served_station
 
-from ocr_service.service import auth
 from ocr_service.service.reports import issued
-from ocr_service.service.store import open_store
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reports")
-    data = tmp / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        store = open_store(None, data, create=True)
-        add_users(store)
-    rf.build(store)
-    with store.session() as s:
-        issued.import_issued(s, rf.ISSUE_LIST, "phat-phieu.csv", actor="test", source="cli")
-    store.close()
-    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1") as url:
+
+    def fill(store, settings):
+        rf.build(store)
+        with store.session() as s:
+            issued.import_issued(s, rf.ISSUE_LIST, "phat-phieu.csv", actor="test", source="cli")
+
+    with served_station(tmp, fill) as (url, _, _):
         yield url
 
 

@@ -11,15 +11,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from argon2 import PasswordHasher
-from serve_helpers import running_serve
 from test_web_browser import (VIEWPORT, assert_focus, browser, log_in, patient_expect, row_ids,  # noqa: F401 (fixtures)
                               screenshot)
-from web_fixtures import add_users
+from web_fixtures import served_station
 
 from ocr_service.forms import loader
-from ocr_service.service import auth
-from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow
 from ocr_service.settings import Settings
@@ -69,21 +65,11 @@ def _ct01_batch(store, settings: Settings, out) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def station(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ct01-station")
-    data = tmp / "data"
-    settings = Settings(data_dir=data, engines="fake")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        store = open_store(None, data, create=True)
-        add_users(store)
     sheets = tmp / "sheets"
     sheets.mkdir()
-    truth = _ct01_batch(store, settings, sheets)
-    store.close()
-    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
-                       OCR_SERVICE_QA_REVIEW_RATE="0") as url:
-        store = open_store(None, data)
+    with served_station(tmp, lambda store, settings: _ct01_batch(store, settings, sheets),
+                        OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, truth):
         yield {"url": url, "store": store, "truth": truth}
-        store.close()
 
 
 def test_a_member_column_across_rows_and_sheets_with_the_keyboard(station, browser):  # noqa: F811

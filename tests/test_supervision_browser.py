@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
-from serve_helpers import running_serve, wait_until
+from serve_helpers import wait_until
 from store_fixtures import TEMPLATE, field, result, sha
 from test_web_browser import VIEWPORT, browser, log_in, screenshot  # noqa: F401  (browser: Chromium fixture)
-from web_fixtures import PASSWORD, add_users, csrf_of
+from web_fixtures import PASSWORD, csrf_of, served_station
 
-from ocr_service.service import auth
-from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow
 
@@ -51,20 +48,11 @@ def _plant(store) -> list[int]:
 @pytest.fixture(scope="module")
 def station(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("qa-station")
-    data = tmp / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        store = open_store(None, data, create=True)
-        add_users(store)
-    group = _plant(store)
-    store.close()
     # reviewer QA off: it would send a share of these decisions back into the queue for another
     # reviewer (tested in test_qa_blind_http.py), and these tests count the queue exactly
-    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
-                       OCR_SERVICE_QA_REVIEW_RATE="0") as url:
-        store = open_store(None, data)
+    with served_station(tmp, lambda store, settings: _plant(store),
+                        OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, group):
         yield {"url": url, "store": store, "group": group}
-        store.close()
 
 
 def test_blind_qa_in_the_group_keystrokes_and_the_supervisor_warning(station, browser):  # noqa: F811

@@ -14,12 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
-from serve_helpers import running_serve
-from web_fixtures import PASSWORD, add_batch, add_real_pages, add_users, csrf_of
+from web_fixtures import PASSWORD, add_batch, add_real_pages, csrf_of, served_station
 
-from ocr_service.service import auth
-from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow, utcnow
 from ocr_service.settings import Settings
@@ -53,25 +49,19 @@ def _real_batch(store, settings: Settings) -> int:
 @pytest.fixture(scope="module")
 def station(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("station")
-    data = tmp / "data"
-    settings = Settings(data_dir=data, engines="fake")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        store = open_store(None, data, create=True)
-        add_users(store)
-    real = _real_batch(store, settings)
-    box = add_batch(store, "hộp-1", sheets=6)
-    par = add_batch(store, "hộp-song-song", sheets=24, names=("id_number",), offset=100)
-    with store.session() as s:
-        repo.get_batch(s, par).priority = -1  # after the others
-    store.close()
+
+    def fill(store, settings):
+        real = _real_batch(store, settings)
+        box = add_batch(store, "hộp-1", sheets=6)
+        par = add_batch(store, "hộp-song-song", sheets=24, names=("id_number",), offset=100)
+        with store.session() as s:
+            repo.get_batch(s, par).priority = -1  # after the others
+        return {"real": real, "box": box, "par": par}
+
     # reviewer QA off: it would send a share of these decisions back into the queue for another
     # reviewer (tested in test_qa_blind_http.py), and these tests count the queue exactly
-    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
-                       OCR_SERVICE_QA_REVIEW_RATE="0") as url:
-        store = open_store(None, data)
-        yield {"url": url, "store": store, "batches": {"real": real, "box": box, "par": par}, "tmp": tmp}
-        store.close()
+    with served_station(tmp, fill, OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, batches):
+        yield {"url": url, "store": store, "batches": batches, "tmp": tmp}
 
 
 @pytest.fixture(scope="module")

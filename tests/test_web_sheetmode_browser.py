@@ -13,13 +13,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher
-from serve_helpers import running_serve
 from test_web_browser import VIEWPORT, browser, log_in, patient_expect, screenshot  # noqa: F401 (fixtures)
-from web_fixtures import add_real_pages, add_users
+from web_fixtures import add_real_pages, served_station
 
-from ocr_service.service import auth
-from ocr_service.service.store import open_store
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow
 from ocr_service.settings import Settings
@@ -51,21 +47,10 @@ def _sheet_batch(store, settings: Settings) -> int:
 @pytest.fixture(scope="module")
 def station(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sheetmode")
-    data = tmp / "data"
-    settings = Settings(data_dir=data, engines="fake")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        store = open_store(None, data, create=True)
-        add_users(store)
-    batch = _sheet_batch(store, settings)
-    store.close()
     # reviewer QA off: it would send a share of these decisions back into the queue for another
     # reviewer (tested in test_qa_blind_http.py), and these tests count the queue exactly
-    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
-                       OCR_SERVICE_QA_REVIEW_RATE="0") as url:
-        store = open_store(None, data)
+    with served_station(tmp, _sheet_batch, OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, batch):
         yield {"url": url, "store": store, "batch": batch}
-        store.close()
 
 
 def focused_field(page) -> int:

@@ -4,8 +4,13 @@ TestClient."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import pytest
 
 from api_fixtures import PASSWORD, SAMPLES
 from store_fixtures import TEMPLATE, field, result, sha
@@ -18,6 +23,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient  # noqa: F401
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+T = TypeVar("T")
 DOB_READS = ["05/11/1990", "12/3/1985", "01/01/2000", "<script>alert(1)</script>", "31/12/1970", "07/07/1977"]
 
 
@@ -90,3 +96,31 @@ def claim_group(client, batch: int | None = None):
 
 
 __all__ = ["SAMPLES", "PASSWORD", "add_users", "add_batch", "login", "csrf_of", "claim_group", "add_real_pages", "DOB_READS"]
+
+
+@contextlib.contextmanager
+def served_station(tmp: Path, fill: Callable[..., T], **env: str) -> Iterator[tuple[str, object, T]]:
+    """A data dir under ``tmp`` with the users of :func:`add_users` (hashed cheaply) and whatever
+    ``fill(store, settings)`` adds, served by a real ``ocr-service serve`` on loopback with the fake
+    engine and one worker (``env``: more ``OCR_SERVICE_*`` settings); yields (url, a store open on the
+    same data, what ``fill`` returned)."""
+    from argon2 import PasswordHasher
+    from serve_helpers import running_serve
+
+    from ocr_service.service.store import open_store
+    from ocr_service.settings import Settings
+
+    data = tmp / "data"
+    settings = Settings(data_dir=data, engines="fake")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        store = open_store(None, data, create=True)
+        add_users(store)
+    made = fill(store, settings)
+    store.close()
+    with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1", **env) as url:
+        store = open_store(None, data)
+        try:
+            yield url, store, made
+        finally:
+            store.close()

@@ -72,6 +72,7 @@ class AsterNetEngine:
         if isinstance(n_classes, int) and n_classes != len(self.chars):
             raise EngineError(f"AsterNet has {n_classes} classes but vocab.json {len(self.chars)}")
         index = {c: i for i, c in enumerate(self.chars)}
+        self._index = {c: i for c, i in index.items() if c}  # for score_texts: a text's class ids
         self._allowed = {
             "digits": [index[c] for c in DIGIT_CHARS],
             "date": [index[c] for c in DATE_CHARS],
@@ -118,8 +119,7 @@ class AsterNetEngine:
         if is_degenerate(crop) or not texts:
             return np.full(len(texts), -np.inf), -np.inf, -np.inf
         log_probs = self._log_probs(crop)
-        index = {c: i for i, c in enumerate(self.chars) if c}
-        targets = [[index.get(c, -1) for c in t] for t in texts]
+        targets = [[self._index.get(c, -1) for c in t] for t in texts]
         known = [bool(t) and min(t) >= 0 for t in targets]
         out = np.full(len(texts), -np.inf)
         scored = [t for t, k in zip(targets, known) if k]
