@@ -111,6 +111,8 @@ def press_claim(page) -> None:
     expect(page.locator("#claim-button")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("form.row, .frow, #empty").first).to_be_visible()
+    # rows show while the page still parses; its deferred scripts (the keys) run before "load"
+    page.wait_for_load_state("load")
 
 
 def row_ids(page) -> list[int]:
