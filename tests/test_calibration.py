@@ -100,7 +100,8 @@ def test_calibrate_command_writes_thresholds_the_pipeline_reads(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert data["template"] == "dc01@tt66-2015" and data["target_error"] == 0.005
-    assert {"name", "text", "date", "signature"} <= set(data["kinds"])
+    # printed sheets are clear pages (scoring.page_class): their kinds are fitted as KIND@clear
+    assert {"name@clear", "text@clear", "date@clear", "signature@clear"} <= set(data["kinds"])
     assert set(data["models"]) <= set(data["kinds"])
     assert "straight-through" in res.output and "| all |" in res.output
     th = Thresholds.load(out)

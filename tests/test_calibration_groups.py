@@ -176,9 +176,10 @@ def test_a_long_reading_never_raises_the_score():
     rng = np.random.default_rng(5)
     rows = []
     for i in range(2000):
-        long_ = i % 2 == 0
-        rows.append(_field(float(rng.uniform(0.6, 1.0)), long_ or rng.uniform() < 0.7,
-                           f"hand:{'abcd'[i % 4]}|scan:{('office', 'poor')[i % 2]}", length=0.6 if long_ else 0.05))
+        long_ = i % 3 == 0
+        conf = float(rng.uniform(0.6, 1.0))
+        rows.append(_field(conf, long_ or conf > 0.8, f"hand:{'abcd'[i % 4]}|scan:{('office', 'poor')[i % 2]}",
+                           length=0.6 if long_ else 0.05))
     data = calibration.fit(rows, target=0.005)
     assert data["models"]["name"]["length"] <= 0.0
     th = Thresholds(models=data["models"])

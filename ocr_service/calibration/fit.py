@@ -29,8 +29,8 @@ import numpy as np
 from ocr_service.calibration.intervals import upper_bound
 from ocr_service.calibration.labels import LabelledField
 from ocr_service.errors import ConfigError
-from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, RANGE_ONLY, SIGNS,
-                                          feature_vector, model_features, uncalibrated_score)
+from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, RANGE_ONLY, SIGNS, base_kind,
+                                          calibration_key, feature_vector, model_features, uncalibrated_score)
 
 DEFAULT_TARGET = 0.005
 CONFIDENCE = 0.95  # of the Clopper–Pearson bound each kind's error among accepted fields is held to
@@ -160,9 +160,10 @@ def _cut(scores: np.ndarray, correct: np.ndarray, target: float,
         if n < floor or k / n > target:
             continue
         if confidence is None or cp_upper(k, n, confidence) <= target:
-            # each stratum's accepted fields must meet the bound on their own, too: a mix of easy
-            # printed fields and hard handwritten ones can meet it while the handwritten do not
-            if all(ns[i] == 0 or cp_upper(int(ks[i]), int(ns[i]), confidence or CONFIDENCE) <= target
+            # a stratum with an error among its accepted fields must meet the bound on its own, too:
+            # a mix of easy printed fields and hard handwritten ones can meet it while the handwritten
+            # do not (a stratum without an error shows nothing worse than the mix it is bounded in)
+            if all(ks[i] == 0 or cp_upper(int(ks[i]), int(ns[i]), confidence or CONFIDENCE) <= target
                    for ns, ks in by_stratum):
                 best = (float(s[i]), n, k)
     return best
@@ -235,15 +236,16 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
     out = {"target_error": target, "confidence": confidence, "default": 1.0, "kinds": {}, "models": {},
            "ranges": {}, "cv": {}, "fitted_on": len(fields),
            "groups": len({f.group for f in fields if f.group})}
-    for kind in sorted({f.kind for f in fields}):
-        every = [f for f in fields if f.kind == kind]
+    keys = [calibration_key(f.kind, f.feats) for f in fields]
+    for kind in sorted(set(keys)):  # a kind, or a kind on clear pages (scoring.page_class)
+        every = [f for f, k in zip(fields, keys) if k == kind]
         rows = [f for f in every if not f.blocked]
         if not rows:
             continue
         x = np.array([feature_vector(f.feats) for f in rows])
         y = np.array([f.correct for f in rows], dtype=float)
         correct = y.astype(bool)
-        gate = KIND_DEFAULTS.get(kind, DEFAULT_THRESHOLD)
+        gate = KIND_DEFAULTS.get(base_kind(kind), DEFAULT_THRESHOLD)
         plain = np.array([uncalibrated_score(r.feats) for r in rows])
         if y.min() == y.max():
             # nothing wrong (or nothing right) to learn from: no model, the score is the engine's own
@@ -256,6 +258,11 @@ def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence:
         strata = np.array([stratum(f.group) for f in rows])
         threshold, n_acc, wrong = _cut(oog, correct, target, confidence, strata)
         regime = "bound"
+        if w is not None and threshold <= 1.0:
+            # the model applied at run time must keep the bound on its own scores too: a threshold
+            # chosen on out-of-group scores can sit below a wrong field the final model scores high
+            # (e.g. a model left with no weight but its bias scores every field alike)
+            threshold = max(threshold, _cut(_model_scores(w, x), correct, target, confidence, strata)[0])
         if threshold > 1.0:
             gated = plain >= gate
             if not (gated & ~correct).any():

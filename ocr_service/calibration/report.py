@@ -42,6 +42,6 @@ def decide_all(fields: list[LabelledField], thresholds: Thresholds) -> list[tupl
     out = []
     for f in fields:
         sc = thresholds.score(f.kind, f.feats)
-        threshold = thresholds.threshold(f.kind, f.name)
+        threshold = thresholds.threshold(f.kind, f.name, f.feats)
         out.append((f, sc, (not f.blocked) and sc >= threshold and not thresholds.out_of_range(f.kind, f.feats)))
     return out

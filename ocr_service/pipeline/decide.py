@@ -76,7 +76,7 @@ def decide(spec: FieldSpec, reading: Reading, box_px: tuple[int, int, int, int],
             reasons.append(ReviewReason.UNREADABLE)  # there was writing but no engine could read it
         elif spec.required:
             reasons.append(ReviewReason.EMPTY_REQUIRED)
-    if confidence < thresholds.for_field(spec):
+    if confidence < thresholds.for_field(spec, features):
         reasons.append(ReviewReason.LOW_CONFIDENCE)
     unseen = thresholds.out_of_range(calibration_kind(spec), features or {}) if features else []
     if unseen:  # evidence calibration never saw accepted: its score would be an extrapolation

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
-from ocr_service.pipeline.scoring import UNCALIBRATED, Thresholds, calibration_kind, features, page_features
+from ocr_service.pipeline.scoring import (UNCALIBRATED, Thresholds, calibration_kind, features, page_features,
+                                          value_features)
 from ocr_service.vietnamese.text import clean, match_key
 from ocr_service.vietnamese.validators import Finding, get_validator
 
@@ -69,6 +70,7 @@ def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thre
         options.append(((bool(texts[i]), valid, plain, agree, reading.confidence, -i), agree, feats))
     (*_, neg_i), agree, feats = max(options, key=lambda o: o[0])
     i = -neg_i
+    feats = {**feats, **value_features(spec.kind, values[i])}
     score = thresholds.score(calibration_kind(spec), feats)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)

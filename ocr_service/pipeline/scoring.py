@@ -19,7 +19,7 @@ import numpy as np
 from ocr_service.engines.base import DIGIT_KINDS, NEURAL_ENGINES, TEXT_KINDS, Reading
 from ocr_service.forms.model import FieldSpec, Template
 from ocr_service.pipeline.vocab_read import written_forms
-from ocr_service.vietnamese.validators import Finding
+from ocr_service.vietnamese.validators import Finding, listed_name_parts
 
 BASE_FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
                  "neural", "snap_score", "snap_margin")
@@ -38,6 +38,10 @@ DERIVED_FEATURES = {
     "written_conf": lambda f: f["conf"] if not f["empty"] else 1.0,
     # the page's difficulty (page_features); evidence kept without it counts as the hardest page
     "page_unsure": lambda f: f.get("page_unsure", 1.0),
+    # a name's surname and middle names are listed ones (value_features); evidence kept without
+    # them counts as unlisted
+    "surname_listed": lambda f: f.get("surname_listed", 0.0),
+    "middle_listed": lambda f: f.get("middle_listed", 0.0),
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
@@ -50,7 +54,7 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
-    "snap_score": 1, "snap_margin": 1, "written_conf": 1,
+    "snap_score": 1, "snap_margin": 1, "written_conf": 1, "surname_listed": 1, "middle_listed": 1,
     "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
@@ -84,6 +88,33 @@ def page_features(fields: list[tuple[str, dict[str, float]]]) -> dict[str, float
     if not written:
         return {"page_unsure": 1.0}
     return {"page_unsure": sum(f["conf"] < PAGE_SURE for f in written) / len(written)}
+
+
+# A page where at most this share of the written line fields was read unsure is a *clear* page (a
+# clean print, a very regular hand). Its fields are calibrated apart from the other pages' (their
+# own model, threshold and ranges: key ``KIND@clear``, :func:`calibration_key`): the class is
+# evidence observed on the page at run time, not the sheet's style, which is never known. Pooled,
+# one threshold per kind has to hold on the hardest hands and keeps clear pages' fields back with them.
+CLEAR_PAGE_MAX = 0.2
+CLEAR_PAGE = "clear"
+
+
+def page_class(feats: dict[str, float]) -> str:
+    """The page class of a field's evidence: CLEAR_PAGE when its page's ``page_unsure`` is at most
+    CLEAR_PAGE_MAX, else '' (every other page, and evidence kept without the page's)."""
+    return CLEAR_PAGE if feats.get("page_unsure", 1.0) <= CLEAR_PAGE_MAX else ""
+
+
+def calibration_key(kind: str, feats: dict[str, float]) -> str:
+    """What a field's model, threshold and ranges are looked up and fitted under: its calibration
+    kind, with ``@clear`` on a clear page (:func:`page_class`)."""
+    cls = page_class(feats)
+    return f"{kind}@{cls}" if cls else kind
+
+
+def base_kind(key: str) -> str:
+    """The calibration kind of a :func:`calibration_key`."""
+    return key.split("@", 1)[0]
 
 
 VOCABULARY_KIND = "vocabulary"
@@ -128,6 +159,20 @@ def features(reading: Reading, finding: Finding | None, agree: int, nonempty: bo
     return feats
 
 
+NAME_KIND = "name"
+
+
+def value_features(kind: str, value: str) -> dict[str, float]:
+    """Evidence from the value chosen for a field of template ``kind``: for a personal name, whether
+    its surname is a listed one and the share of its middle names that are (``surname_listed``,
+    ``middle_listed``: validators.listed_name_parts); 1.0 for every other kind and for an empty
+    value, which carry no such risk."""
+    if kind != NAME_KIND or not value.strip():
+        return {"surname_listed": 1.0, "middle_listed": 1.0}
+    surname, middle = listed_name_parts(value)
+    return {"surname_listed": 1.0 if surname else 0.0, "middle_listed": middle}
+
+
 def feature_vector(feats: dict[str, float]) -> np.ndarray:
     """The model's input for ``feats``: a leading 1 (bias), then FEATURES in order."""
     return np.array([1.0] + [feats.get(f, 0.0) for f in BASE_FEATURES] + [fn(feats) for fn in DERIVED_FEATURES.values()])
@@ -159,18 +204,28 @@ class Thresholds:
     # per kind: feature → [lowest, highest] among the calibration fields the thresholds accepted
     ranges: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
-    def threshold(self, kind: str, name: str) -> float:
-        """The score a field of this kind and name must reach to be auto-accepted."""
-        return self.fields.get(name, self.kinds.get(kind, self.default))
+    def _key(self, kind: str, feats: dict[str, float] | None) -> str:
+        """The key this file holds for a field of ``kind`` with evidence ``feats``: the page class's
+        (:func:`calibration_key`) when fitted, else the kind's (files fitted before page classes)."""
+        if feats is None:
+            return kind
+        key = calibration_key(kind, feats)
+        return key if key in self.kinds or key in self.models else kind
 
-    def for_field(self, spec: FieldSpec) -> float:
-        """The threshold of this field, by its calibration kind (:func:`calibration_kind`)."""
-        return self.threshold(calibration_kind(spec), spec.name)
+    def threshold(self, kind: str, name: str, feats: dict[str, float] | None = None) -> float:
+        """The score a field of this kind and name (with evidence ``feats``: its page class) must
+        reach to be auto-accepted."""
+        return self.fields.get(name, self.kinds.get(self._key(kind, feats), self.kinds.get(kind, self.default)))
+
+    def for_field(self, spec: FieldSpec, feats: dict[str, float] | None = None) -> float:
+        """The threshold of this field, by its calibration kind (:func:`calibration_kind`) and the
+        page class of its evidence ``feats``."""
+        return self.threshold(calibration_kind(spec), spec.name, feats)
 
     def score(self, kind: str, feats: dict[str, float]) -> float:
         """The field's score: the calibrated probability of being right when a model is fitted for
-        its kind, else :func:`uncalibrated_score`."""
-        model = self.models.get(kind)
+        its kind (and page class), else :func:`uncalibrated_score`."""
+        model = self.models.get(self._key(kind, feats))
         if not model:
             return uncalibrated_score(feats)
         w = np.array([model.get("bias", 0.0)] + [model.get(f, 0.0) for f in FEATURES])
@@ -186,7 +241,7 @@ class Thresholds:
         matters (SIGNS): a lower confidence or margin than any accepted calibration field had, more
         marks on an 'empty' crop, a descriptor (engine type, emptiness, length) outside the range.
         Empty without ranges for the kind (uncalibrated)."""
-        ranges = self.ranges.get(kind)
+        ranges = self.ranges.get(self._key(kind, feats))
         if not ranges:
             return []
         out = []

@@ -1,0 +1,108 @@
+"""Clear pages calibrated apart, strata that block a cut only with an error of their own, and the
+evidence of a name's listed surname and middle names."""
+
+import numpy as np
+
+from ocr_service import calibration
+from ocr_service.engines.base import Reading
+from ocr_service.forms import loader
+from ocr_service.pipeline.evidence import choose
+from ocr_service.pipeline.scoring import (CLEAR_PAGE_MAX, Thresholds, calibration_key, features, page_class,
+                                          value_features)
+from ocr_service.vietnamese.validators import listed_name_parts
+
+
+def _field(conf, correct, group, page_unsure, kind="digits"):
+    feats = features(Reading("012345678901", conf, "tesseract"), None, 0, True)
+    feats.update(page_unsure=page_unsure, surname_listed=1.0, middle_listed=1.0)
+    return calibration.LabelledField(kind, "id_number", feats, bool(correct), bool(correct), "x", "x", False, group)
+
+
+def test_page_class_and_key():
+    assert page_class({"page_unsure": 0.0}) == "clear" and page_class({"page_unsure": CLEAR_PAGE_MAX}) == "clear"
+    assert page_class({"page_unsure": CLEAR_PAGE_MAX + 0.01}) == "" and page_class({}) == ""
+    assert calibration_key("digits", {"page_unsure": 0.05}) == "digits@clear"
+    assert calibration_key("digits", {"page_unsure": 0.5}) == "digits"
+
+
+def test_thresholds_look_up_the_page_class_and_fall_back_to_the_kind():
+    th = Thresholds(kinds={"digits": 1.0 + 1e-9, "digits@clear": 0.9},
+                    models={"digits@clear": {"bias": 5.0}}, ranges={"digits@clear": {"conf": [0.97, 1.0]}})
+    clear, unsure = {"page_unsure": 0.0, "conf": 0.99}, {"page_unsure": 0.6, "conf": 0.99}
+    assert th.threshold("digits", "id_number", clear) == 0.9
+    assert th.threshold("digits", "id_number", unsure) > 1.0
+    feats = features(Reading("1", 0.99, "tesseract"), None, 0, True)
+    assert th.score("digits", {**feats, "page_unsure": 0.0}) > 0.99  # the clear pages' model
+    assert th.score("digits", {**feats, "page_unsure": 0.6}) == 0.99  # no model: the engine's confidence
+    assert th.out_of_range("digits", {**feats, "conf": 0.9, "page_unsure": 0.0}) == ["conf"]
+    # a file fitted before page classes: every page uses the kind's entries
+    old = Thresholds(kinds={"digits": 0.7})
+    assert old.threshold("digits", "id_number", clear) == 0.7 == old.threshold("digits", "id_number", unsure)
+
+
+def test_fit_gives_clear_pages_their_own_threshold():
+    """Hard pages whose confident readings are often wrong close the kind there; the clear pages'
+    fields, right when confident, get a threshold of their own instead of being held back."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(2400):
+        hand, scan = "abcdef"[i % 6], ("office", "poor")[i % 2]
+        rows.append(_field(float(rng.uniform(0.97, 1.0)), True, f"hand:{hand}|scan:{scan}|style:printed", 0.0))
+        conf = float(rng.uniform(0.9, 1.0))
+        rows.append(_field(conf, rng.uniform() > 0.08, f"hand:h{hand}|scan:{scan}|style:handwriting", 0.6))
+    data = calibration.fit(rows, target=0.005)
+    assert data["cv"]["digits@clear"]["regime"] == "bound"
+    assert data["cv"]["digits@clear"]["fields"] == 2400 and data["cv"]["digits"]["fields"] == 2400
+    assert data["kinds"]["digits"] > 1.0  # 8% wrong at any confidence: closed
+    th = Thresholds.load(None).__class__(kinds=data["kinds"], models=data["models"], ranges=data["ranges"])
+    decided = calibration.decide_all(rows, th)
+    clear = [a for f, _, a in decided if f.feats["page_unsure"] == 0.0]
+    assert sum(clear) > 0.9 * len(clear)
+    assert not any(a for f, _, a in decided if f.feats["page_unsure"] == 0.6)
+
+
+def test_a_stratum_blocks_the_cut_only_with_an_error_of_its_own():
+    """A few handwritten fields on clear pages, all right, do not close the cut that the printed
+    fields bound; once one of them is wrong, the handwritten must meet the bound on their own."""
+    rng = np.random.default_rng(8)
+    printed = [_field(float(rng.uniform(0.97, 1.0)), True, f"hand:p{i % 5}|scan:{('a', 'b')[i % 2]}|style:printed", 0.0)
+               for i in range(2000)]
+    hand = [_field(float(rng.uniform(0.985, 1.0)), True, f"hand:h{i % 3}|scan:{('a', 'b')[i % 2]}|style:handwriting",
+                   0.0) for i in range(60)]
+    clean = calibration.fit(printed + hand, target=0.005)
+    assert clean["cv"]["digits@clear"]["regime"] == "bound"
+    assert clean["cv"]["digits@clear"]["accepted"] > 1500
+    # one confident handwritten field wrong: 1 in ≤ 60 cannot be bounded at 0.5%, so the cut must
+    # leave it out, and with it every handwritten field scored as high
+    hand[0] = _field(0.9999, False, hand[0].group, 0.0)
+    spoiled = calibration.fit(printed + hand, target=0.005)
+    th = Thresholds(kinds=spoiled["kinds"], models=spoiled["models"], ranges=spoiled["ranges"])
+    accepted = [f for f, _, a in calibration.decide_all(printed + hand, th) if a]
+    assert not any(not f.correct for f in accepted)
+
+
+def test_listed_name_parts():
+    assert listed_name_parts("Nguyễn Văn An") == (True, 1.0)
+    assert listed_name_parts("ĐỖ VĂN VIỆT") == (True, 1.0)
+    assert listed_name_parts("ĐỒ VĂN VIỆT") == (False, 1.0)  # Đồ for Đỗ: a tone off
+    assert listed_name_parts("Phạm Vẫn Trọng Huy") == (True, 0.5)  # Vẫn for Văn
+    assert listed_name_parts("Lê Hoa") == (True, 1.0)
+    assert listed_name_parts("An") == (False, 1.0)
+    assert listed_name_parts("") == (False, 0.0)
+
+
+def test_value_features_only_for_names_and_in_the_chosen_evidence():
+    assert value_features("name", "Trân Văn Nam") == {"surname_listed": 0.0, "middle_listed": 1.0}
+    assert value_features("name", "") == {"surname_listed": 1.0, "middle_listed": 1.0}
+    assert value_features("digits", "Đồ") == {"surname_listed": 1.0, "middle_listed": 1.0}
+    t = loader.load("dc01")
+    spec = t.field("full_name")
+    ev = choose(spec, [Reading("Đinh Văn Nam", 0.99, "tesseract")], {}, Thresholds())
+    assert ev.features["surname_listed"] == 1.0
+    ev = choose(spec, [Reading("Định Văn Nam", 0.99, "tesseract")], {}, Thresholds())
+    assert ev.features["surname_listed"] == 0.0
+    # the score never rises for an unlisted surname (its weight is never negative)
+    model = {"bias": -2.0, "conf": 3.0, "surname_listed": 2.0}
+    th = Thresholds(models={"name": model})
+    listed = th.score("name", {**ev.features, "surname_listed": 1.0})
+    assert th.score("name", ev.features) < listed
