@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -53,7 +54,7 @@ K_S, M_S = 0.20, 1.35  # KLM operator times (Card, Moran & Newell 1980)
 FIELDS_PER_SHEET = 46  # DC01 (templates/dc01/tt66-2015.yaml)
 QA_RATE = 0.02
 PASSWORD = "bench-password-0123"
-ROW = re.compile(r'<form class="row.*?</form>', re.S)
+ROW = re.compile(r'<form class="row.*?</form>', re.DOTALL)
 ROW_ID = re.compile(r'id="row-(\d+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -166,7 +167,8 @@ def telex_keys(text: str) -> int:
     return n
 
 
-def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
+def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested: Path | None = None,
+           reviewer: str = "cheapest") -> dict:
     import subprocess
 
     from playwright.sync_api import sync_playwright
@@ -190,23 +192,39 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
     template = loader.load("dc01")
     from ocr_service.synth import fonts
 
-    log(f"(b) generating {n_sheets} handwriting sheets ({hands} hands)")
-    if hands == "held-out":  # the hands no calibration saw, with varied writers and scan profiles
-        others = {f.family for f in fonts.list_fonts("handwriting")} - fonts.held_out_families()
-        fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",), hand_mode="varied",
-                      scan_profile="mixed", exclude_fonts=others)
+    made = ingested / "made.json" if ingested else None
+    want_made = {"sheets": n_sheets, "engines": engines, "seed": seed, "hands": hands}
+    ingest_s = None
+    if made and made.is_file() and json.loads(made.read_text()).get("made") == want_made:
+        # the same sheets, already generated and ingested: review a fresh copy of that store
+        log(f"(b) reusing the sheets ingested in {ingested}")
+        shutil.copytree(ingested / "scans", scans)
+        shutil.copytree(ingested / "data", data)
+        ingest_s = json.loads(made.read_text()).get("ingest_s")
     else:
-        fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",))
+        log(f"(b) generating {n_sheets} handwriting sheets ({hands} hands)")
+        if hands == "held-out":  # the hands no calibration saw, with varied writers and scan profiles
+            others = {f.family for f in fonts.list_fonts("handwriting")} - fonts.held_out_families()
+            fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",), hand_mode="varied",
+                          scan_profile="mixed", exclude_fonts=others)
+        else:
+            fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",))
+        env = {**os.environ, "PYTHONPATH": str(REPO), "OCR_SERVICE_DATA_DIR": str(data),
+               "OCR_SERVICE_QA_SAMPLE_RATE": str(QA_RATE)}
+        log(f"(b) ingesting with --engines {engines}")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ocr_service.cli", "ingest", str(scans), "--batch", "hw", "--template",
+                        "dc01", "--engines", engines, "--workers", "1", "--no-progress"], env=env, check=False,
+                       stdout=subprocess.DEVNULL)
+        ingest_s = round(time.perf_counter() - t0, 1)
+        if ingested:  # kept, before any review, for --ingested runs to come
+            if ingested.exists():
+                shutil.rmtree(ingested)
+            shutil.copytree(scans, ingested / "scans")
+            shutil.copytree(data, ingested / "data")
+            made.write_text(json.dumps({"made": want_made, "ingest_s": ingest_s}))
     truth = {json.loads(line)["file"]: json.loads(line)["fields"]
              for line in (scans / "truth.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OCR_SERVICE_DATA_DIR": str(data),
-           "OCR_SERVICE_QA_SAMPLE_RATE": str(QA_RATE)}
-    log(f"(b) ingesting with --engines {engines}")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ocr_service.cli", "ingest", str(scans), "--batch", "hw", "--template",
-                    "dc01", "--engines", engines, "--workers", "1", "--no-progress"], env=env, check=False,
-                   stdout=subprocess.DEVNULL)
-    ingest_s = time.perf_counter() - t0
     store = open_store(None, data)
     add_users(store, [("hw-reviewer", "reviewer")])
     answers: dict[int, str] = {}
@@ -313,7 +331,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
                           if match_key(stored[fid].verified_value if stored[fid].verified_value is not None
                                        else stored[fid].value) == match_key(want))
     store.close()
-    return {"engines": engines, "hands": hands, "sheets": n_sheets_read, "ingest_s": round(ingest_s, 1), "review_fields": review_fields,
+    return {"engines": engines, "hands": hands, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
             "decisions": len(events), "shown_wrong": wrong_shown, "corrected_by_f2": by_f2,
             "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
@@ -364,6 +382,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--hands", choices=("any", "held-out"), default="any",
                     help="(b)'s sheets: any handwriting font, or only the held-out hands no calibration saw")
+    ap.add_argument("--ingested", type=Path,
+                    help="(b): keep the generated and ingested sheets in this directory, and on a later run with the "
+                         "same --sheets/--engines/--seed/--hands review a copy of them instead of ingesting again")
+    ap.add_argument("--reviewer", choices=("cheapest", "retype"), default="cheapest",
+                    help="(b)'s corrections: the cheapest of F2, a suggestion, a word edit and retyping (default), "
+                         "or as before 2026-12-01 evening: F2 when a candidate is right, else retype whole")
     ap.add_argument("--parts", default="a,b,c")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -378,7 +402,7 @@ def main() -> None:
         print(json.dumps(out["a"], indent=1))
         save()
     if "b" in parts:
-        out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands)
+        out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands, args.ingested, args.reviewer)
         print(json.dumps(out["b"], indent=1))
         save()
     if "c" in parts:
