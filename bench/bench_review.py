@@ -42,13 +42,14 @@ import statistics
 import sys
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
+
+from _keyplan import cost, edit_plan, fold, regions, telex_keys
 
 K_S, M_S = 0.20, 1.35  # KLM operator times (Card, Moran & Newell 1980)
 FIELDS_PER_SHEET = 46  # DC01 (templates/dc01/tt66-2015.yaml)
@@ -154,19 +155,6 @@ def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
 
 # -- (b) a scripted reviewer in the browser --------------------------------------------------------
 
-def telex_keys(text: str) -> int:
-    """Keystrokes to type ``text`` with Telex: each letter 1, plus 1 per mark (â ê ô ă ơ ư đ: the
-    doubled or w key; a tone: s f r x j); capitals with Caps Lock (no Shift)."""
-    n = 0
-    for ch in text:
-        n += 1
-        base = unicodedata.normalize("NFD", ch)
-        n += sum(1 for c in base[1:] if unicodedata.combining(c))
-        if ch in "đĐ":
-            n += 1
-    return n
-
-
 def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested: Path | None = None,
            reviewer: str = "cheapest") -> dict:
     import subprocess
@@ -241,7 +229,62 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     store.close()
     review_fields = len(answers)
     log(f"(b) {n_sheets_read} sheets read, {review_fields} fields to review; the scripted reviewer starts")
-    telex = wrong_shown = by_f2 = corr_keys = 0
+    telex = wrong_shown = corr_keys = 0
+    by_method: dict[str, list[int]] = {}  # method: [corrections, keys, edit regions]
+    failed_plans: list[tuple[str, int]] = []
+
+    def right(value: str, want: str) -> bool:
+        return match_key(value) == match_key(want) or clean(value) == want
+
+    def f2_starts(shown: str, choices: list[str]) -> list[tuple[int, str]]:
+        """What F2 shows after 0, 1, 2 … presses (the page steps through data-choices)."""
+        if not choices:
+            return [(0, shown)]
+        here = choices.index(shown) if shown in choices else -1
+        return [(0, shown)] + [(k, choices[(here + k) % len(choices)]) for k in range(1, len(choices))]
+
+    def retype(want: str) -> list[tuple]:
+        return [("type", want)] if want else [("press", "Backspace", 1)]
+
+    def retype_plan(shown, want, choices):
+        """The reviewer before this change: F2 until a candidate is right if one is, else retype whole."""
+        for k, start in f2_starts(shown, choices)[1:]:
+            if right(start, want):
+                return "F2", [("press", "F2", k)], None
+        return "retype", retype(want), None
+
+    def cheapest(fid, shown, want, choices, suggestible):
+        """The cheapest of: F2 to a right candidate; a suggestion (a prefix typed, or the address's
+        last part after a word edit, then ↓ to it); a word edit of the shown value or of a candidate
+        F2 brings; retyping whole. (method, plan, (typed text, suggestion index) or None)."""
+        options = [(cost(retype(want)), "retype", retype(want), None)]
+        for k, start in f2_starts(shown, choices):
+            f2 = [("press", "F2", k)] if k else []
+            if right(start, want):
+                options.append((k, "F2", f2, None))
+                continue
+            plan = edit_plan(start, want)
+            if plan:
+                options.append((cost(f2 + plan), "word edit", f2 + plan, None))
+        if suggestible and want:
+            best = min(o[0] for o in options)
+            head, sep, last = want.rpartition(",")
+            forms = [("", fold(want))] + ([(head.strip() + ", ", fold(last.strip()))] if sep and head.strip() else [])
+            for prefix, folded in forms:
+                for n in range(1, len(folded) + 1):
+                    typed = prefix + folded[:n]
+                    reach = min([cost(retype(typed))] + [cost(p) for p in [edit_plan(shown, typed)] if p])
+                    if reach + 2 >= best:  # (+ one ↓ and Enter at the least): longer prefixes cost more
+                        break
+                    got = page.request.get(f"{url}/review/suggest", params={"field": str(fid), "q": typed}).json()
+                    hit = [j for j, it in enumerate(got["items"]) if right(it["value"], want)]
+                    if hit and reach + hit[0] + 2 < best:
+                        plan = retype(typed) if cost(retype(typed)) == reach else edit_plan(shown, typed)
+                        best = reach + hit[0] + 2
+                        options.append((best - 1, "suggestion", plan, (typed, hit[0])))
+        _, method, plan, pick = min(options, key=lambda o: o[0])
+        return method, plan, pick
+
     with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
                        OCR_SERVICE_QA_REVIEW_RATE="0") as url, \
             sync_playwright() as p:
@@ -289,36 +332,51 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 last = i == n - 1
                 active = page.evaluate("document.activeElement && document.activeElement.form ? "
                                        "[document.activeElement.form.dataset.field, document.activeElement.value, "
-                                       "document.activeElement.dataset.choices] : null")
+                                       "document.activeElement.dataset.choices, "
+                                       "document.activeElement.form.dataset.suggest] : null")
                 assert active, "no row has the focus"
                 fid, shown, choices = int(active[0]), active[1], json.loads(active[2] or "[]")
                 want = answers[fid]
-                same = [j for j, c in enumerate(choices) if match_key(c) == match_key(want) or clean(c) == want]
-                if match_key(shown) == match_key(want) or clean(shown) == want:
+                if right(shown, want):
                     enter(last)
                     telex += 1
-                elif same:  # another engine's reading or the suggestion is right: F2 until it shows
-                    wrong_shown += 1
-                    by_f2 += 1
-                    here = choices.index(shown) if shown in choices else 0
-                    steps = (same[0] - here) % len(choices)
-                    for _ in range(steps):
-                        page.keyboard.press("F2")
-                    corr_keys += steps + 1
-                    telex += steps
-                    enter(last)
-                    telex += 1
+                    continue
+                wrong_shown += 1
+                if reviewer == "retype":
+                    method, plan, pick = retype_plan(shown, want, choices)
                 else:
-                    wrong_shown += 1
-                    corr_keys += (telex_keys(want) if want else 1) + 1
-                    if want:
-                        page.keyboard.type(want)
-                        telex += telex_keys(want)
+                    method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1")
+                keys = cost(plan) + 1  # + Enter
+                for step in plan:
+                    if step[0] == "type":
+                        page.keyboard.type(step[1])
                     else:
-                        page.keyboard.press("Backspace")
-                        telex += 1
-                    enter(last)
-                    telex += 1
+                        for _ in range(step[2]):
+                            page.keyboard.press(step[1])
+                if pick is not None:  # a suggestion: wait for the list answering what was typed, take it
+                    page.wait_for_function("q => { const l = document.getElementById('suggest');"
+                                           " return !!(l && !l.hidden && l.dataset.q === q); }",
+                                           arg=pick[0], timeout=30_000)
+                    for _ in range(pick[1] + 1):
+                        page.keyboard.press("ArrowDown")
+                    keys += pick[1] + 1
+                    chosen = page.evaluate("document.getElementById('suggest').dataset.chosen || ''")
+                    ok = right(chosen, want)
+                else:
+                    ok = right(page.evaluate("document.activeElement.value"), want)
+                if not ok:  # the plan did not give the value in the page: select all, retype (counted)
+                    failed_plans.append((method, fid))
+                    page.keyboard.press("Escape")
+                    page.keyboard.press("Control+a")
+                    page.keyboard.type(want) if want else page.keyboard.press("Backspace")
+                    keys += 1 + 2 + (telex_keys(want) if want else 1)
+                telex += keys
+                corr_keys += keys
+                by_method.setdefault(method, [0, 0, 0])
+                by_method[method][0] += 1
+                by_method[method][1] += keys
+                by_method[method][2] += regions(plan) if method == "word edit" else 0
+                enter(last)
             page.wait_for_load_state("load")
         elapsed = time.perf_counter() - t_start
         browser.close()
@@ -333,7 +391,11 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     store.close()
     return {"engines": engines, "hands": hands, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
-            "decisions": len(events), "shown_wrong": wrong_shown, "corrected_by_f2": by_f2,
+            "decisions": len(events), "shown_wrong": wrong_shown, "reviewer": reviewer,
+            "corrections_by_method": {m: {"n": v[0], "keys": v[1], "keys_each": round(v[1] / v[0], 2),
+                                          **({"edit_regions": v[2]} if m == "word edit" else {})}
+                                      for m, v in sorted(by_method.items())},
+            "plans_not_giving_the_value": len(failed_plans),
             "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
             "page_counted_keys": page_keys, "telex_keys": telex,
             "telex_keys_per_sheet": round(telex / n_sheets_read, 2),
