@@ -232,6 +232,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     telex = wrong_shown = corr_keys = 0
     by_method: dict[str, list[int]] = {}  # method: [corrections, keys, edit regions]
     failed_plans: list[tuple[str, int]] = []
+    corrections: list[dict] = []  # each correction's method, keys and plan (synthetic values), for --json
 
     def right(value: str, want: str) -> bool:
         return match_key(value) == match_key(want) or clean(value) == want
@@ -269,17 +270,27 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         if suggestible and want:
             best = min(o[0] for o in options)
             head, sep, last = want.rpartition(",")
-            forms = [("", fold(want))] + ([(head.strip() + ", ", fold(last.strip()))] if sep and head.strip() else [])
-            for prefix, folded in forms:
+            # what is typed before the prefix (an address keeps its earlier parts), and what the
+            # prefix is taken from: the value, or the part from any of its words on (the lists match
+            # a word's start too: "mong" → HMông)
+            keep, tail = (head.strip() + ", ", last.strip()) if sep and head.strip() else ("", want)
+            froms = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", tail))})
+            for w in froms:
+                folded = fold(tail[w:])
                 for n in range(1, len(folded) + 1):
-                    typed = prefix + folded[:n]
-                    reach = min([cost(retype(typed))] + [cost(p) for p in [edit_plan(shown, typed)] if p])
+                    typed = keep + folded[:n]
+                    ways = [(cost(retype(typed)), retype(typed))]
+                    for k, start in f2_starts(shown, choices):
+                        plan = edit_plan(start, typed) if keep else None
+                        if plan:
+                            f2 = [("press", "F2", k)] if k else []
+                            ways.append((cost(f2 + plan), f2 + plan))
+                    reach, plan = min(ways, key=lambda x: x[0])
                     if reach + 2 >= best:  # (+ one ↓ and Enter at the least): longer prefixes cost more
                         break
                     got = page.request.get(f"{url}/review/suggest", params={"field": str(fid), "q": typed}).json()
                     hit = [j for j, it in enumerate(got["items"]) if right(it["value"], want)]
                     if hit and reach + hit[0] + 2 < best:
-                        plan = retype(typed) if cost(retype(typed)) == reach else edit_plan(shown, typed)
                         best = reach + hit[0] + 2
                         options.append((best - 1, "suggestion", plan, (typed, hit[0])))
         _, method, plan, pick = min(options, key=lambda o: o[0])
@@ -376,6 +387,8 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 by_method[method][0] += 1
                 by_method[method][1] += keys
                 by_method[method][2] += regions(plan) if method == "word edit" else 0
+                corrections.append({"method": method, "keys": keys, "shown": shown, "right": want,
+                                    "plan": [list(st) for st in plan] + ([["↓", pick[1] + 1]] if pick else [])})
                 enter(last)
             page.wait_for_load_state("load")
         elapsed = time.perf_counter() - t_start
@@ -395,7 +408,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             "corrections_by_method": {m: {"n": v[0], "keys": v[1], "keys_each": round(v[1] / v[0], 2),
                                           **({"edit_regions": v[2]} if m == "word edit" else {})}
                                       for m, v in sorted(by_method.items())},
-            "plans_not_giving_the_value": len(failed_plans),
+            "plans_not_giving_the_value": len(failed_plans), "corrections": corrections,
             "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
             "page_counted_keys": page_keys, "telex_keys": telex,
             "telex_keys_per_sheet": round(telex / n_sheets_read, 2),
@@ -465,7 +478,7 @@ def main() -> None:
         save()
     if "b" in parts:
         out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands, args.ingested, args.reviewer)
-        print(json.dumps(out["b"], indent=1))
+        print(json.dumps({k: v for k, v in out["b"].items() if k != "corrections"}, indent=1))
         save()
     if "c" in parts:
         out["c"] = part_c(out.get("a"), out.get("b"))

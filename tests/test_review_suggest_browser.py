@@ -2,8 +2,9 @@
 skips, without it) against a real `ocr-service serve` on a free 127.0.0.1 port: a group of misread
 ethnicities and a group of addresses. The reviewer types a few letters, the list from
 GET /review/suggest opens under the row (the same list and keys as sheet mode), ↓ chooses, Enter takes
-the suggestion and accepts the row; Esc closes the list, and with it closed ↓ moves between rows again.
-Then the stored values and the audit events are checked."""
+the suggestion and accepts the row; Esc closes the list, and with it closed ↓ moves between rows again;
+a word edit (End, Ctrl+←, Ctrl+Backspace) works in the row's input. Then the stored values and the
+audit events are checked."""
 
 from __future__ import annotations
 
@@ -95,8 +96,21 @@ def test_group_mode_suggestions_by_keyboard(station, browser):  # noqa: F811
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     expect(page.locator(f"#row-{addr[0]} .shown")).to_have_text(want)
+    # 5. a word edit in the row's input (what bench_review's reviewer does): End, Ctrl+Backspace
+    # removes the last word, the new one typed; Enter with no suggestion highlighted takes the text
     assert_focus(page, addr[1])
-    page.keyboard.press("ArrowUp")  # no list open: nothing above to move to; Enter accepts as shown
+    page.keyboard.press("ArrowUp")  # no list open: nothing above to move to
+    assert_focus(page, addr[1])
+    page.keyboard.press("End")
+    page.keyboard.press("Control+Backspace")  # "Nội" goes
+    page.keyboard.type("Tĩnh")
+    page.keyboard.press("Control+ArrowLeft")
+    page.keyboard.press("Control+ArrowLeft")  # before "Hà"
+    page.keyboard.press("Control+Backspace")  # "phố " goes
+    page.keyboard.type("phố ")  # typed in the middle
+    edited = "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Tĩnh"
+    expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value(edited)
+    expect(page.locator("#suggest li").first).to_be_visible(timeout=40_000)  # (a list for the last part)
     page.keyboard.press("Enter")
     expect(page.locator("#empty")).to_be_visible()  # the last row saved, then the (empty) next claim
 
@@ -106,7 +120,7 @@ def test_group_mode_suggestions_by_keyboard(station, browser):  # noqa: F811
             AuditEvent.entity_type == "field", AuditEvent.action == "field.verify"))}
     stored = [(got[i].status, got[i].verified_value) for i in eth + addr]
     assert stored == [("verified", "Kinh"), ("verified", "Tày"), ("verified", "Mường"), ("verified", want),
-                      ("verified", ADDRESS[1])]
+                      ("verified", edited)]
     for i, old in zip(eth + addr[:1], ETHNICITY + ADDRESS[:1]):
         e = events[i]
         assert (e.actor, e.source, e.old["value"], e.new["verified_value"]) == (
