@@ -9,7 +9,14 @@ audit events are checked."""
 from __future__ import annotations
 
 import pytest
-from test_web_browser import VIEWPORT, assert_focus, browser, log_in, patient_expect, row_ids  # noqa: F401 (fixtures)
+from test_web_browser import (  # noqa: F401 (fixtures)
+    VIEWPORT,
+    assert_focus,
+    browser,
+    log_in,
+    patient_expect,
+    row_ids,
+)
 from web_fixtures import add_batch, served_station
 
 from ocr_service.service.store import repository as repo
