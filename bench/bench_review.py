@@ -13,19 +13,28 @@ model implies.
 (b) ``--sheets`` handwriting sheets are generated (``synth.fill``), ingested with ``--engines`` (real
     OCR), served, and a scripted reviewer in Chromium (Playwright, /usr/bin/chromium) clears every
     review field in group mode with the keyboard only, knowing the truth: Enter when the shown value
-    is right, else the written value typed (replacing the selection) and Enter. Keystrokes are
-    counted two ways: what the page counted and stored on each decision's audit event (Playwright
-    types non-ASCII letters as text without key events, so this undercounts Vietnamese letters), and
-    the Telex keystrokes a person would type (a letter 1, each diacritic mark 1 more, e.g. ễ = e e x;
-    names typed with Caps Lock). Review fields per sheet are counted from the store.
+    is right; else (``--reviewer cheapest``, the default) the cheapest of F2 to a right candidate, a
+    suggestion (a prefix typed, accent-free, until the list holds the right value, ↓ to it, Enter), a
+    word edit of the shown value or of a candidate (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
+    the new letters typed; ``_keyplan.py``) and retyping whole. Every plan is performed key by key
+    and the input (or the highlighted suggestion) read back before Enter; a plan that does not give
+    the right value is redone by select-all and retyping, its keys counted too. ``--reviewer
+    retype``: the policy before, F2 when a candidate is right, else retype. Keystrokes are counted
+    two ways: what the page counted and stored on each decision's audit event (Playwright types
+    non-ASCII letters as text without key events, so this undercounts Vietnamese letters; a Ctrl
+    chord is two key presses there), and the keystrokes a person would press (Telex: a letter 1,
+    each diacritic mark 1 more, e.g. ễ = e e x; names typed with Caps Lock; a modifier held over a
+    run of chords once). Review fields per sheet are counted from the store. ``--ingested DIR`` keeps
+    the ingested sheets and reviews a copy of them on later runs (the same sheets, the reviewer
+    changed).
 (c) The keystroke-level model (Card, Moran & Newell, "The keystroke-level model for user performance
     time with interactive systems", CACM 23(7), 1980): K = 0.20 s per keystroke (average skilled
     typist, 55 wpm), M = 1.35 s of mental preparation per decision, plus R, the measured wait for a
-    new group page, once per group. The scripted reviewer corrects with F2 when another reading or
-    the suggestion is right, else retypes the value (an upper bound: a person may edit one word
-    instead). Time per sheet = review fields × M + Telex keystrokes × K +
+    new group page, once per group. Time per sheet = review fields × M + keystrokes × K +
     R × groups per sheet (full groups of 20 in a batch of hundreds of sheets; the few sheets of (b)
-    make smaller groups, counted as measured), at the straight-through rates measured in (b) and in docs/accuracy.md.
+    make smaller groups, counted as measured), at the straight-through rates measured in (b) and in
+    docs/accuracy.md. One M per field charges nothing for finding the wrong words of a long value:
+    a second row adds one M for every edit region after a correction's first.
 
 All data is synthetic. Results are printed (and written with ``--json``); docs/benchmarks.md has them.
 """
@@ -230,7 +239,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     review_fields = len(answers)
     log(f"(b) {n_sheets_read} sheets read, {review_fields} fields to review; the scripted reviewer starts")
     telex = wrong_shown = corr_keys = 0
-    by_method: dict[str, list[int]] = {}  # method: [corrections, keys, edit regions]
+    by_method: dict[str, list[int]] = {}  # method: [corrections, keys, edit regions after each one's first]
     failed_plans: list[tuple[str, int]] = []
     corrections: list[dict] = []  # each correction's method, keys and plan (synthetic values), for --json
 
@@ -386,7 +395,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 by_method.setdefault(method, [0, 0, 0])
                 by_method[method][0] += 1
                 by_method[method][1] += keys
-                by_method[method][2] += regions(plan) if method == "word edit" else 0
+                by_method[method][2] += max(0, regions(plan) - 1)  # places edited after the first
                 corrections.append({"method": method, "keys": keys, "shown": shown, "right": want,
                                     "plan": [list(st) for st in plan] + ([["↓", pick[1] + 1]] if pick else [])})
                 enter(last)
@@ -406,8 +415,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
             "decisions": len(events), "shown_wrong": wrong_shown, "reviewer": reviewer,
             "corrections_by_method": {m: {"n": v[0], "keys": v[1], "keys_each": round(v[1] / v[0], 2),
-                                          **({"edit_regions": v[2]} if m == "word edit" else {})}
-                                      for m, v in sorted(by_method.items())},
+                                          "extra_edit_regions": v[2]} for m, v in sorted(by_method.items())},
             "plans_not_giving_the_value": len(failed_plans), "corrections": corrections,
             "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
             "page_counted_keys": page_keys, "telex_keys": telex,
@@ -435,9 +443,17 @@ def part_c(a: dict | None, b: dict | None) -> list[dict]:
     per_correction = (b or {}).get("keys_per_correction") or 20.0
     rows = []
     if b:
-        rows.append({"case": f"measured in (b): {b['sheets']} generated handwriting sheets ({b.get('hands', 'any')} hands), "
-                             f"{b['engines']}",
-                     **klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait, b["groups"] / b["sheets"])})
+        case = (f"measured in (b): {b['sheets']} generated handwriting sheets ({b.get('hands', 'any')} hands), "
+                f"{b['engines']}, reviewer {b.get('reviewer', 'retype')}")
+        rows.append({"case": case, **klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait,
+                                          b["groups"] / b["sheets"])})
+        extra = sum(m.get("extra_edit_regions", 0) for m in (b.get("corrections_by_method") or {}).values())
+        if extra:  # one more M per place edited after a correction's first
+            extra /= b["sheets"]
+            r = klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait, b["groups"] / b["sheets"])
+            r["seconds_per_sheet"] = round(r["seconds_per_sheet"] + extra * M_S, 1)
+            r["sheets_per_hour"] = round(3600 / r["seconds_per_sheet"], 1)
+            rows.append({"case": f"{case}, one more M for each of the {extra:.1f} extra edit regions per sheet", **r})
     for case, (st, exact) in ACCURACY_MD.items():
         n = FIELDS_PER_SHEET * (1 - st) + QA_RATE * FIELDS_PER_SHEET * st
         wrong = FIELDS_PER_SHEET * (1 - exact)
