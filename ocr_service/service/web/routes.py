@@ -28,6 +28,7 @@ from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_PENDING, FieldRow, utcnow
 from ocr_service.service.web import security
+from ocr_service.service.web.warm import warm_suggestions
 from ocr_service.vietnamese import suggest as vsuggest
 
 HERE = Path(__file__).parent
@@ -353,8 +354,6 @@ def claim_group(request: Request, principal: Reviewer, batch: Annotated[int | No
 def group_page(request: Request, principal: Reviewer, batch: int | None = None, empty: int = 0) -> HTMLResponse:
     """The group the reviewer holds; without one, a page whose focused button (Enter) POSTs the
     claim. A GET changes nothing."""
-    from ocr_service.service.web.sheetmode import warm_suggestions  # (sheetmode imports this module)
-
     warm_suggestions()
     store = _store(request)
     with store.session(write=False) as s:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -37,8 +36,8 @@ from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIEL
                                               Sheet)
 from ocr_service.service.web import routes
 from ocr_service.service.web.routes import Reviewer, WebError, check_csrf, render
+from ocr_service.service.web.warm import warm_suggestions
 from ocr_service.vietnamese import suggest as vsuggest
-from ocr_service.vietnamese.vocab import get_vocabulary, parse_address, parse_address_2025
 
 router = APIRouter(include_in_schema=False)
 OVERRIDE_NOTE = "lưu dù không hợp lệ"
@@ -69,27 +68,6 @@ def template_of(request: Request, ref: str) -> Template:
     if t is None:
         raise WebError(500, f"Không nạp được mẫu phiếu {ref}.")
     return t
-
-
-def _warm() -> None:
-    vsuggest.warm()
-    # what the validators load on first use: the district and commune vocabularies, the address parsers
-    for name in ("district", "commune"):
-        get_vocabulary(name)
-    parse_address("Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội")
-    parse_address_2025("Phường Hồng Hà, Thành phố Hà Nội")
-
-
-_warming = threading.Event()
-
-
-def warm_suggestions() -> None:
-    """Build the administrative-unit suggestion keys and load what the validators load on first use,
-    in a background thread (5–25 s of one core), once per process: called when sheet mode is first
-    opened, so the reviewer's first suggestions and checks are quick."""
-    if not _warming.is_set():
-        _warming.set()
-        threading.Thread(target=_warm, name="review-warm", daemon=True).start()
 
 
 # -- claiming ---------------------------------------------------------------------------------------
