@@ -13,19 +13,28 @@ model implies.
 (b) ``--sheets`` handwriting sheets are generated (``synth.fill``), ingested with ``--engines`` (real
     OCR), served, and a scripted reviewer in Chromium (Playwright, /usr/bin/chromium) clears every
     review field in group mode with the keyboard only, knowing the truth: Enter when the shown value
-    is right, else the written value typed (replacing the selection) and Enter. Keystrokes are
-    counted two ways: what the page counted and stored on each decision's audit event (Playwright
-    types non-ASCII letters as text without key events, so this undercounts Vietnamese letters), and
-    the Telex keystrokes a person would type (a letter 1, each diacritic mark 1 more, e.g. ễ = e e x;
-    names typed with Caps Lock). Review fields per sheet are counted from the store.
+    is right; else (``--reviewer cheapest``, the default) the cheapest of F2 to a right candidate, a
+    suggestion (a prefix typed, accent-free, until the list holds the right value, ↓ to it, Enter), a
+    word edit of the shown value or of a candidate (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
+    the new letters typed; ``_keyplan.py``) and retyping whole. Every plan is performed key by key
+    and the input (or the highlighted suggestion) read back before Enter; a plan that does not give
+    the right value is redone by select-all and retyping, its keys counted too. ``--reviewer
+    retype``: the policy before, F2 when a candidate is right, else retype. Keystrokes are counted
+    two ways: what the page counted and stored on each decision's audit event (Playwright types
+    non-ASCII letters as text without key events, so this undercounts Vietnamese letters; a Ctrl
+    chord is two key presses there), and the keystrokes a person would press (Telex: a letter 1,
+    each diacritic mark 1 more, e.g. ễ = e e x; names typed with Caps Lock; a modifier held over a
+    run of chords once). Review fields per sheet are counted from the store. ``--ingested DIR`` keeps
+    the ingested sheets and reviews a copy of them on later runs (the same sheets, the reviewer
+    changed).
 (c) The keystroke-level model (Card, Moran & Newell, "The keystroke-level model for user performance
     time with interactive systems", CACM 23(7), 1980): K = 0.20 s per keystroke (average skilled
     typist, 55 wpm), M = 1.35 s of mental preparation per decision, plus R, the measured wait for a
-    new group page, once per group. The scripted reviewer corrects with F2 when another reading or
-    the suggestion is right, else retypes the value (an upper bound: a person may edit one word
-    instead). Time per sheet = review fields × M + Telex keystrokes × K +
+    new group page, once per group. Time per sheet = review fields × M + keystrokes × K +
     R × groups per sheet (full groups of 20 in a batch of hundreds of sheets; the few sheets of (b)
-    make smaller groups, counted as measured), at the straight-through rates measured in (b) and in docs/accuracy.md.
+    make smaller groups, counted as measured), at the straight-through rates measured in (b) and in
+    docs/accuracy.md. One M per field charges nothing for finding the wrong words of a long value:
+    a second row adds one M for every edit region after a correction's first.
 
 All data is synthetic. Results are printed (and written with ``--json``); docs/benchmarks.md has them.
 """
@@ -37,11 +46,11 @@ import json
 import math
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,11 +58,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from _keyplan import cost, edit_plan, fold, regions, telex_keys
+
 K_S, M_S = 0.20, 1.35  # KLM operator times (Card, Moran & Newell 1980)
 FIELDS_PER_SHEET = 46  # DC01 (templates/dc01/tt66-2015.yaml)
 QA_RATE = 0.02
 PASSWORD = "bench-password-0123"
-ROW = re.compile(r'<form class="row.*?</form>', re.S)
+ROW = re.compile(r'<form class="row.*?</form>', re.DOTALL)
 ROW_ID = re.compile(r'id="row-(\d+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -153,20 +164,8 @@ def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
 
 # -- (b) a scripted reviewer in the browser --------------------------------------------------------
 
-def telex_keys(text: str) -> int:
-    """Keystrokes to type ``text`` with Telex: each letter 1, plus 1 per mark (â ê ô ă ơ ư đ: the
-    doubled or w key; a tone: s f r x j); capitals with Caps Lock (no Shift)."""
-    n = 0
-    for ch in text:
-        n += 1
-        base = unicodedata.normalize("NFD", ch)
-        n += sum(1 for c in base[1:] if unicodedata.combining(c))
-        if ch in "đĐ":
-            n += 1
-    return n
-
-
-def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
+def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested: Path | None = None,
+           reviewer: str = "cheapest") -> dict:
     import subprocess
 
     from playwright.sync_api import sync_playwright
@@ -190,23 +189,39 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
     template = loader.load("dc01")
     from ocr_service.synth import fonts
 
-    log(f"(b) generating {n_sheets} handwriting sheets ({hands} hands)")
-    if hands == "held-out":  # the hands no calibration saw, with varied writers and scan profiles
-        others = {f.family for f in fonts.list_fonts("handwriting")} - fonts.held_out_families()
-        fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",), hand_mode="varied",
-                      scan_profile="mixed", exclude_fonts=others)
+    made = ingested / "made.json" if ingested else None
+    want_made = {"sheets": n_sheets, "engines": engines, "seed": seed, "hands": hands}
+    ingest_s = None
+    if made and made.is_file() and json.loads(made.read_text()).get("made") == want_made:
+        # the same sheets, already generated and ingested: review a fresh copy of that store
+        log(f"(b) reusing the sheets ingested in {ingested}")
+        shutil.copytree(ingested / "scans", scans)
+        shutil.copytree(ingested / "data", data)
+        ingest_s = json.loads(made.read_text()).get("ingest_s")
     else:
-        fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",))
+        log(f"(b) generating {n_sheets} handwriting sheets ({hands} hands)")
+        if hands == "held-out":  # the hands no calibration saw, with varied writers and scan profiles
+            others = {f.family for f in fonts.list_fonts("handwriting")} - fonts.held_out_families()
+            fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",), hand_mode="varied",
+                          scan_profile="mixed", exclude_fonts=others)
+        else:
+            fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",))
+        env = {**os.environ, "PYTHONPATH": str(REPO), "OCR_SERVICE_DATA_DIR": str(data),
+               "OCR_SERVICE_QA_SAMPLE_RATE": str(QA_RATE)}
+        log(f"(b) ingesting with --engines {engines}")
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ocr_service.cli", "ingest", str(scans), "--batch", "hw", "--template",
+                        "dc01", "--engines", engines, "--workers", "1", "--no-progress"], env=env, check=False,
+                       stdout=subprocess.DEVNULL)
+        ingest_s = round(time.perf_counter() - t0, 1)
+        if ingested:  # kept, before any review, for --ingested runs to come
+            if ingested.exists():
+                shutil.rmtree(ingested)
+            shutil.copytree(scans, ingested / "scans")
+            shutil.copytree(data, ingested / "data")
+            made.write_text(json.dumps({"made": want_made, "ingest_s": ingest_s}))
     truth = {json.loads(line)["file"]: json.loads(line)["fields"]
              for line in (scans / "truth.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()}
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OCR_SERVICE_DATA_DIR": str(data),
-           "OCR_SERVICE_QA_SAMPLE_RATE": str(QA_RATE)}
-    log(f"(b) ingesting with --engines {engines}")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ocr_service.cli", "ingest", str(scans), "--batch", "hw", "--template",
-                    "dc01", "--engines", engines, "--workers", "1", "--no-progress"], env=env, check=False,
-                   stdout=subprocess.DEVNULL)
-    ingest_s = time.perf_counter() - t0
     store = open_store(None, data)
     add_users(store, [("hw-reviewer", "reviewer")])
     answers: dict[int, str] = {}
@@ -223,7 +238,73 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
     store.close()
     review_fields = len(answers)
     log(f"(b) {n_sheets_read} sheets read, {review_fields} fields to review; the scripted reviewer starts")
-    telex = wrong_shown = by_f2 = corr_keys = 0
+    telex = wrong_shown = corr_keys = 0
+    by_method: dict[str, list[int]] = {}  # method: [corrections, keys, edit regions after each one's first]
+    failed_plans: list[tuple[str, int]] = []
+    corrections: list[dict] = []  # each correction's method, keys and plan (synthetic values), for --json
+
+    def right(value: str, want: str) -> bool:
+        return match_key(value) == match_key(want) or clean(value) == want
+
+    def f2_starts(shown: str, choices: list[str]) -> list[tuple[int, str]]:
+        """What F2 shows after 0, 1, 2 … presses (the page steps through data-choices)."""
+        if not choices:
+            return [(0, shown)]
+        here = choices.index(shown) if shown in choices else -1
+        return [(0, shown)] + [(k, choices[(here + k) % len(choices)]) for k in range(1, len(choices))]
+
+    def retype(want: str) -> list[tuple]:
+        return [("type", want)] if want else [("press", "Backspace", 1)]
+
+    def retype_plan(shown, want, choices):
+        """The reviewer before this change: F2 until a candidate is right if one is, else retype whole."""
+        for k, start in f2_starts(shown, choices)[1:]:
+            if right(start, want):
+                return "F2", [("press", "F2", k)], None
+        return "retype", retype(want), None
+
+    def cheapest(fid, shown, want, choices, suggestible):
+        """The cheapest of: F2 to a right candidate; a suggestion (a prefix typed, or the address's
+        last part after a word edit, then ↓ to it); a word edit of the shown value or of a candidate
+        F2 brings; retyping whole. (method, plan, (typed text, suggestion index) or None)."""
+        options = [(cost(retype(want)), "retype", retype(want), None)]
+        for k, start in f2_starts(shown, choices):
+            f2 = [("press", "F2", k)] if k else []
+            if right(start, want):
+                options.append((k, "F2", f2, None))
+                continue
+            plan = edit_plan(start, want)
+            if plan:
+                options.append((cost(f2 + plan), "word edit", f2 + plan, None))
+        if suggestible and want:
+            best = min(o[0] for o in options)
+            head, sep, last = want.rpartition(",")
+            # what is typed before the prefix (an address keeps its earlier parts), and what the
+            # prefix is taken from: the value, or the part from any of its words on (the lists match
+            # a word's start too: "mong" → HMông)
+            keep, tail = (head.strip() + ", ", last.strip()) if sep and head.strip() else ("", want)
+            froms = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", tail))})
+            for w in froms:
+                folded = fold(tail[w:])
+                for n in range(1, len(folded) + 1):
+                    typed = keep + folded[:n]
+                    ways = [(cost(retype(typed)), retype(typed))]
+                    for k, start in f2_starts(shown, choices):
+                        plan = edit_plan(start, typed) if keep else None
+                        if plan:
+                            f2 = [("press", "F2", k)] if k else []
+                            ways.append((cost(f2 + plan), f2 + plan))
+                    reach, plan = min(ways, key=lambda x: x[0])
+                    if reach + 2 >= best:  # (+ one ↓ and Enter at the least): longer prefixes cost more
+                        break
+                    got = page.request.get(f"{url}/review/suggest", params={"field": str(fid), "q": typed}).json()
+                    hit = [j for j, it in enumerate(got["items"]) if right(it["value"], want)]
+                    if hit and reach + hit[0] + 2 < best:
+                        best = reach + hit[0] + 2
+                        options.append((best - 1, "suggestion", plan, (typed, hit[0])))
+        _, method, plan, pick = min(options, key=lambda o: o[0])
+        return method, plan, pick
+
     with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
                        OCR_SERVICE_QA_REVIEW_RATE="0") as url, \
             sync_playwright() as p:
@@ -271,36 +352,53 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
                 last = i == n - 1
                 active = page.evaluate("document.activeElement && document.activeElement.form ? "
                                        "[document.activeElement.form.dataset.field, document.activeElement.value, "
-                                       "document.activeElement.dataset.choices] : null")
+                                       "document.activeElement.dataset.choices, "
+                                       "document.activeElement.form.dataset.suggest] : null")
                 assert active, "no row has the focus"
                 fid, shown, choices = int(active[0]), active[1], json.loads(active[2] or "[]")
                 want = answers[fid]
-                same = [j for j, c in enumerate(choices) if match_key(c) == match_key(want) or clean(c) == want]
-                if match_key(shown) == match_key(want) or clean(shown) == want:
+                if right(shown, want):
                     enter(last)
                     telex += 1
-                elif same:  # another engine's reading or the suggestion is right: F2 until it shows
-                    wrong_shown += 1
-                    by_f2 += 1
-                    here = choices.index(shown) if shown in choices else 0
-                    steps = (same[0] - here) % len(choices)
-                    for _ in range(steps):
-                        page.keyboard.press("F2")
-                    corr_keys += steps + 1
-                    telex += steps
-                    enter(last)
-                    telex += 1
+                    continue
+                wrong_shown += 1
+                if reviewer == "retype":
+                    method, plan, pick = retype_plan(shown, want, choices)
                 else:
-                    wrong_shown += 1
-                    corr_keys += (telex_keys(want) if want else 1) + 1
-                    if want:
-                        page.keyboard.type(want)
-                        telex += telex_keys(want)
+                    method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1")
+                keys = cost(plan) + 1  # + Enter
+                for step in plan:
+                    if step[0] == "type":
+                        page.keyboard.type(step[1])
                     else:
-                        page.keyboard.press("Backspace")
-                        telex += 1
-                    enter(last)
-                    telex += 1
+                        for _ in range(step[2]):
+                            page.keyboard.press(step[1])
+                if pick is not None:  # a suggestion: wait for the list answering what was typed, take it
+                    page.wait_for_function("q => { const l = document.getElementById('suggest');"
+                                           " return !!(l && !l.hidden && l.dataset.q === q); }",
+                                           arg=pick[0], timeout=30_000)
+                    for _ in range(pick[1] + 1):
+                        page.keyboard.press("ArrowDown")
+                    keys += pick[1] + 1
+                    chosen = page.evaluate("document.getElementById('suggest').dataset.chosen || ''")
+                    ok = right(chosen, want)
+                else:
+                    ok = right(page.evaluate("document.activeElement.value"), want)
+                if not ok:  # the plan did not give the value in the page: select all, retype (counted)
+                    failed_plans.append((method, fid))
+                    page.keyboard.press("Escape")
+                    page.keyboard.press("Control+a")
+                    page.keyboard.type(want) if want else page.keyboard.press("Backspace")
+                    keys += 1 + 2 + (telex_keys(want) if want else 1)
+                telex += keys
+                corr_keys += keys
+                by_method.setdefault(method, [0, 0, 0])
+                by_method[method][0] += 1
+                by_method[method][1] += keys
+                by_method[method][2] += max(0, regions(plan) - 1)  # places edited after the first
+                corrections.append({"method": method, "keys": keys, "shown": shown, "right": want,
+                                    "plan": [list(st) for st in plan] + ([["↓", pick[1] + 1]] if pick else [])})
+                enter(last)
             page.wait_for_load_state("load")
         elapsed = time.perf_counter() - t_start
         browser.close()
@@ -313,9 +411,12 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any") -> dict:
                           if match_key(stored[fid].verified_value if stored[fid].verified_value is not None
                                        else stored[fid].value) == match_key(want))
     store.close()
-    return {"engines": engines, "hands": hands, "sheets": n_sheets_read, "ingest_s": round(ingest_s, 1), "review_fields": review_fields,
+    return {"engines": engines, "hands": hands, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
-            "decisions": len(events), "shown_wrong": wrong_shown, "corrected_by_f2": by_f2,
+            "decisions": len(events), "shown_wrong": wrong_shown, "reviewer": reviewer,
+            "corrections_by_method": {m: {"n": v[0], "keys": v[1], "keys_each": round(v[1] / v[0], 2),
+                                          "extra_edit_regions": v[2]} for m, v in sorted(by_method.items())},
+            "plans_not_giving_the_value": len(failed_plans), "corrections": corrections,
             "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
             "page_counted_keys": page_keys, "telex_keys": telex,
             "telex_keys_per_sheet": round(telex / n_sheets_read, 2),
@@ -342,9 +443,17 @@ def part_c(a: dict | None, b: dict | None) -> list[dict]:
     per_correction = (b or {}).get("keys_per_correction") or 20.0
     rows = []
     if b:
-        rows.append({"case": f"measured in (b): {b['sheets']} generated handwriting sheets ({b.get('hands', 'any')} hands), "
-                             f"{b['engines']}",
-                     **klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait, b["groups"] / b["sheets"])})
+        case = (f"measured in (b): {b['sheets']} generated handwriting sheets ({b.get('hands', 'any')} hands), "
+                f"{b['engines']}, reviewer {b.get('reviewer', 'retype')}")
+        rows.append({"case": case, **klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait,
+                                          b["groups"] / b["sheets"])})
+        extra = sum(m.get("extra_edit_regions", 0) for m in (b.get("corrections_by_method") or {}).values())
+        if extra:  # one more M per place edited after a correction's first
+            extra /= b["sheets"]
+            r = klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait, b["groups"] / b["sheets"])
+            r["seconds_per_sheet"] = round(r["seconds_per_sheet"] + extra * M_S, 1)
+            r["sheets_per_hour"] = round(3600 / r["seconds_per_sheet"], 1)
+            rows.append({"case": f"{case}, one more M for each of the {extra:.1f} extra edit regions per sheet", **r})
     for case, (st, exact) in ACCURACY_MD.items():
         n = FIELDS_PER_SHEET * (1 - st) + QA_RATE * FIELDS_PER_SHEET * st
         wrong = FIELDS_PER_SHEET * (1 - exact)
@@ -364,6 +473,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--hands", choices=("any", "held-out"), default="any",
                     help="(b)'s sheets: any handwriting font, or only the held-out hands no calibration saw")
+    ap.add_argument("--ingested", type=Path,
+                    help="(b): keep the generated and ingested sheets in this directory, and on a later run with the "
+                         "same --sheets/--engines/--seed/--hands review a copy of them instead of ingesting again")
+    ap.add_argument("--reviewer", choices=("cheapest", "retype"), default="cheapest",
+                    help="(b)'s corrections: the cheapest of F2, a suggestion, a word edit and retyping (default), "
+                         "or as before 2026-12-01 evening: F2 when a candidate is right, else retype whole")
     ap.add_argument("--parts", default="a,b,c")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -378,8 +493,8 @@ def main() -> None:
         print(json.dumps(out["a"], indent=1))
         save()
     if "b" in parts:
-        out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands)
-        print(json.dumps(out["b"], indent=1))
+        out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands, args.ingested, args.reviewer)
+        print(json.dumps({k: v for k, v in out["b"].items() if k != "corrections"}, indent=1))
         save()
     if "c" in parts:
         out["c"] = part_c(out.get("a"), out.get("b"))

@@ -138,6 +138,7 @@ def test_pages_escape_ocr_text_and_send_a_strict_csp(web):
     assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/static/vendor/htmx.min.js" defer>',
                                                        '<script src="/static/telex.js" defer>',
                                                        '<script src="/static/candidates.js" defer>',
+                                                       '<script src="/static/suggest.js" defer>',
                                                        '<script src="/static/review.js" defer>']
     csp = page.headers["content-security-policy"]
     for part in ("default-src 'self'", "img-src 'self' data:", "script-src 'self'", "style-src 'self'",

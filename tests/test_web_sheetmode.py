@@ -225,6 +225,7 @@ def test_sheet_mode_and_history_escape_ocr_text_and_enforce_roles(web):
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/vendor/htmx.min.js" defer>',
                                                   '<script src="/static/telex.js" defer>',
                                                   '<script src="/static/candidates.js" defer>',
+                                                  '<script src="/static/suggest.js" defer>',
                                                   '<script src="/static/sheetmode.js" defer>']
     ids = _ids(store, sheet)
     h = {security.CSRF_HEADER: csrf_of(html)}

@@ -28,14 +28,18 @@ from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, QA_PENDING, FieldRow, utcnow
 from ocr_service.service.web import security
+from ocr_service.service.web.warm import warm_suggestions
+from ocr_service.vietnamese import suggest as vsuggest
 
 HERE = Path(__file__).parent
 UNREADABLE_NOTE = "không đọc được"
 ROLE_NAMES = {"clerk": "nhập liệu", "reviewer": "kiểm tra viên", "supervisor": "giám sát", "exporter": "xuất dữ liệu",
               "admin": "quản trị"}
-KEYS = [("Enter", "chấp nhận giá trị đang hiển thị, sang dòng sau"),
-        ("gõ chữ", "thay giá trị (ô được chọn sẵn toàn bộ)"),
-        ("Tab / ↓ / ↑", "chuyển dòng"),
+KEYS = [("Enter", "chấp nhận giá trị đang hiển thị (hoặc gợi ý đang chọn), sang dòng sau"),
+        ("gõ chữ", "thay giá trị (ô được chọn sẵn toàn bộ); ô có danh mục hiện gợi ý"),
+        ("↓ / ↑", "chọn gợi ý; không có gợi ý: chuyển dòng"),
+        ("Tab / ⇧Tab", "chuyển dòng"),
+        ("Esc", "đóng gợi ý"),
         ("F2", "giá trị gợi ý tiếp theo"),
         ("F4", "không đọc được"),
         ("F8", "hoãn dòng này (trả về hàng đợi)"),
@@ -285,6 +289,15 @@ def _row_label(templates_dir: str, ref: str, name: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def suggest_source(templates_dir: str, ref: str, name: str) -> str | None:
+    """The suggestion list (a vietnamese.suggest source) of field ``name`` of template ``ref``, read
+    from the field's template data (its vocabulary, or the address validator); None when it has none."""
+    t = _template(templates_dir, ref)
+    spec = next((f for f in t.fields if f.name == name), None) if t else None
+    return vsuggest.source_for(spec.vocabulary, spec.validators) if spec else None
+
+
 def _reason_vi(reason: str) -> str:
     try:
         return review_reasons.describe(reason, "vi")
@@ -341,6 +354,7 @@ def claim_group(request: Request, principal: Reviewer, batch: Annotated[int | No
 def group_page(request: Request, principal: Reviewer, batch: int | None = None, empty: int = 0) -> HTMLResponse:
     """The group the reviewer holds; without one, a page whose focused button (Enter) POSTs the
     claim. A GET changes nothing."""
+    warm_suggestions()
     store = _store(request)
     with store.session(write=False) as s:
         fields = repo.held_group(s, principal.username)
@@ -360,8 +374,9 @@ def group_page(request: Request, principal: Reviewer, batch: int | None = None, 
                 sh = repo.get_sheet(s, f.sheet_id)
                 r["where"] = f"{sh.page.file.original_name} · trang {sh.page.page_no}"
                 r["row_label"] = _row_label(tdir, sh.template.ref, f.name)
+                r["suggest"] = suggest_source(tdir, sh.template.ref, f.name) is not None
             info = {"batch": b.name, "field": key, "label": label,
-                    "expires": fields[0].lease_expires_at.astimezone(dt.timezone.utc).strftime("%H:%M UTC")}
+                    "expires": fields[0].lease_expires_at.astimezone(dt.UTC).strftime("%H:%M UTC")}
     return render(request, "group.html", principal=principal, csrf=request.state.csrf, rows=rows, info=info,
                   keys=KEYS, batch=batch)
 

@@ -19,17 +19,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import threading
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ocr_service.errors import ConflictError, NotFoundError, OcrServiceError
-from ocr_service.forms import loader
+from ocr_service.errors import ConflictError, NotFoundError
 from ocr_service.forms.model import Template
 from ocr_service.pipeline.reasons import describe_detail
 from ocr_service.pipeline.recheck import recheck
@@ -40,8 +36,8 @@ from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIEL
                                               Sheet)
 from ocr_service.service.web import routes
 from ocr_service.service.web.routes import Reviewer, WebError, check_csrf, render
+from ocr_service.service.web.warm import warm_suggestions
 from ocr_service.vietnamese import suggest as vsuggest
-from ocr_service.vietnamese.vocab import get_vocabulary, parse_address, parse_address_2025
 
 router = APIRouter(include_in_schema=False)
 OVERRIDE_NOTE = "lưu dù không hợp lệ"
@@ -67,40 +63,11 @@ def _json(data: Any, status: int = 200) -> Response:
                     headers=JSON_HEADERS)
 
 
-@functools.lru_cache(maxsize=16)
-def _template(templates_dir: str, ref: str) -> Template | None:
-    try:
-        return loader.load(ref, Path(templates_dir))
-    except OcrServiceError:
-        return None
-
-
 def template_of(request: Request, ref: str) -> Template:
-    t = _template(str(request.app.state.settings.templates_dir), ref)
+    t = routes._template(str(request.app.state.settings.templates_dir), ref)
     if t is None:
         raise WebError(500, f"Không nạp được mẫu phiếu {ref}.")
     return t
-
-
-def _warm() -> None:
-    vsuggest.warm()
-    # what the validators load on first use: the district and commune vocabularies, the address parsers
-    for name in ("district", "commune"):
-        get_vocabulary(name)
-    parse_address("Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội")
-    parse_address_2025("Phường Hồng Hà, Thành phố Hà Nội")
-
-
-_warming = threading.Event()
-
-
-def warm_suggestions() -> None:
-    """Build the administrative-unit suggestion keys and load what the validators load on first use,
-    in a background thread (5–25 s of one core), once per process: called when sheet mode is first
-    opened, so the reviewer's first suggestions and checks are quick."""
-    if not _warming.is_set():
-        _warming.set()
-        threading.Thread(target=_warm, name="review-warm", daemon=True).start()
 
 
 # -- claiming ---------------------------------------------------------------------------------------
@@ -167,6 +134,7 @@ def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResp
     with routes._store(request).session(write=False) as s:
         sheet = _sheet_or_404(s, sheet_id)
         template = template_of(request, sheet.template.ref)
+        tdir = str(request.app.state.settings.templates_dir)
         specs = {f.name: f for f in template.fields}
         width, height = template.page_px(300)
         fields = _fields(s, sheet_id)
@@ -183,13 +151,13 @@ def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResp
             rows.append({**routes._row(f, who, state=state), "label": spec.label.strip().rstrip(":") if spec else f.name,
                          "box": [round(box[0] / width * 100, 3), round(box[1] / height * 100, 3),
                                  round(box[2] / width * 100, 3), round(box[3] / height * 100, 3)],
-                         "suggest": bool(spec and vsuggest.source_for(spec.vocabulary, spec.validators)),
+                         "suggest": routes.suggest_source(tdir, sheet.template.ref, f.name) is not None,
                          "messages": messages.get(f.id, []), "shown": blind.shown_value(f, who)})
         expires = [f.lease_expires_at for f in fields
                    if f.lease_owner == who and blind.shown_status(f, who) == FIELD_REVIEW]
         info = {"id": sheet.id, "page_id": sheet.page_id, "file": sheet.page.file.original_name,
                 "page_no": sheet.page.page_no, "template": sheet.template.ref, "batch": sheet.batch_id,
-                "expires": min(expires).astimezone(dt.timezone.utc).strftime("%H:%M UTC") if expires else None,
+                "expires": min(expires).astimezone(dt.UTC).strftime("%H:%M UTC") if expires else None,
                 "ratio": round(height / width * 100, 3)}
         upcoming = sheet_leases.next_sheets(s, sheet.id, sheet.batch_id)
         pages = [sheet.page_id] + [repo.get_sheet(s, n).page_id for n in upcoming]
@@ -269,13 +237,6 @@ def decide(request: Request, sheet_id: int, field_id: int, principal: Reviewer, 
 
 # -- suggestions ---------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1024)
-def _source(templates_dir: str, ref: str, name: str) -> str | None:
-    t = _template(templates_dir, ref)
-    spec = next((f for f in t.fields if f.name == name), None) if t else None
-    return vsuggest.source_for(spec.vocabulary, spec.validators) if spec else None
-
-
 @router.get("/review/suggest")
 def suggestions(request: Request, _: Reviewer, field: int, q: Annotated[str, Query(max_length=200)] = "",
                 limit: Annotated[int, Query(ge=1, le=20)] = 8) -> Response:
@@ -285,7 +246,7 @@ def suggestions(request: Request, _: Reviewer, field: int, q: Annotated[str, Que
         except NotFoundError:
             raise WebError(404, f"Không có ô số {field}.") from None
         ref = repo.get_sheet(s, f.sheet_id).template.ref
-    source = _source(str(request.app.state.settings.templates_dir), ref, f.name)
+    source = routes.suggest_source(str(request.app.state.settings.templates_dir), ref, f.name)
     items = vsuggest.suggest(source, q, limit) if source else []
     return _json({"items": [{"value": i.value, "label": i.label, "hint": i.hint} for i in items]})
 
@@ -346,6 +307,6 @@ def history(request: Request, sheet_id: int, principal: Reviewer) -> HTMLRespons
         info = {"id": sheet.id, "file": sheet.page.file.original_name, "page_no": sheet.page.page_no,
                 "template": sheet.template.ref}
     for r in rows:
-        r["at"] = r["at"].astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        r["at"] = r["at"].astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return render(request, "history.html", principal=principal, csrf=request.state.csrf, rows=rows, sheet=info,
                   back=request.query_params.get("from", ""))

@@ -1,7 +1,9 @@
 // Group verification, keyboard only. Keys (also listed on the page):
 //   Enter: accept the value shown (typed corrections included) and go to the next row
-//   typing: replaces the value (the whole value is selected when a row gets focus)
-//   Tab / ArrowDown / ArrowUp: move between rows
+//   typing: replaces the value (the whole value is selected when a row gets focus); for a field with
+//           a list (vocabulary, administrative units) suggestions appear (suggest.js, as in sheet mode):
+//           ↓ / ↑ choose one, Enter takes it and accepts the row, Esc closes the list
+//   Tab / ArrowDown / ArrowUp: move between rows (the arrows: when no suggestion list is open)
 //   F2: next candidate value; F4: unreadable; F8: postpone (back to the queue); F9: the whole sheet
 // Each decision carries the number of keys pressed in its row (``keys``), for the statistics.
 // Each decision is an htmx POST (CSRF header from <body hx-headers>); the server returns the row.
@@ -30,6 +32,7 @@
   function submit(form, action) {
     if (form.dataset.state !== "pending") { return; }
     var index = allRows().indexOf(form);
+    window.Suggest.close();  // (the list lives in the row until then; the server's answer replaces the row)
     form.querySelector('input[name="action"]').value = action;
     var keys = form.querySelector('input[name="keys"]');
     if (keys) { keys.value = String(form.keyCount || 0); }
@@ -61,8 +64,9 @@
     // Keystrokes per decision (operator statistics): every key pressed in this row, the deciding
     // key included, auto-repeat not.
     if (!e.repeat) { form.keyCount = (form.keyCount || 0) + 1; }
+    if (window.Suggest.navigate(e, input)) { return; }  // the list is open: ↓ / ↑ / Esc are its keys
     switch (e.key) {
-      case "Enter": e.preventDefault(); submit(form, "accept"); break;
+      case "Enter": e.preventDefault(); window.Suggest.take(input); submit(form, "accept"); break;
       case "ArrowDown": e.preventDefault(); move(form, 1); break;
       case "ArrowUp": e.preventDefault(); move(form, -1); break;
       case "F2": e.preventDefault(); window.Candidates.next(input); break;
@@ -73,7 +77,15 @@
     }
   });
   document.addEventListener("focusin", function (e) {
-    if (e.target.classList && e.target.classList.contains("value")) { e.target.select(); }
+    if (e.target.classList && e.target.classList.contains("value")) {
+      if (!window.Suggest.isOpen(e.target)) { window.Suggest.close(); }
+      e.target.select();
+    }
+  });
+  document.addEventListener("input", function (e) {  // typed, or Telex, or F2: the suggestions follow
+    var input = e.target, form = input && input.form;
+    if (!form || !input.classList.contains("value") || form.dataset.state !== "pending") { return; }
+    if (form.dataset.suggest === "1") { window.Suggest.typed(input, form.dataset.field, form.querySelector(".val")); }
   });
   var swappedIndex = -1;
   document.body.addEventListener("htmx:beforeSwap", function (e) {

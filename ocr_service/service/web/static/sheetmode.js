@@ -7,14 +7,13 @@
 // When every field is decided the next sheet is claimed (a POST with the CSRF token).
 (function () {
   "use strict";
-  var RENEW_MS = 120000, CHECK_MS = 250, SUGGEST_MS = 60;
+  var RENEW_MS = 120000, CHECK_MS = 250;
   var lastActivity = Date.now(), lastRenew = Date.now();
   var root = document.getElementById("sheetmode");
   if (!root) { return; }
   var sheet = root.dataset.sheet;
   var csrf = document.body.dataset.csrf;
-  var list = document.getElementById("suggest");
-  var items = [], chosen = -1, suggestFor = null, suggestSeq = 0, checkSeq = 0;
+  var checkSeq = 0;
   var timers = {};
 
   function rows() { return Array.prototype.slice.call(document.querySelectorAll(".frow")); }
@@ -96,56 +95,6 @@
       .catch(function () { /* the save checks again */ });
   }
 
-  // -- suggestions ---------------------------------------------------------------------------------
-  function closeList() {
-    list.hidden = true;
-    list.textContent = "";
-    items = [];
-    chosen = -1;
-    suggestFor = null;
-  }
-  function highlight(i) {
-    chosen = i;
-    Array.prototype.forEach.call(list.children, function (li, j) { li.setAttribute("aria-selected", j === i ? "true" : "false"); });
-    if (list.children[i]) { list.children[i].scrollIntoView({ block: "nearest" }); }
-  }
-  function showList(row, got) {
-    list.textContent = "";
-    items = got;
-    chosen = -1;
-    if (!got.length) { closeList(); return; }
-    got.forEach(function (it, j) {
-      var li = document.createElement("li");
-      li.setAttribute("role", "option");
-      li.id = "sugg-" + j;
-      var label = document.createElement("span");
-      label.className = "label";
-      label.textContent = it.label;
-      li.appendChild(label);
-      if (it.hint) {
-        var hint = document.createElement("span");
-        hint.className = "hint";
-        hint.textContent = it.hint;
-        li.appendChild(hint);
-      }
-      list.appendChild(li);
-    });
-    row.querySelector(".inputwrap").appendChild(list);
-    list.hidden = false;
-    suggestFor = row;
-  }
-  function suggest(row) {
-    if (row.dataset.suggest !== "1") { return; }
-    var input = inputOf(row), seq = ++suggestSeq;
-    if (!input.value.trim()) { closeList(); return; }
-    fetch("/review/suggest?field=" + encodeURIComponent(row.dataset.field) + "&q=" + encodeURIComponent(input.value),
-          { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (res) { return res.ok ? res.json() : { items: [] }; })
-      .then(function (data) {
-        if (seq === suggestSeq && document.activeElement === input) { showList(row, data.items || []); }
-      })
-      .catch(function () { closeList(); });
-  }
   function later(name, fn, ms) {
     clearTimeout(timers[name]);
     timers[name] = setTimeout(fn, ms);
@@ -177,7 +126,7 @@
     if (state !== "pending" && state !== "invalid") { return; }
     var input = inputOf(row);
     var confirm = state === "invalid" && row.dataset.refused === input.value ? "1" : "0";
-    closeList();
+    window.Suggest.close();
     row.dataset.state = "saving";
     row.classList.add("state-saving");
     post("/review/sheet/" + sheet + "/fields/" + row.dataset.field,
@@ -229,24 +178,18 @@
       if (e.key === "Enter" && !pending().length) { e.preventDefault(); nextSheet(); }
       return;
     }
-    var open = !list.hidden && suggestFor === row && items.length;
+    if (window.Suggest.navigate(e, input)) { return; }  // the list is open: ↓ / ↑ / Esc are its keys
     switch (e.key) {
       case "Enter":
         e.preventDefault();
-        if (open && chosen >= 0) { input.value = items[chosen].value; }
+        window.Suggest.take(input);
         decide(row, "accept");
         break;
-      case "ArrowDown":
-        e.preventDefault();
-        if (open) { highlight(Math.min(items.length - 1, chosen + 1)); } else { move(row, 1); }
-        break;
-      case "ArrowUp":
-        e.preventDefault();
-        if (open) { highlight(Math.max(-1, chosen - 1)); } else { move(row, -1); }
-        break;
+      case "ArrowDown": e.preventDefault(); move(row, 1); break;
+      case "ArrowUp": e.preventDefault(); move(row, -1); break;
       case "Escape":
         e.preventDefault();
-        if (open) { closeList(); } else { input.value = input.dataset.original; input.select(); check(row); }
+        input.value = input.dataset.original; input.select(); check(row);
         break;
       case "F2": e.preventDefault(); window.Candidates.next(input); break;
       case "F4": e.preventDefault(); decide(row, "unreadable"); break;
@@ -261,13 +204,13 @@
       row.dataset.state = "pending";
       row.className = "frow state-pending";
     }
-    later("suggest", function () { suggest(row); }, SUGGEST_MS);
+    if (row.dataset.suggest === "1") { window.Suggest.typed(e.target, row.dataset.field, row.querySelector(".inputwrap")); }
     later("check", function () { check(row); }, CHECK_MS);
   });
   document.addEventListener("focusin", function (e) {
     var row = rowOf(e.target);
     if (row && e.target.classList.contains("value")) {
-      if (suggestFor !== row) { closeList(); }
+      if (!window.Suggest.isOpen(e.target)) { window.Suggest.close(); }
       show(row);
       e.target.select();
     }
