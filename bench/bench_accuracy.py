@@ -680,6 +680,12 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
             "written ones auto-accepted: " + ", ".join(
                 f"{c} {pct(vp[c]['straight_through_written'])} (residual {pct(vp[c]['residual_error'], 2)}, "
                 f"{vp[c]['wrong_accepted']}/{vp[c]['accepted']})" for c in CONFIGS) + ".\n")
+        wrong = [(c, f, sc) for c in CONFIGS for f, sc, a in res[(tname, c)]["eval"]["held_out"]["rows"]
+                 if a and not f.correct]
+        if wrong:
+            add("Auto-accepted wrong on the held-out hands: " + "; ".join(
+                f"{c}, {f.name}: {md_escape(f.value)!r} for {md_escape(f.truth)!r} (score {sc:.3f})"
+                for c, f, sc in wrong) + ".\n")
         add("By held-out hand (all fields):\n")
         add("| hand | fields | " + " | ".join(f"{c}: straight-through | {c}: wrong/accepted" for c in CONFIGS) + " |")
         add("|---|---:|" + "---:|---:|" * len(CONFIGS))
@@ -777,10 +783,13 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
         "held-out hands the pooled thresholds let 5 wrong digits through in 162). A style with an error "
         "among its accepted fields must show the bound on its own fields; a style without one shows "
         "nothing worse than the mix it is bounded in, and does not block the cut.")
-    add("* **Clear pages are calibrated apart** (`scoring.page_class`): a page where at most "
-        f"{scoring.CLEAR_PAGE_MAX:.0%} of the written line fields were read under 0.95 (`page_unsure`) is a "
-        "*clear* page, and each kind's fields on clear pages get a model, threshold and ranges of their own "
-        "(the kinds `…@clear` below). The class is evidence the pipeline sees on the page at run time, not "
+    shares = ", ".join(f"{c:.2f}" for c in scoring.CLEAR_PAGE_CHOICES if c >= 0)
+    add("* **Clear pages are calibrated apart** (`scoring.page_class`): a page where at most a share of "
+        "the written line fields were read under 0.95 (`page_unsure`) is a *clear* page, and each kind's "
+        "fields on clear pages get a model, threshold and ranges of their own (the kinds `…@clear` below). "
+        f"The share is chosen by the fit among {shares} and none (one class for all pages): the one whose "
+        "out-of-group figures accept the most calibration fields, each choice bounded as above; the "
+        "thresholds file keeps it (`clear_page_max`). The class is evidence the pipeline sees on the page at run time, not "
         "the sheet's style, which it never knows: a very regular hand can give a clear page, a damaged print "
         "an unclear one. Before, one threshold per kind had to hold on the hardest hands, and clear printed "
         "pages' names, digits and dates were closed with the handwritten ones.")
@@ -801,6 +810,9 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
     add("* Fitted thresholds and the out-of-group figures they were chosen on (calibration set):\n")
     for tname in TEMPLATES:
         add(f"#### {tname.upper()}\n")
+        shares = {c: res[(tname, c)]["fitted"].get("clear_page_max") for c in CONFIGS}
+        add("Clear pages (`page_unsure` at most): " + ", ".join(
+            f"{c} {'none (one class)' if v is None or v < 0 else f'{v:.2f}'}" for c, v in shares.items()) + ".\n")
         add(_cv_table({c: res[(tname, c)]["fitted"] for c in CONFIGS}))
         add("")
 

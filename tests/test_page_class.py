@@ -7,7 +7,7 @@ from ocr_service import calibration
 from ocr_service.engines.base import Reading
 from ocr_service.forms import loader
 from ocr_service.pipeline.evidence import choose
-from ocr_service.pipeline.scoring import (CLEAR_PAGE_MAX, Thresholds, calibration_key, features, page_class,
+from ocr_service.pipeline.scoring import (CLEAR_PAGE_CHOICES, CLEAR_PAGE_MAX, Thresholds, calibration_key, features, page_class,
                                           value_features)
 from ocr_service.vietnamese.validators import listed_name_parts
 
@@ -50,11 +50,13 @@ def test_fit_gives_clear_pages_their_own_threshold():
         rows.append(_field(float(rng.uniform(0.97, 1.0)), True, f"hand:{hand}|scan:{scan}|style:printed", 0.0))
         conf = float(rng.uniform(0.9, 1.0))
         rows.append(_field(conf, rng.uniform() > 0.08, f"hand:h{hand}|scan:{scan}|style:handwriting", 0.6))
-    data = calibration.fit(rows, target=0.005)
+    data = calibration.fit(rows, target=0.005, clear_page_max=0.1)
     assert data["cv"]["digits@clear"]["regime"] == "bound"
     assert data["cv"]["digits@clear"]["fields"] == 2400 and data["cv"]["digits"]["fields"] == 2400
     assert data["kinds"]["digits"] > 1.0  # 8% wrong at any confidence: closed
-    th = Thresholds.load(None).__class__(kinds=data["kinds"], models=data["models"], ranges=data["ranges"])
+    assert data["clear_page_max"] >= 0.0  # a choice that makes clear pages a class of their own
+    th = Thresholds(kinds=data["kinds"], models=data["models"], ranges=data["ranges"],
+                    clear_page_max=data["clear_page_max"])
     decided = calibration.decide_all(rows, th)
     clear = [a for f, _, a in decided if f.feats["page_unsure"] == 0.0]
     assert sum(clear) > 0.9 * len(clear)
@@ -69,14 +71,15 @@ def test_a_stratum_blocks_the_cut_only_with_an_error_of_its_own():
                for i in range(2000)]
     hand = [_field(float(rng.uniform(0.985, 1.0)), True, f"hand:h{i % 3}|scan:{('a', 'b')[i % 2]}|style:handwriting",
                    0.0) for i in range(60)]
-    clean = calibration.fit(printed + hand, target=0.005)
+    clean = calibration.fit(printed + hand, target=0.005, clear_page_max=0.1)
     assert clean["cv"]["digits@clear"]["regime"] == "bound"
     assert clean["cv"]["digits@clear"]["accepted"] > 1500
     # one confident handwritten field wrong: 1 in ≤ 60 cannot be bounded at 0.5%, so the cut must
     # leave it out, and with it every handwritten field scored as high
     hand[0] = _field(0.9999, False, hand[0].group, 0.0)
-    spoiled = calibration.fit(printed + hand, target=0.005)
-    th = Thresholds(kinds=spoiled["kinds"], models=spoiled["models"], ranges=spoiled["ranges"])
+    spoiled = calibration.fit(printed + hand, target=0.005, clear_page_max=0.1)
+    th = Thresholds(kinds=spoiled["kinds"], models=spoiled["models"], ranges=spoiled["ranges"],
+                    clear_page_max=spoiled["clear_page_max"])
     accepted = [f for f, _, a in calibration.decide_all(printed + hand, th) if a]
     assert not any(not f.correct for f in accepted)
 
@@ -106,3 +109,33 @@ def test_value_features_only_for_names_and_in_the_chosen_evidence():
     th = Thresholds(models={"name": model})
     listed = th.score("name", {**ev.features, "surname_listed": 1.0})
     assert th.score("name", ev.features) < listed
+
+
+def test_fit_chooses_the_clear_page_share_and_the_file_keeps_it(tmp_path):
+    """The fit keeps the clear-page share of CLEAR_PAGE_CHOICES at which its out-of-group figures
+    accept the most fields, and Thresholds.load applies that share."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(2400):
+        hand, scan = "abcdef"[i % 6], ("office", "poor")[i % 2]
+        rows.append(_field(float(rng.uniform(0.97, 1.0)), True, f"hand:{hand}|scan:{scan}|style:printed", 0.0))
+        conf = float(rng.uniform(0.9, 1.0))
+        rows.append(_field(conf, rng.uniform() > 0.08, f"hand:h{hand}|scan:{scan}|style:handwriting", 0.15))
+    data = calibration.fit(rows, target=0.005)
+
+    def accepted(d):
+        return sum(r["accepted"] for r in d["cv"].values())
+
+    each = {c: accepted(calibration.fit(rows, target=0.005, clear_page_max=c)) for c in CLEAR_PAGE_CHOICES}
+    assert data["clear_page_max"] in CLEAR_PAGE_CHOICES and accepted(data) == max(each.values())
+    assert data["clear_page_max"] == next(c for c in CLEAR_PAGE_CHOICES if each[c] == max(each.values()))
+    path = tmp_path / "t.json"
+    calibration.write(path, data)
+    assert Thresholds.load(path).clear_page_max == data["clear_page_max"]
+    forced = calibration.fit(rows, target=0.005, clear_page_max=0.1)
+    calibration.write(path, forced)
+    th = Thresholds.load(path)
+    assert th.clear_page_max == 0.1 and "digits@clear" in th.kinds
+    # the file's share decides the class: 0.15 is not clear at 0.1, 0.05 is
+    assert th._key("digits", {"page_unsure": 0.15}) == "digits"
+    assert th._key("digits", {"page_unsure": 0.05}) == "digits@clear"

@@ -29,8 +29,9 @@ import numpy as np
 from ocr_service.calibration.intervals import upper_bound
 from ocr_service.calibration.labels import LabelledField
 from ocr_service.errors import ConfigError
-from ocr_service.pipeline.scoring import (DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, RANGE_ONLY, SIGNS, base_kind,
-                                          calibration_key, feature_vector, model_features, uncalibrated_score)
+from ocr_service.pipeline.scoring import (CLEAR_PAGE_CHOICES, DEFAULT_THRESHOLD, FEATURES, KIND_DEFAULTS, RANGE_ONLY,
+                                          SIGNS, base_kind, calibration_key, feature_vector, model_features,
+                                          uncalibrated_score)
 
 DEFAULT_TARGET = 0.005
 CONFIDENCE = 0.95  # of the Clopper–Pearson bound each kind's error among accepted fields is held to
@@ -221,22 +222,40 @@ def refuse_held_out(groups, held_out: frozenset[str] | set[str], where: str = ""
 
 
 def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence: float = CONFIDENCE,
-        held_out: frozenset[str] | set[str] = frozenset()) -> dict:
-    """Models and thresholds per field kind, as stored in a thresholds file, chosen by grouped
-    cross-validation (:func:`out_of_group_scores`): each kind's threshold is the lowest at which the
+        held_out: frozenset[str] | set[str] = frozenset(), clear_page_max: float | None = None) -> dict:
+    """:func:`fit_classes` at the clear-page share (``scoring.page_class``) given, or else at the one
+    of CLEAR_PAGE_CHOICES whose out-of-group figures auto-accept the most calibration fields (each
+    choice's thresholds are bounded on their own; ties go to the earlier choice). The share is kept
+    in the result (``clear_page_max``) and applied with it at run time. Fields whose group names a
+    ``held_out`` label (e.g. "hand:Borel") are refused with a ConfigError: those hands are for
+    evaluation only."""
+    refuse_held_out((f.group for f in fields), held_out)
+    if clear_page_max is not None:
+        return fit_classes(fields, target, confidence, clear_page_max)
+    best = None
+    for share in CLEAR_PAGE_CHOICES:
+        out = fit_classes(fields, target, confidence, share)
+        accepted = sum(r["accepted"] for r in out["cv"].values())
+        if best is None or accepted > best[0]:
+            best = (accepted, out)
+    return best[1]
+
+
+def fit_classes(fields: list[LabelledField], target: float, confidence: float, clear_page_max: float) -> dict:
+    """Models and thresholds per field kind and page class (a kind's fields on clear pages,
+    ``page_unsure`` ≤ ``clear_page_max``, as ``KIND@clear``), as stored in a thresholds file, chosen
+    by grouped cross-validation (:func:`out_of_group_scores`): each kind's threshold is the lowest at which the
     upper ``confidence`` Clopper–Pearson bound on the out-of-group error among accepted fields is
     within ``target``, over all its fields and within each stratum its groups name (``style:…``:
     printed, handwriting); the model applied at run time is then fitted on all fields of the kind.
     A kind where no threshold reaches such a bound (too few fields the model would accept: fewer
     than :func:`min_accepted` at zero errors) keeps the conservative built-in gate if no field it
-    would accept was wrong; otherwise it is closed (every field to review). Fields whose group names a ``held_out`` label (e.g.
-    "hand:Borel") are refused with a ConfigError: those hands are for evaluation only.
+    would accept was wrong; otherwise it is closed (every field to review).
     ``out["cv"]`` reports per kind: regime, fields, accepted, wrong, residual, the bound, straight-through."""
-    refuse_held_out((f.group for f in fields), held_out)
     out = {"target_error": target, "confidence": confidence, "default": 1.0, "kinds": {}, "models": {},
-           "ranges": {}, "cv": {}, "fitted_on": len(fields),
+           "ranges": {}, "cv": {}, "fitted_on": len(fields), "clear_page_max": clear_page_max,
            "groups": len({f.group for f in fields if f.group})}
-    keys = [calibration_key(f.kind, f.feats) for f in fields]
+    keys = [calibration_key(f.kind, f.feats, clear_page_max) for f in fields]
     for kind in sorted(set(keys)):  # a kind, or a kind on clear pages (scoring.page_class)
         every = [f for f, k in zip(fields, keys) if k == kind]
         rows = [f for f in every if not f.blocked]

@@ -90,25 +90,28 @@ def page_features(fields: list[tuple[str, dict[str, float]]]) -> dict[str, float
     return {"page_unsure": sum(f["conf"] < PAGE_SURE for f in written) / len(written)}
 
 
-# A page where at most this share of the written line fields was read unsure is a *clear* page (a
+# A page where at most a share of the written line fields was read unsure is a *clear* page (a
 # clean print, a very regular hand). Its fields are calibrated apart from the other pages' (their
 # own model, threshold and ranges: key ``KIND@clear``, :func:`calibration_key`): the class is
 # evidence observed on the page at run time, not the sheet's style, which is never known. Pooled,
-# one threshold per kind has to hold on the hardest hands and keeps clear pages' fields back with them.
-CLEAR_PAGE_MAX = 0.2
+# one threshold per kind has to hold on the hardest hands and keeps clear pages' fields back with
+# them. The share is chosen by calibration among CLEAR_PAGE_CHOICES (calibration/fit.py) and kept in
+# the thresholds file; CLEAR_PAGE_MAX is the default where a file names none.
+CLEAR_PAGE_MAX = 0.1
+CLEAR_PAGE_CHOICES = (-1.0, 0.05, 0.1, 0.15, 0.2)  # -1: no page is clear (one class, as before)
 CLEAR_PAGE = "clear"
 
 
-def page_class(feats: dict[str, float]) -> str:
+def page_class(feats: dict[str, float], clear_max: float = CLEAR_PAGE_MAX) -> str:
     """The page class of a field's evidence: CLEAR_PAGE when its page's ``page_unsure`` is at most
-    CLEAR_PAGE_MAX, else '' (every other page, and evidence kept without the page's)."""
-    return CLEAR_PAGE if feats.get("page_unsure", 1.0) <= CLEAR_PAGE_MAX else ""
+    ``clear_max``, else '' (every other page, and evidence kept without the page's)."""
+    return CLEAR_PAGE if feats.get("page_unsure", 1.0) <= clear_max else ""
 
 
-def calibration_key(kind: str, feats: dict[str, float]) -> str:
+def calibration_key(kind: str, feats: dict[str, float], clear_max: float = CLEAR_PAGE_MAX) -> str:
     """What a field's model, threshold and ranges are looked up and fitted under: its calibration
     kind, with ``@clear`` on a clear page (:func:`page_class`)."""
-    cls = page_class(feats)
+    cls = page_class(feats, clear_max)
     return f"{kind}@{cls}" if cls else kind
 
 
@@ -203,13 +206,14 @@ class Thresholds:
     source: str = "built-in default"
     # per kind: feature → [lowest, highest] among the calibration fields the thresholds accepted
     ranges: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    clear_page_max: float = CLEAR_PAGE_MAX  # the page_unsure of a clear page (page_class), as fitted
 
     def _key(self, kind: str, feats: dict[str, float] | None) -> str:
         """The key this file holds for a field of ``kind`` with evidence ``feats``: the page class's
         (:func:`calibration_key`) when fitted, else the kind's (files fitted before page classes)."""
         if feats is None:
             return kind
-        key = calibration_key(kind, feats)
+        key = calibration_key(kind, feats, self.clear_page_max)
         return key if key in self.kinds or key in self.models else kind
 
     def threshold(self, kind: str, name: str, feats: dict[str, float] | None = None) -> float:
@@ -267,7 +271,7 @@ class Thresholds:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(float(data.get("default", DEFAULT_THRESHOLD)), {**cls().kinds, **data.get("kinds", {})},
                    dict(data.get("fields", {})), dict(data.get("models", {})), str(path),
-                   dict(data.get("ranges", {})))
+                   dict(data.get("ranges", {})), float(data.get("clear_page_max", CLEAR_PAGE_MAX)))
 
 
 UNCALIBRATED = Thresholds()
