@@ -89,3 +89,25 @@ def test_broken_print_still_shows_its_line_direction():
         cues = orient.text_cues(orient.rotate90(broken, turn))
         assert cues.rotation == (360 - turn) % 360 and cues.axis_ratio > 2.0, (turn, cues)
         assert cues.confidence >= orient.TEXT_SURE, (turn, cues)
+
+
+def _touching_lines(upright: bool) -> np.ndarray:
+    """A made-up ink mask of 20 text lines set so close that no blank row parts them: per line 3
+    rows of ascenders (a third of the width inked), a 6-row x-height band (all of it), 3 rows of
+    descenders (a tenth), the next line's ascenders right below."""
+    w = 800
+    line = np.zeros((12, w), np.uint8)
+    line[0:3, ::3] = 255
+    line[3:9, :] = 255
+    line[9:12, ::10] = 255
+    ink = np.vstack([np.zeros((30, w), np.uint8)] + [line] * 20 + [np.zeros((30, w), np.uint8)])
+    return ink if upright else ink[::-1].copy()
+
+
+def test_up_down_cue_reads_lines_that_touch():
+    for upright in (True, False):
+        ink = _touching_lines(upright)
+        assert orient._updown_gaps(ink)[1] == 0  # one block of rows: no line to measure
+        u, lines = orient._updown_bands(ink)
+        assert lines >= 4 * 18 and (u > 0.3 if upright else u < -0.3), (upright, u, lines)
+        assert (orient._updown(ink)[0] > 0) == upright
