@@ -37,7 +37,7 @@ FAINT_INK_SHARE = 0.35
 MIN_INK_CONTRAST = 50
 TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
 CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
-MIN_CHAR_HEIGHT = 12  # px: smaller text is scaled up to CHAR_HEIGHT for the cues ...
+MIN_CHAR_HEIGHT = 10  # px: smaller text is scaled up to CHAR_HEIGHT for the cues ...
 MAX_UPSCALE = 3.0  # ... by at most this factor over the original image ...
 MAX_TEXT_SIDE = 2800  # ... and to at most this long side (px)
 BLOB_SIDE = 4 * CHAR_HEIGHT  # an ink blob larger than this both ways is no character of text
@@ -192,9 +192,10 @@ def _text_scale(ink: np.ndarray) -> float:
 
 def _text_image(gray: np.ndarray) -> np.ndarray | None:
     """The page at the scale the text cues are tuned for (characters of about CHAR_HEIGHT px), None
-    for a page without ink. Large print is scaled down; small print (a small image, or a large page
-    of fine print that TEXT_SIDE would shrink too far) is brought up to at least
-    MIN_CHAR_HEIGHT px, from the original pixels, within MAX_UPSCALE and MAX_TEXT_SIDE."""
+    for a page without ink. Large print is scaled down; print smaller than MIN_CHAR_HEIGHT px (a
+    small image, or a large page of fine print that TEXT_SIDE would shrink too far) is brought up
+    to CHAR_HEIGHT px from the original pixels, within MAX_UPSCALE and MAX_TEXT_SIDE: the cues'
+    thresholds (line heights, x-height bands, rule thickness) are in pixels at that size."""
     small, scale = _shrink(gray, TEXT_SIDE)
     ink = binarize_ink(small, faint=True)
     if ink.mean() < 0.002 * 255:
