@@ -213,10 +213,11 @@ def _text_image(gray: np.ndarray) -> np.ndarray | None:
 
 def _without_rules(ink: np.ndarray) -> np.ndarray:
     """The ink mask less ruled and dotted lines (a form's writing lines, boxes, table rules): thin runs
-    much longer than a character, horizontal or vertical. Text, even with touching letters, is thicker
-    than a rule, so it stays."""
+    much longer than a character, horizontal or vertical, lying on rule-like ink (:func:`_rule_like`).
+    Text, even with touching letters, is thicker than a rule, so it stays."""
     long_run = 4 * CHAR_HEIGHT
     rules = np.zeros_like(ink)
+    blobs = None  # the ink's blobs, found once when a direction has thin runs to check
     for close, run in (((7, 1), (long_run, 1)), ((1, 7), (1, long_run))):
         joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, close))
         runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, run))
@@ -225,19 +226,22 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
         thin = np.flatnonzero(across <= 3)
         thin = thin[thin > 0]
         if len(thin):
-            thin = _rule_like(ink, labels, thin, vertical=close[0] == 1)
+            blobs = blobs or cv2.connectedComponentsWithStats(ink, connectivity=8)[1:3]
+            thin = _rule_like(ink, blobs, labels, thin, vertical=close[0] == 1)
         if len(thin):
             rules |= np.isin(labels, thin).astype(np.uint8) * 255
     rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return cv2.bitwise_and(ink, cv2.bitwise_not(rules))
 
 
-def _rule_like(ink: np.ndarray, labels: np.ndarray, candidates: np.ndarray, vertical: bool) -> np.ndarray:
+def _rule_like(ink: np.ndarray, blobs: tuple[np.ndarray, np.ndarray], labels: np.ndarray, candidates: np.ndarray,
+               vertical: bool) -> np.ndarray:
     """The candidate runs (labels) that lie mostly on rule-like ink: ink blobs at most 4 px thick
     across the run (a rule, a dash, a dot of a dotted line) or far longer than any word along it (a
     rule touching others, a table grid). A run found inside a line of print (the few rows of its
-    x-height band where the letters, their gaps closed, run on) lies on letters, which are neither."""
-    _, blobs, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    x-height band where the letters, their gaps closed, run on) lies on letters, which are neither.
+    ``blobs``: the ink's connected components (labels, stats); ``labels``: the runs'."""
+    blobs, stats = blobs
     across = stats[:, cv2.CC_STAT_WIDTH if vertical else cv2.CC_STAT_HEIGHT]
     along = stats[:, cv2.CC_STAT_HEIGHT if vertical else cv2.CC_STAT_WIDTH]
     rulish = (across <= 4) | (along >= 8 * CHAR_HEIGHT)
