@@ -111,3 +111,15 @@ def test_up_down_cue_reads_lines_that_touch():
         u, lines = orient._updown_bands(ink)
         assert lines >= 4 * 18 and (u > 0.3 if upright else u < -0.3), (upright, u, lines)
         assert (orient._updown(ink)[0] > 0) == upright
+
+
+def test_print_near_the_tuned_size_is_not_resampled():
+    """Characters of 10-16 px at TEXT_SIDE are measured as they are, not resampled (blurred) to 12 px
+    for a size that a skew alone can make 20-35% larger."""
+    page = text_page(150, size_pt=15)  # characters of ~14 px at TEXT_SIDE
+    for skew in (0.0, 15.0):
+        img = orient.rotate_small(page, skew)
+        small = orient._shrink(img, orient.TEXT_SIDE)[0]
+        size = orient._char_size(orient.binarize_ink(small))
+        assert orient.CHAR_HEIGHT < size < orient.MAX_CHAR_HEIGHT, (skew, size)
+        assert orient._text_image(img).shape == small.shape, skew

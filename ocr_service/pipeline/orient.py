@@ -36,7 +36,9 @@ DARKEST_INK_PERCENTILE = 0.5
 FAINT_INK_SHARE = 0.35
 MIN_INK_CONTRAST = 50
 TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
-CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
+CHAR_HEIGHT = 12  # px: the character size the text cues are tuned for (10-12 pt print at TEXT_SIDE)
+MAX_CHAR_HEIGHT = 16  # px: larger text is scaled down to CHAR_HEIGHT for the cues (not 12.6 and up:
+# a skew of 10-20° alone makes a character's box 20-35% larger, and every resampling blurs small print)
 MIN_CHAR_HEIGHT = 10  # px: smaller text is scaled up to CHAR_HEIGHT for the cues ...
 MAX_UPSCALE = 3.0  # ... by at most this factor over the original image ...
 MAX_TEXT_SIDE = 2800  # ... and to at most this long side (px)
@@ -192,16 +194,17 @@ def _text_scale(ink: np.ndarray) -> float:
 
 def _text_image(gray: np.ndarray) -> np.ndarray | None:
     """The page at the scale the text cues are tuned for (characters of about CHAR_HEIGHT px), None
-    for a page without ink. Large print is scaled down; print smaller than MIN_CHAR_HEIGHT px (a
-    small image, or a large page of fine print that TEXT_SIDE would shrink too far) is brought up
-    to CHAR_HEIGHT px from the original pixels, within MAX_UPSCALE and MAX_TEXT_SIDE: the cues'
-    thresholds (line heights, x-height bands, rule thickness) are in pixels at that size."""
+    for a page without ink. Print larger than MAX_CHAR_HEIGHT px is scaled down; print smaller than
+    MIN_CHAR_HEIGHT px (a small image, or a large page of fine print that TEXT_SIDE would shrink too
+    far) is brought up to CHAR_HEIGHT px from the original pixels, within MAX_UPSCALE and
+    MAX_TEXT_SIDE: the cues' thresholds (line heights, x-height bands, rule thickness) are in pixels
+    at that size."""
     small, scale = _shrink(gray, TEXT_SIDE)
     ink = binarize_ink(small, faint=True)
     if ink.mean() < 0.002 * 255:
         return None
     f = _text_scale(ink)
-    if f < 0.95:  # large print
+    if f < CHAR_HEIGHT / MAX_CHAR_HEIGHT:  # large print
         return cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
     if f <= CHAR_HEIGHT / MIN_CHAR_HEIGHT:  # print of about the right size
         return small
