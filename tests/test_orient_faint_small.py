@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
 from ocr_service.pipeline import orient
 from ocr_service.synth.letter import text_page
