@@ -29,9 +29,21 @@ from ocr_service.pipeline import perspective
 MAX_SKEW_DEG = 20.0
 TEMPLATE_SKEW_DEG = 8.0  # the skew searched when comparing the page's layout with a template's blank
 MAX_INK_LEVEL = 190  # relative to the local paper (255): anything lighter is paper, not ink
+# faint print (text cues only): the page's darkest ink is the level this share of its pixels is darker
+# than (less ink than that is no page of text); ink is then what is darker than the paper by at least
+# FAINT_INK_SHARE of that ink's contrast, when the contrast is at least MIN_INK_CONTRAST
+DARKEST_INK_PERCENTILE = 0.5
+FAINT_INK_SHARE = 0.35
+MIN_INK_CONTRAST = 50
 TEXT_SIDE = 1400  # long side (px) at which the text cues are measured
-CHAR_HEIGHT = 12  # px: larger text is scaled down to about this character size for the cues
+CHAR_HEIGHT = 12  # px: the character size the text cues are tuned for (10-12 pt print at TEXT_SIDE)
+MAX_CHAR_HEIGHT = 16  # px: larger text is scaled down to CHAR_HEIGHT for the cues (not 12.6 and up:
+# a skew of 10-20° alone makes a character's box 20-35% larger, and every resampling blurs small print)
+MIN_CHAR_HEIGHT = 10  # px: smaller text is scaled up to CHAR_HEIGHT for the cues ...
+MAX_UPSCALE = 3.0  # ... by at most this factor over the original image ...
+MAX_TEXT_SIDE = 2800  # ... and to at most this long side (px)
 BLOB_SIDE = 4 * CHAR_HEIGHT  # an ink blob larger than this both ways is no character of text
+PROFILE_BIN = CHAR_HEIGHT // 3  # px: the line-direction cue's profile resolution (see _profile_search)
 TEXT_SURE = 0.6  # text cues at least this confident decide alone
 MIN_TEXT_CONFIDENCE = 0.15  # weaker text cues still decide when the template's blank agrees with them
 TEMPLATE_SURE = 0.05  # the blank's best turn must beat its runner-up by this much to count as agreeing
@@ -59,13 +71,23 @@ class TextCues:
     lines: int  # text lines the up/down cue was measured on
     confidence: float  # 0..1
 
-def binarize_ink(gray: np.ndarray) -> np.ndarray:
-    """Ink mask (uint8 0/255) robust to uneven light: dark relative to the local background."""
+def binarize_ink(gray: np.ndarray, faint: bool = False) -> np.ndarray:
+    """Ink mask (uint8 0/255) robust to uneven light: dark relative to the local background.
+
+    Ink must be darker than MAX_INK_LEVEL. With ``faint``, a page whose darkest ink is itself light
+    grey (faded print, a pale copy) has that limit raised in proportion to its ink's contrast, so that
+    its print is not taken for paper; a page without MIN_INK_CONTRAST (a blank sheet's paper noise)
+    keeps the fixed limit."""
     k = max(15, (min(gray.shape) // 20) | 1)
     background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     norm = cv2.divide(gray, background, scale=255)
     _, ink = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    ink[norm > MAX_INK_LEVEL] = 0  # on a blank sheet Otsu splits paper noise: ink must be really dark
+    level = MAX_INK_LEVEL
+    if faint:
+        darkest = float(np.percentile(norm, DARKEST_INK_PERCENTILE))
+        if 255 - darkest >= MIN_INK_CONTRAST:
+            level = max(level, int(255 - FAINT_INK_SHARE * (255 - darkest)))
+    ink[norm > level] = 0  # on a blank sheet Otsu splits paper noise: ink must be really dark
     if ink.mean() > 0.5 * 255:  # Otsu split the paper itself: nothing dark enough to be ink
         ink[:] = 0
     return ink
@@ -107,12 +129,16 @@ def _line_points(ink: np.ndarray, reach: int = 9) -> np.ndarray:
     return pts
 
 
-def _profile_search(pts: np.ndarray, shape: tuple[int, int], max_angle: float) -> tuple[float, float]:
+def _profile_search(pts: np.ndarray, shape: tuple[int, int], max_angle: float,
+                    bin_px: int = 1) -> tuple[float, float]:
     """(counter-clockwise angle that makes the lines of ``pts`` horizontal, profile sharpness there).
 
     The search maximizes the energy of the profile's derivative (coarse to fine: 0.5°, 0.1°, 0.02°
     steps); the sharpness returned is that energy over the profile's own, which is scale-free, so
-    that two line directions of one page can be compared."""
+    that two line directions of one page can be compared. It is measured on the profile summed
+    into bins of ``bin_px`` px: a third of a character keeps the edges of text lines but averages
+    out the spikes of single strokes, which on a page of few or broken lines can make the profile
+    across the lines look as sharp as the one along them."""
     if len(pts) == 0:
         return 0.0, 0.0
     cx, cy = shape[1] / 2, shape[0] / 2
@@ -129,7 +155,7 @@ def _profile_search(pts: np.ndarray, shape: tuple[int, int], max_angle: float) -
         angles = np.arange(best - span, best + span + 1e-9, step)
         scores = [np.sum(np.diff(profile(a)) ** 2) for a in angles]
         best = float(angles[int(np.argmax(scores))])
-    hist = profile(best)
+    hist = np.add.reduceat(profile(best), np.arange(0, height, bin_px))
     return best, float(np.sum(np.diff(hist) ** 2) / max(np.sum(hist ** 2), 1.0))
 
 
@@ -160,18 +186,41 @@ def _char_size(ink: np.ndarray) -> float | None:
 
 
 def _text_scale(ink: np.ndarray) -> float:
-    """Factor (<= 1) that brings the page's typical character (the median ink blob) to about
-    CHAR_HEIGHT px (the size of 10-12 pt print at TEXT_SIDE)."""
+    """Factor that brings the page's typical character (the median ink blob) to about CHAR_HEIGHT px
+    (the size of 10-12 pt print at TEXT_SIDE); 1.0 when the page has too few characters to tell."""
     size = _char_size(ink)
-    return 1.0 if size is None else min(1.0, CHAR_HEIGHT / max(size, 1.0))
+    return 1.0 if size is None else CHAR_HEIGHT / max(size, 1.0)
+
+
+def _text_image(gray: np.ndarray) -> np.ndarray | None:
+    """The page at the scale the text cues are tuned for (characters of about CHAR_HEIGHT px), None
+    for a page without ink. Print larger than MAX_CHAR_HEIGHT px is scaled down; print smaller than
+    MIN_CHAR_HEIGHT px (a small image, or a large page of fine print that TEXT_SIDE would shrink too
+    far) is brought up to CHAR_HEIGHT px from the original pixels, within MAX_UPSCALE and
+    MAX_TEXT_SIDE: the cues' thresholds (line heights, x-height bands, rule thickness) are in pixels
+    at that size."""
+    small, scale = _shrink(gray, TEXT_SIDE)
+    ink = binarize_ink(small, faint=True)
+    if ink.mean() < 0.002 * 255:
+        return None
+    f = _text_scale(ink)
+    if f < CHAR_HEIGHT / MAX_CHAR_HEIGHT:  # large print
+        return cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    if f <= CHAR_HEIGHT / MIN_CHAR_HEIGHT:  # print of about the right size
+        return small
+    up = min(scale * f, MAX_UPSCALE, MAX_TEXT_SIDE / max(gray.shape))  # relative to the original
+    if up <= scale * 1.05:
+        return small
+    return cv2.resize(gray, None, fx=up, fy=up, interpolation=cv2.INTER_AREA if up < 1 else cv2.INTER_CUBIC)
 
 
 def _without_rules(ink: np.ndarray) -> np.ndarray:
     """The ink mask less ruled and dotted lines (a form's writing lines, boxes, table rules): thin runs
-    much longer than a character, horizontal or vertical. Text, even with touching letters, is thicker
-    than a rule, so it stays."""
+    much longer than a character, horizontal or vertical, lying on rule-like ink (:func:`_rule_like`).
+    Text, even with touching letters, is thicker than a rule, so it stays."""
     long_run = 4 * CHAR_HEIGHT
     rules = np.zeros_like(ink)
+    blobs = None  # the ink's blobs, found once when a direction has thin runs to check
     for close, run in (((7, 1), (long_run, 1)), ((1, 7), (1, long_run))):
         joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, close))
         runs = cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, run))
@@ -180,9 +229,32 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
         thin = np.flatnonzero(across <= 3)
         thin = thin[thin > 0]
         if len(thin):
+            blobs = blobs or cv2.connectedComponentsWithStats(ink, connectivity=8)[1:3]
+            thin = _rule_like(ink, blobs, labels, thin, vertical=close[0] == 1)
+        if len(thin):
             rules |= np.isin(labels, thin).astype(np.uint8) * 255
     rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
     return cv2.bitwise_and(ink, cv2.bitwise_not(rules))
+
+
+def _rule_like(ink: np.ndarray, blobs: tuple[np.ndarray, np.ndarray], labels: np.ndarray, candidates: np.ndarray,
+               vertical: bool) -> np.ndarray:
+    """The candidate runs (labels) that lie mostly on rule-like ink: ink blobs at most 4 px thick
+    across the run (a rule, a dash, a dot of a dotted line) or far longer than any word along it (a
+    rule touching others, a table grid). A run found inside a line of print (the few rows of its
+    x-height band where the letters, their gaps closed, run on) lies on letters, which are neither.
+    ``blobs``: the ink's connected components (labels, stats); ``labels``: the runs'."""
+    blobs, stats = blobs
+    across = stats[:, cv2.CC_STAT_WIDTH if vertical else cv2.CC_STAT_HEIGHT]
+    along = stats[:, cv2.CC_STAT_HEIGHT if vertical else cv2.CC_STAT_WIDTH]
+    rulish = (across <= 4) | (along >= 8 * CHAR_HEIGHT)
+    rulish[0] = False
+    on = (ink > 0) & (labels > 0)
+    n = labels.max() + 1
+    total = np.bincount(labels[on], minlength=n)
+    ruled = np.bincount(labels[on], weights=rulish[blobs[on]], minlength=n)
+    share = ruled[candidates] / np.maximum(total[candidates], 1)
+    return candidates[share >= 0.5]
 
 
 def _without_blobs(ink: np.ndarray) -> np.ndarray:
@@ -199,10 +271,10 @@ def _without_blobs(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def _updown(ink: np.ndarray) -> tuple[float, int]:
-    """(ink above the lines' x-height band minus ink below, over both; text lines measured) on a
-    deskewed ink mask whose lines run along x. Measured in four vertical strips so that columns
-    whose lines do not line up are not mixed."""
+def _updown_gaps(ink: np.ndarray) -> tuple[float, int]:
+    """The up/down cue on lines parted by blank rows: (ink above the lines' x-height band minus ink
+    below, over both; text lines measured) on a deskewed ink mask whose lines run along x. Measured
+    in four vertical strips so that columns whose lines do not line up are not mixed."""
     w = ink.shape[1]
     above = below = 0.0
     lines = 0
@@ -227,21 +299,54 @@ def _updown(ink: np.ndarray) -> tuple[float, int]:
     return (0.0 if total == 0 else float((above - below) / total)), lines
 
 
+def _updown_bands(ink: np.ndarray) -> tuple[float, int]:
+    """The up/down cue on x-height bands, as :func:`_updown_gaps` but without needing blank rows
+    between lines: a band is a run of rows at least half as dense as the densest row within a
+    line's reach; the rows between two bands go half to the band above (its descenders) and half
+    to the band below (its ascenders, capitals, marks), at most CHAR_HEIGHT rows each way. So lines
+    set close, whose ascenders touch the descenders above, are measured too."""
+    w = ink.shape[1]
+    above = below = 0.0
+    lines = 0
+    strips = 4
+    reach = np.ones((2 * CHAR_HEIGHT + 1, 1), np.uint8)
+    for s in range(strips):
+        strip = ink[:, s * w // strips:(s + 1) * w // strips] > 0
+        prof = strip.sum(axis=1).astype(np.float32)
+        local_max = cv2.dilate(prof.reshape(-1, 1), reach).ravel()
+        core = (prof >= 0.5 * local_max) & (prof > max(1.0, 0.01 * strip.shape[1]))
+        edges = np.diff(np.concatenate([[0], core.astype(np.int8), [0]]))
+        bands = [(a, b) for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+                 if 2 <= b - a <= 2 * CHAR_HEIGHT]  # an x-height band at the normalized size
+        for i, (a, b) in enumerate(bands):
+            top = max(a - CHAR_HEIGHT, (bands[i - 1][1] + a) // 2 if i else 0)
+            bottom = min(b + CHAR_HEIGHT, (b + bands[i + 1][0]) // 2 if i + 1 < len(bands) else len(prof))
+            above += float(prof[top:a].sum())
+            below += float(prof[b:bottom].sum())
+            lines += 1
+    total = above + below
+    return (0.0 if total == 0 else float((above - below) / total)), lines
+
+
+def _updown(ink: np.ndarray) -> tuple[float, int]:
+    """(up/down cue, text lines measured): the mean of :func:`_updown_gaps` and
+    :func:`_updown_bands`. Each misreads some pages (lines set close; pages whose marks sit between
+    lines), rarely both the same way: when they disagree the mean is weak, and OSD is asked."""
+    u1, n1 = _updown_gaps(ink)
+    u2, n2 = _updown_bands(ink)
+    return (u1 + u2) / 2, max(n1, n2)
+
+
 def text_cues(gray: np.ndarray) -> TextCues | None:
     """The quarter turn the page's text says, with the evidence; None for a page without ink."""
-    small, _ = _shrink(gray, TEXT_SIDE)
-    ink = binarize_ink(small)
-    if ink.mean() < 0.002 * 255:
+    page = _text_image(gray)
+    if page is None:
         return None
-    f = _text_scale(ink)
-    if f < 0.95:  # large print: bring it to the size the cues are tuned for
-        small = cv2.resize(small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-        ink = binarize_ink(small)
-    ink = _without_blobs(_without_rules(ink))
+    ink = _without_blobs(_without_rules(binarize_ink(page, faint=True)))
     found = {}
     for axis in (0, 90):
         turned = rotate90(ink, axis)
-        found[axis] = _profile_search(_line_points(turned), turned.shape, MAX_SKEW_DEG)
+        found[axis] = _profile_search(_line_points(turned), turned.shape, MAX_SKEW_DEG, bin_px=PROFILE_BIN)
     axis = max(found, key=lambda a: found[a][1])
     other = found[90 - axis][1]
     ratio = found[axis][1] / other if other > 0 else 10.0
@@ -315,7 +420,7 @@ def _osd(gray: np.ndarray) -> tuple[int, float] | None:
     """Tesseract's quarter turn and its confidence, with the page's print brought to the size OSD
     reads best (characters of about OSD_CHAR_HEIGHT px); None when it cannot tell."""
     small, scale = _shrink(gray, TEXT_SIDE)
-    f = min(1.0, scale * OSD_CHAR_HEIGHT / CHAR_HEIGHT / _text_scale(binarize_ink(small)))
+    f = min(1.0, scale * OSD_CHAR_HEIGHT / CHAR_HEIGHT / min(1.0, _text_scale(binarize_ink(small))))
     page = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA) if f < 1 else gray
     try:
         found = osd.detect_orientation(page)
