@@ -18,6 +18,18 @@ def _field(conf, correct, group, page_unsure, kind="digits"):
     return calibration.LabelledField(kind, "id_number", feats, bool(correct), bool(correct), "x", "x", False, group)
 
 
+def _clear_and_hard(rng, hard_unsure: float, n: int = 2400) -> list:
+    """``n`` printed fields on clear pages, right and confident, and ``n`` handwritten ones on pages
+    of ``page_unsure`` ``hard_unsure``, 8% wrong at any confidence; six hands each, two scan profiles."""
+    rows = []
+    for i in range(n):
+        hand, scan = "abcdef"[i % 6], ("office", "poor")[i % 2]
+        rows.append(_field(float(rng.uniform(0.97, 1.0)), True, f"hand:{hand}|scan:{scan}|style:printed", 0.0))
+        conf = float(rng.uniform(0.9, 1.0))
+        rows.append(_field(conf, rng.uniform() > 0.08, f"hand:h{hand}|scan:{scan}|style:handwriting", hard_unsure))
+    return rows
+
+
 def test_page_class_and_key():
     assert page_class({"page_unsure": 0.0}) == "clear" and page_class({"page_unsure": CLEAR_PAGE_MAX}) == "clear"
     assert page_class({"page_unsure": CLEAR_PAGE_MAX + 0.01}) == "" and page_class({}) == ""
@@ -43,13 +55,7 @@ def test_thresholds_look_up_the_page_class_and_fall_back_to_the_kind():
 def test_fit_gives_clear_pages_their_own_threshold():
     """Hard pages whose confident readings are often wrong close the kind there; the clear pages'
     fields, right when confident, get a threshold of their own instead of being held back."""
-    rng = np.random.default_rng(5)
-    rows = []
-    for i in range(2400):
-        hand, scan = "abcdef"[i % 6], ("office", "poor")[i % 2]
-        rows.append(_field(float(rng.uniform(0.97, 1.0)), True, f"hand:{hand}|scan:{scan}|style:printed", 0.0))
-        conf = float(rng.uniform(0.9, 1.0))
-        rows.append(_field(conf, rng.uniform() > 0.08, f"hand:h{hand}|scan:{scan}|style:handwriting", 0.6))
+    rows = _clear_and_hard(np.random.default_rng(5), hard_unsure=0.6)
     data = calibration.fit(rows, target=0.005, clear_page_max=0.1)
     assert data["cv"]["digits@clear"]["regime"] == "bound"
     assert data["cv"]["digits@clear"]["fields"] == 2400 and data["cv"]["digits"]["fields"] == 2400
@@ -114,13 +120,7 @@ def test_value_features_only_for_names_and_in_the_chosen_evidence():
 def test_fit_chooses_the_clear_page_share_and_the_file_keeps_it(tmp_path):
     """The fit keeps the clear-page share of CLEAR_PAGE_CHOICES at which its out-of-group figures
     accept the most fields, and Thresholds.load applies that share."""
-    rng = np.random.default_rng(3)
-    rows = []
-    for i in range(2400):
-        hand, scan = "abcdef"[i % 6], ("office", "poor")[i % 2]
-        rows.append(_field(float(rng.uniform(0.97, 1.0)), True, f"hand:{hand}|scan:{scan}|style:printed", 0.0))
-        conf = float(rng.uniform(0.9, 1.0))
-        rows.append(_field(conf, rng.uniform() > 0.08, f"hand:h{hand}|scan:{scan}|style:handwriting", 0.15))
+    rows = _clear_and_hard(np.random.default_rng(3), hard_unsure=0.15)
     data = calibration.fit(rows, target=0.005)
 
     def accepted(d):

@@ -11,7 +11,7 @@ import re
 
 import pytest
 import report_fixtures as rf
-from test_web_browser import VIEWPORT, browser, log_in, screenshot  # noqa: F401
+from test_web_browser import browser, log_in, open_page, screenshot  # noqa: F401
 from web_fixtures import served_station
 
 from ocr_service.service.reports import issued
@@ -34,10 +34,7 @@ def test_report_page_chart_and_printable_revisit_list(served, browser):  # noqa:
     from playwright.sync_api import expect
 
     url = served
-    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
-    page = ctx.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    ctx, page, problems = open_page(browser)
     log_in(page, url, "exporter", "/reports")
     expect(page.locator("h1")).to_contain_text("Tiến độ thu phiếu")
     chart = page.locator(".chart svg")

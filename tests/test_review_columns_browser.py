@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_web_browser import (VIEWPORT, assert_focus, browser, log_in, patient_expect, row_ids,  # noqa: F401 (fixtures)
+from test_web_browser import (assert_focus, browser, log_in, open_page, patient_expect, row_ids,  # noqa: F401 (fixtures)
                               screenshot)
 from web_fixtures import served_station
 
@@ -77,10 +77,7 @@ def test_a_member_column_across_rows_and_sheets_with_the_keyboard(station, brows
 
     url, store, truth = station["url"], station["store"], station["truth"]
     names = {k: v for k, v in truth.items() if k.endswith(".full_name")}
-    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    ctx, page, errors = open_page(browser)
     failed: list[str] = []  # every response but the browser's own favicon probe must succeed
     page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
             if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)

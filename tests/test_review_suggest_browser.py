@@ -14,6 +14,7 @@ from test_web_browser import (  # noqa: F401 (fixtures)
     assert_focus,
     browser,
     log_in,
+    open_page,
     patient_expect,
     row_ids,
 )
@@ -46,10 +47,7 @@ def test_group_mode_suggestions_by_keyboard(station, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
-    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    ctx, page, errors = open_page(browser)
     log_in(page, url, "reviewer")
     expect(page.locator("h1")).to_contain_text("ethnicity")
     eth = row_ids(page)

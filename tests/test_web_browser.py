@@ -91,6 +91,16 @@ def screenshot(page, name: str) -> None:
     raw.unlink()
 
 
+def open_page(browser):
+    """A new context at the clerk laptop's size, its page, and the console errors it logs (a list
+    that fills as the page runs): (context, page, errors)."""
+    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return ctx, page, errors
+
+
 def log_in(page, url: str, username: str, path: str = "/review/group", *, claim: bool | None = None) -> None:
     """Log in through the form on the way to ``path``; on the group page, claim a group too (unless
     ``claim`` is False)."""
@@ -137,10 +147,7 @@ def test_keyboard_only_group_verification(station, browser):
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
-    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    ctx, page, errors = open_page(browser)
     page.goto(url + "/review/group")
     assert page.url.startswith(url + "/login")
     screenshot(page, "login")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_web_browser import VIEWPORT, browser, log_in, patient_expect, screenshot  # noqa: F401 (fixtures)
+from test_web_browser import browser, log_in, open_page, patient_expect, screenshot  # noqa: F401 (fixtures)
 from web_fixtures import add_real_pages, served_station
 
 from ocr_service.service.store import repository as repo
@@ -79,10 +79,7 @@ def test_keyboard_only_sheet_verification(station, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
-    ctx = browser.new_context(viewport=VIEWPORT, locale="vi-VN")
-    page = ctx.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    ctx, page, errors = open_page(browser)
     log_in(page, url, "reviewer", "/review/sheet", claim=False)
     with store.session(write=False) as s:  # the GET claimed nothing
         assert not s.scalars(repo.select(FieldRow).where(FieldRow.lease_owner.is_not(None))).all()
