@@ -61,6 +61,32 @@ def _worker_main(settings: Settings, url: str, token: str, batch_id: int | None,
         store.close()
 
 
+class StopFlag:
+    """A stop signal shared with the worker processes, without a lock: one shared byte. A
+    multiprocessing Event guards its state with a lock, and a worker killed while inside
+    ``is_set``/``wait`` (kill -9, or a SIGTERM sent to the whole process group) leaves that lock held:
+    every other worker, and the parent's ``set`` at shutdown, then block for ever."""
+
+    def __init__(self, ctx) -> None:
+        self._value = ctx.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def clear(self) -> None:
+        self._value.value = 0
+
+    def is_set(self) -> bool:
+        return self._value.value == 1
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking soon after the flag is set; whether it is."""
+        deadline = time.monotonic() + timeout
+        while not self.is_set() and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return self.is_set()
+
+
 def local_owner(pid: int, token: str) -> str:
     return f"{socket.gethostname()}/{pid}/local-{token}"
 
@@ -95,7 +121,7 @@ class LocalPool:
         self.batch_id: int | None = None
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(["ocr_service.service.jobs.work"])
-        self._stop = self._ctx.Event()
+        self._stop = StopFlag(self._ctx)
         self._slots: list[_Slot] = []
         self._supervisor: threading.Thread | None = None
         self._stopping = threading.Event()
