@@ -112,6 +112,13 @@ def hand_sets() -> dict[str, list[str]]:
             "hw_in": sorted(f.family for f in fonts.list_fonts("handwriting", asternet=True, held_out=False))}
 
 
+def _counts(value) -> list[int]:
+    """``--more-…`` values: one count per extra folder ("12" or "12,12"; 0 or "" for none)."""
+    if isinstance(value, int):
+        return [value] if value > 0 else []
+    return [int(x) for x in str(value).split(",") if x.strip() and int(x) > 0]
+
+
 def plan(args, cache: Path) -> list[dict]:
     """Folders to generate: template, set ('cal'/'eval'), group, font family (None: any printed
     font), n, seed. Every folder mixes the scan profiles; handwriting sheets get varied writers."""
@@ -125,15 +132,16 @@ def plan(args, cache: Path) -> list[dict]:
 
         folders.append({"template": tname, "set": "cal", "group": "printed", "font": None, "n": n(args.cal_printed),
                         "seed": base + 1})
-        if getattr(args, "more_printed", 0):  # a second printed folder, other seeds
+        for k, more in enumerate(_counts(getattr(args, "more_printed", 0))):  # more printed folders, other seeds
             folders.append({"template": tname, "set": "cal", "group": "printed", "font": None,
-                            "n": n(args.more_printed), "seed": base + 3})
+                            "n": n(more), "seed": base + 3 + 2 * k})
         for i, fam in enumerate(hs["hw_cal"]):
             folders.append({"template": tname, "set": "cal", "group": "hw_cal", "font": fam, "n": n(args.per_hand),
                             "seed": base + 100 + i})
-            if getattr(args, "more_per_hand", 0):  # a second folder of the hand, other seeds (sheets read earlier stay cached)
+            # more folders of the hand, other seeds (folders read earlier keep their names, so stay cached)
+            for k, more in enumerate(_counts(getattr(args, "more_per_hand", 0))):
                 folders.append({"template": tname, "set": "cal", "group": "hw_cal", "font": fam,
-                                "n": n(args.more_per_hand), "seed": base + 300 + i})
+                                "n": n(more), "seed": base + 300 + 200 * k + i})
         folders.append({"template": tname, "set": "eval", "group": "printed", "font": None,
                         "n": n(args.eval_printed), "seed": base + 2001})
         for i, fam in enumerate(hs["held_out"]):
@@ -441,10 +449,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cal-printed", type=int, default=50, help="printed calibration sheets per template")
     ap.add_argument("--per-hand", type=int, default=12, help="calibration sheets per calibration hand and template")
-    ap.add_argument("--more-per-hand", type=int, default=0,
-                    help="more calibration sheets per calibration hand and template, in a second folder of other seeds")
-    ap.add_argument("--more-printed", type=int, default=0,
-                    help="more printed calibration sheets per template, in a second folder of other seeds")
+    ap.add_argument("--more-per-hand", default="0",
+                    help="more calibration sheets per calibration hand and template, in further folders of other "
+                         "seeds: one count per folder, comma-separated (e.g. 12,12)")
+    ap.add_argument("--more-printed", default="0",
+                    help="more printed calibration sheets per template, in further folders of other seeds "
+                         "(comma-separated counts, as --more-per-hand)")
     ap.add_argument("--eval-printed", type=int, default=20, help="printed evaluation sheets per template")
     ap.add_argument("--per-held-out-hand", type=int, default=8, help="evaluation sheets per held-out hand and template")
     ap.add_argument("--per-in-hand", type=int, default=0, help="evaluation sheets per AsterNet hand and template")

@@ -107,3 +107,28 @@ def test_thin_faint_and_pencil_writing_is_never_accepted_as_empty(template_name,
     assert len(seen) >= 0.9 * len(written)
     for f in result.fields:
         assert {"ink_share", "ink_components", "max_contrast"} <= set(f.features) or f.kind == "choice"
+
+
+def test_a_comb_cell_the_dropout_emptied_is_read_from_its_measured_marks():
+    """A comb cell whose faint digit the plain dropout lost still takes its place in the reading
+    (its measured marks): dropping it read a 12-digit ID as a confident 9-digit one."""
+    from ocr_service.pipeline.recognize import filled_cells
+
+    def cell_with(value: int) -> np.ndarray:  # a soft-page cell with one vertical stroke of that darkness
+        img = _paper(60, 40)
+        img[10:50, 18:21] = value
+        return img
+
+    dark, faint, blank = cell_with(40), cell_with(200), _paper(60, 40)
+    plain = [np.where(c < 128, 0, 255).astype(np.uint8) for c in (dark, faint, blank)]  # the faint one is lost
+    evidence = tuple(dropout.measure_ink(c, 300) for c in (dark, faint, blank))
+    assert [e.written for e in evidence] == [True, True, False]
+    crop = dropout.FieldCrop("id_number", "digits", np.hstack(plain), 0.0, (0, 0, 120, 60), tuple(plain),
+                             cell_evidence=evidence)
+    cells = filled_cells(crop, 300)
+    assert len(cells) == 2
+    assert cells[0] is plain[0] and cells[1] is evidence[1].image
+    assert (cells[1] < 128).sum() > 50  # the faint stroke, stretched to full contrast
+    # without measurements (crops cut without the soft page) only what the dropout kept counts
+    assert len(filled_cells(dropout.FieldCrop("id_number", "digits", np.hstack(plain), 0.0, (0, 0, 120, 60),
+                                              tuple(plain)), 300)) == 1

@@ -80,8 +80,19 @@ def tighten(image: np.ndarray, dpi: int, box_top: int = 0) -> np.ndarray | None:
 
 
 def filled_cells(crop: FieldCrop, dpi: int) -> list[np.ndarray]:
-    """The comb cells that hold writing, left to right."""
-    return [c for c in crop.cells if writing_box(c, dpi)]
+    """The comb cells that hold writing, left to right: each cell where the plain dropout kept
+    writing, or else where the measurement found writing marks (``crop.cell_evidence``: thin, faint
+    or light-printed strokes the plain dropout lost), as those marks. A cell the dropout emptied
+    must not vanish from the reading: a 12-digit number read from the 9 cells it left is a
+    confident, wrong 9-digit one."""
+    evidence = crop.cell_evidence if len(crop.cell_evidence) == len(crop.cells) else ()
+    out = []
+    for i, cell in enumerate(crop.cells):
+        if writing_box(cell, dpi):
+            out.append(cell)
+        elif evidence and evidence[i].written and evidence[i].image is not None:
+            out.append(evidence[i].image)
+    return out
 
 
 def field_image(crop: FieldCrop, spec: FieldSpec, dpi: int,
@@ -145,8 +156,6 @@ def recognize_page(crops: list[FieldCrop], template: Template, engines: Engines,
             readings[crop.name] = [empty_reading(crop, r.engine, r.confidence) if not r.text else r]
             continue
         cells = filled_cells(crop, dpi) if crop.cells else []
-        if crop.cells and not cells and crop.cell_evidence:
-            cells = [e.image for e in crop.cell_evidence if e.written and e.image is not None]
         image = field_image(crop, spec, dpi, cells)
         if image is None and not crop.cells and crop.evidence is not None and crop.evidence.image is not None:
             image = tighten(crop.evidence.image, dpi, crop.box_top)
