@@ -91,3 +91,22 @@ def test_two_ingests_of_the_same_files_at_once(tmp_path):
         assert s.scalar(select(func.count()).select_from(SourceFile)) == len(DC01)
     assert_each_page_once(store, batch_id, fields_per_sheet=46)
     store.close()
+
+
+def test_a_worker_stopped_by_sigterm_during_shutdown_is_not_restarted(batch):
+    """A SIGTERM to the process group reaches the workers before the pool's stop(): no worker is
+    started only to be stopped again; a lone SIGTERM'd worker outside a shutdown is restarted."""
+    settings, store, batch_id = batch
+    pool = LocalPool(settings, settings.database, 2).start(batch_id)
+    try:
+        victim = pool.pids[0]
+        os.kill(victim, signal.SIGTERM)
+        wait_for(lambda: victim not in pool.pids, 60, "the SIGTERM'd worker to be replaced")
+        assert pool.restarts == 1 and len(pool.pids) == 2
+        victims = list(pool.pids)
+        for pid in victims:
+            os.kill(pid, signal.SIGTERM)
+        time.sleep(0.5)  # both have died; the server's shutdown follows
+    finally:
+        pool.stop()
+    assert pool.restarts == 1

@@ -35,6 +35,7 @@ from ocr_service.settings import Settings
 log = logging.getLogger(__name__)
 
 POLL = 0.2  # seconds between claims when the queue is empty
+TERM_GRACE = 2.0  # seconds a worker stopped by SIGTERM waits for the pool's own shutdown before its restart
 MAX_QUICK_DEATHS = 5  # a worker dying this often in a row without holding a job: give up
 
 
@@ -231,6 +232,11 @@ class LocalPool:
                 if slot.proc.is_alive() or self._stopping.is_set():
                     continue
                 slot.proc.join()
+                # a SIGTERM to the whole process group (serve under a supervisor or `timeout`) reaches the
+                # workers before the server's own shutdown reaches the pool: wait a moment for that
+                # shutdown rather than start a worker only to stop it again
+                if slot.proc.exitcode == -signal.SIGTERM and self._stopping.wait(TERM_GRACE):
+                    return
                 held = self._give_back(slot)
                 log.warning("worker %s died (exit code %s) holding %d job(s); restarting it",
                             slot.proc.pid, slot.proc.exitcode, held)
