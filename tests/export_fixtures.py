@@ -7,13 +7,36 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from ocr_service.forms import loader
+from ocr_service.service.export import run
+from ocr_service.service.store import open_store, upgrade
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import Batch, FieldRow, PageRow, Sheet, SourceFile
+from ocr_service.settings import Settings
 
 TEMPLATE = "dc01@tt66-2015"
+
+
+@pytest.fixture
+def env(tmp_path):
+    """(store, settings) over a fresh SQLite store in ``tmp_path/data``, migrated to head."""
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'ocr-service.db'}"
+    data.mkdir()
+    upgrade(url)
+    store = open_store(url, data)
+    yield store, Settings(data_dir=data)
+    store.close()
+
+
+def run_export(env, template: str, fmt: str, out, **kw):
+    """Prepare and run one export of ``template`` in ``fmt`` into ``out``, as exporter1."""
+    store, settings = env
+    p = run.prepare(store, settings, run.ExportRequest(template, fmt, **kw), actor="exporter1", source="test")
+    return run.execute(store, p, out)
 
 # Synthetic people. Names in NFC with both tone styles, IDs with leading zeros, groups whose codes
 # differ between the two ethnic lists.

@@ -21,14 +21,14 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from export_fixtures import PEOPLE, add_sheets
+from export_fixtures import PEOPLE, add_sheets, env, run_export  # noqa: F401 - env is a fixture
 from store_fixtures import BACKENDS, db_url, pg_cluster, store  # noqa: F401 - fixtures
 from ocr_service.errors import ConflictError, InvalidRequestError, MappingError
 from ocr_service.forms import loader
 from ocr_service.service.export import qcvn109, run
 from ocr_service.service.export.formats import xml as xml_format
 from ocr_service.service.export.mapping import load_mapping, mapping_path
-from ocr_service.service.store import open_store, repository as repo, upgrade
+from ocr_service.service.store import repository as repo
 from ocr_service.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,21 +39,8 @@ CODES_2008 = {"Hoa": "06", "Khơ-me": "05", "Mường": "04"}
 CODES_1979 = {"Hoa": "04", "Khơ-me": "05", "Mường": "06"}
 
 
-@pytest.fixture
-def env(tmp_path):
-    data = tmp_path / "data"
-    url = f"sqlite:///{data / 'ocr-service.db'}"
-    data.mkdir()
-    upgrade(url)
-    store = open_store(url, data)
-    yield store, Settings(data_dir=data)
-    store.close()
-
-
-def export(env, fmt, out, **kw):
-    store, settings = env
-    p = run.prepare(store, settings, run.ExportRequest("dc01", fmt, **kw), actor="exporter1", source="test")
-    return run.execute(store, p, out)
+def export(env, fmt, out, **kw):  # noqa: F811 - env is the fixture
+    return run_export(env, "dc01", fmt, out, **kw)
 
 
 def read_csv(path: Path) -> list[dict]:

@@ -11,17 +11,14 @@ import json
 import re
 
 import openpyxl
-import pytest
 
 from api_fixtures import TestClient, api, fast_hashing, settings  # noqa: F401 - fixtures
-from export_fixtures import add_sheets
+from export_fixtures import add_sheets, env, run_export  # noqa: F401 - env is a fixture
 from serve_helpers import wait_until
 from web_fixtures import login
 
 from ocr_service.forms import loader
 from ocr_service.service.export import run
-from ocr_service.service.store import open_store, upgrade
-from ocr_service.settings import Settings
 
 CT01 = loader.load("ct01")
 DECLARANT = {"full_name": "Nguyễn Văn An", "dob": "02/03/1970", "sex": "Nam", "id_number": "001070012345",
@@ -47,21 +44,8 @@ MEMBERS = [("0", 1, "Nguyễn Thị Bình"), ("0", 2, "Nguyễn Văn Cường"),
            ("1", None, ""), ("3", 1, "Phạm Thị Mai")]
 
 
-@pytest.fixture
-def env(tmp_path):
-    data = tmp_path / "data"
-    url = f"sqlite:///{data / 'ocr-service.db'}"
-    data.mkdir()
-    upgrade(url)
-    store = open_store(url, data)
-    yield store, Settings(data_dir=data)
-    store.close()
-
-
-def export(env, fmt, out, **kw):
-    store, settings = env
-    p = run.prepare(store, settings, run.ExportRequest("ct01", fmt, **kw), actor="exporter1", source="test")
-    return run.execute(store, p, out)
+def export(env, fmt, out, **kw):  # noqa: F811 - env is the fixture
+    return run_export(env, "ct01", fmt, out, **kw)
 
 
 def expected(ids: list[int]) -> list[tuple[str, str, str]]:
