@@ -236,7 +236,33 @@ def _load_fields(path: Path, tname: str, style: str | None = None) -> dict:
                                   group=f.group if not style or "style:" in f.group else f"{f.group}|style:{style}")
               for f in fields]
     return {"pages": head["pages"], "not_ok": [tuple(x) for x in head["not_ok"]],
-            "fields": _with_page_features(t, fields)}
+            "fields": _relabelled(t, _with_page_features(t, fields))}
+
+
+def _sheet_contexts(template, fields: list) -> list[dict]:
+    """The validators' context of each field's sheet, from the sheet's written values (fields are
+    kept whole sheets, one after another, in template order)."""
+    from ocr_service.calibration import truth_context
+
+    n = len(template.fields)
+    assert len(fields) % n == 0, "not whole sheets"
+    out = []
+    for i in range(0, len(fields), n):
+        ctx = truth_context(template, {f.name: f.truth for f in fields[i:i + n]})
+        out += [ctx] * n
+    return out
+
+
+def _relabelled(template, fields: list) -> list:
+    """Fields whose right/wrong label is decided again as the code decides it now
+    (``calibration.is_correct`` with the sheet's written context: a commune's written name resolved
+    within its written district): a label is a function of the value and the truth, not evidence."""
+    import dataclasses
+
+    from ocr_service.calibration import is_correct
+
+    return [dataclasses.replace(f, correct=is_correct(template.field(f.name), f.value, f.truth, ctx))
+            for f, ctx in zip(fields, _sheet_contexts(template, fields))]
 
 
 def _with_page_features(template, fields: list) -> list:
@@ -358,21 +384,6 @@ def wrong_by_field(rows) -> dict:
         if a and not f.correct:
             out[f.name] += 1
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
-
-
-def lenient_matches(rows, tname: str) -> list:
-    """Accepted, counted right by match_key (case, i/y, tone placement, abbreviations), but not
-    character-identical to the written value nor to its canonical form."""
-    from ocr_service.calibration import canonical_truth
-    from ocr_service.forms import loader
-    from ocr_service.vietnamese.text import clean
-
-    t = loader.load(tname)
-    out = []
-    for f, _, a in rows:
-        if a and f.correct and clean(f.value) != clean(f.truth) and clean(f.value) != clean(canonical_truth(t.field(f.name), f.truth)):
-            out.append(f)
-    return out
 
 
 # --- formatting ----------------------------------------------------------------------------------

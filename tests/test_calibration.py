@@ -133,3 +133,19 @@ def test_a_kind_without_errors_in_many_fields_accepts_down_to_the_lowest_score_s
     fields = [_field("text", c, True) for c in np.linspace(0.6, 1.0, 1000)]  # 3/1000 ≤ 0.5%
     data = calibration.fit(fields, target=0.005)
     assert "text" not in data["models"] and data["kinds"]["text"] <= 0.6
+
+
+def test_a_header_commune_is_labelled_within_its_written_district():
+    """The pipeline resolves a header commune within the sheet's district and keeps the name
+    ("Xã Hưng Thịnh" → "Hưng Thịnh"); its label must be decided the same way, or a right value
+    counts as an error in calibration (the name alone, nationwide, is ambiguous)."""
+    is_correct, truth_context = calibration.is_correct, calibration.truth_context
+    t = loader.load("dc01")
+    written = {"hdr_province": "Tỉnh Đồng Nai", "hdr_district": "Huyện Trảng Bom", "hdr_commune": "Xã Hưng Thịnh",
+               "declared_on": "30/05/2018"}
+    spec = t.field("hdr_commune")
+    ctx = truth_context(t, written)
+    assert is_correct(spec, "Hưng Thịnh", written["hdr_commune"], ctx)
+    assert not is_correct(spec, "Hưng Thịnh", written["hdr_commune"], {})  # the name alone is not resolved
+    assert not is_correct(spec, "Phương Thịnh", written["hdr_commune"], ctx)
+    assert is_correct(spec, "Xã Hưng Thịnh", written["hdr_commune"], ctx)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ocr_service.pipeline import executor
-from ocr_service.pipeline.evidence import run_validators
+from ocr_service.pipeline.evidence import run_validators, sheet_context
 from ocr_service.pipeline.reasons import ReviewReason
 from ocr_service.pipeline.scoring import calibration_kind
 from ocr_service.vietnamese.text import clean, match_key
@@ -37,14 +37,27 @@ class LabelledField:
     group: str = ""
 
 
-def canonical_truth(spec, truth: str) -> str:
+def canonical_truth(spec, truth: str, ctx: dict | None = None) -> str:
     """The value the pipeline should produce for a written ``truth`` (a vocabulary variant snaps to
-    its canonical value, a date normalizes), so a right snap counts as right."""
+    its canonical value, a date normalizes), so a right snap counts as right. ``ctx``: the
+    validators' context from the sheet's written values (:func:`truth_context`): a commune's name
+    is resolved within its written district, as the pipeline resolves it."""
     text = clean(truth)
     if not text:
         return ""
-    finding = run_validators(spec, text, {})
+    finding = run_validators(spec, text, ctx or {})
     return finding.value if finding is not None and finding.ok else text
+
+
+def truth_context(template, truth: dict[str, str]) -> dict:
+    """The validators' context of a sheet from its written values (ground truth by field name)."""
+    return sheet_context(template, {k: v or "" for k, v in truth.items()})
+
+
+def is_correct(spec, value: str, written: str, ctx: dict | None = None) -> bool:
+    """Whether a field's value is what the pipeline should produce for what was ``written``."""
+    want = canonical_truth(spec, written, ctx)
+    return match_key(value) == match_key(want) or match_key(value) == match_key(written)
 
 
 def sheet_group(entry: dict) -> str:
@@ -69,11 +82,11 @@ def label(template, results, truths: list[dict[str, str]], groups: list[str] | N
         group = groups[i] if groups else ""
         if result.status != "ok":
             continue
+        ctx = truth_context(template, truth)
         for fr in result.fields:
             spec = template.field(fr.name)
             written = truth.get(fr.name, "")
-            want = canonical_truth(spec, written)
-            correct = match_key(fr.value) == match_key(want) or match_key(fr.value) == match_key(written)
+            correct = is_correct(spec, fr.value, written, ctx)
             exact_raw = clean(fr.raw) == clean(written)
             # reasons that depend on the thresholds are decided again from the evidence
             blocked = any(ReviewReason.of(r) not in THRESHOLD_REASONS for r in fr.reasons)
