@@ -58,8 +58,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from _keyplan import cost, edit_plan, fold, regions, telex_keys
+from _keyplan import cost, deletes, edit_plan, fold, moves, parts, pick_keys, regions, telex_keys
 
+# the suggestion list shown answers the focused input's text and caret as they are
+ANSWERED = ("() => { const l = document.getElementById('suggest'), i = document.activeElement;"
+            " return !!(l && !l.hidden && i && l.dataset.q === i.value && +l.dataset.at === i.selectionStart); }")
 K_S, M_S = 0.20, 1.35  # KLM operator times (Card, Moran & Newell 1980)
 FIELDS_PER_SHEET = 46  # DC01 (templates/dc01/tt66-2015.yaml)
 QA_RATE = 0.02
@@ -225,6 +228,10 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     store = open_store(None, data)
     add_users(store, [("hw-reviewer", "reviewer")])
     answers: dict[int, str] = {}
+    seps: dict[int, str] = {}  # a field completed part by part: "," an address, " " a name
+    from ocr_service.vietnamese import suggest as vsuggest
+
+    specs = {f.name: vsuggest.source_for(f.vocabulary, f.validators) for f in template.fields}
     with store.session(write=False) as s:
         q = (select(FieldRow, SourceFile.original_name).join(Sheet, Sheet.id == FieldRow.sheet_id)
              .join(PageRow, PageRow.id == Sheet.page_id).join(SourceFile, SourceFile.id == PageRow.file_id))
@@ -234,6 +241,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         n_auto = sum(1 for f in everything if f.status == "auto_accepted")
         for f, name in s.execute(q.where((FieldRow.status == "needs_review") | (FieldRow.qa_state == "pending"))):
             answers[f.id] = clean(truth[name].get(f.name, ""))
+            seps[f.id] = {vsuggest.ADDRESS: ",", vsuggest.NAME: " "}.get(specs.get(f.name), "")
             per_sheet[f.sheet_id] = per_sheet.get(f.sheet_id, 0) + 1
     store.close()
     review_fields = len(answers)
@@ -302,8 +310,106 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     if hit and reach + hit[0] + 2 < best:
                         best = reach + hit[0] + 2
                         options.append((best - 1, "suggestion", plan, (typed, hit[0])))
+        if suggestible and want and seps.get(fid):
+            options += by_parts(fid, shown, want, choices, seps[fid], min(o[0] for o in options))
         _, method, plan, pick = min(options, key=lambda o: o[0])
         return method, plan, pick
+
+    def ask(fid, text, at):
+        return page.request.get(f"{url}/review/suggest", params={"field": str(fid), "q": text, "at": str(at)}
+                                ).json()["items"]
+
+    def same_part(got: str, goal: str, sep: str) -> bool:
+        return got == goal if sep == " " else match_key(got) == match_key(goal)  # a name's case too
+
+    def complete(fid, text, a, goal, sep, i, base_cost, budget):
+        """The cheapest way to complete part ``i`` of ``text`` (empty from ``a``, the caret there) to
+        ``goal`` from the list: a prefix typed (of the part or from one of its words; nothing typed
+        after a comma), then the suggestion taken with Tab. (cost, steps, new text, caret) or None."""
+        best = None
+        starts = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", goal))})[:3]
+        for w in starts:
+            folded = fold(goal[w:], lower=sep != " ")
+            for n in range(0 if (w == 0 and sep == "," and i) else 1, len(folded) + 1):
+                typed = folded[:n]
+                c = base_cost + telex_keys(typed)
+                if c + 1 >= min(budget, best[0] if best else budget):
+                    break
+                q = text[:a] + typed + text[a:]
+                items = ask(fid, q, a + len(typed))
+                hit = next((j for j, it in enumerate(items)
+                            if len(parts(it["value"], sep)) > i and same_part(
+                                it["value"][slice(*parts(it["value"], sep)[i])], goal, sep)), None)
+                if hit is not None:
+                    if best is None or c + pick_keys(hit) < best[0]:
+                        best = (c + pick_keys(hit), ([("type", typed)] if typed else []) + [("pick", hit)],
+                                items[hit]["value"], items[hit]["caret"])
+                    break
+        return best
+
+    def by_parts(fid, shown, want, choices, sep, budget):
+        """Options that complete parts from the list where the caret is (an address's comma-separated
+        parts, a name's words), taking each suggestion with Tab and going on: (1) the value composed
+        from nothing, part by part, left to right (each list fits the parts before it); (2) the shown
+        value, or a candidate F2 brings, with its wrong parts fixed right to left (each wrong part
+        deleted and completed, or word-edited, whichever is cheaper; the lists fit the parts
+        around it)."""
+        out = []
+        goals = [want[a:b] for a, b in parts(want, sep)]
+        typed_sep = ", " if sep == "," else " "
+        # (1) composed
+        text, plan, total = "", [], 0
+        for i, goal in enumerate(goals):
+            lead = [("type", typed_sep)] if i else []
+            head = text + (typed_sep if i else "")
+            total += telex_keys(typed_sep) if i else 0
+            whole = (telex_keys(goal), [("type", goal)], head + goal)
+            got = complete(fid, head, len(head), goal, sep, i, 0, whole[0])
+            c, steps, text = (got[0], got[1], got[2]) if got else whole
+            total += c
+            plan += lead + steps
+            if total >= budget:
+                break
+        else:
+            out.append((total, "parts composed", plan))
+        # (2) fixed in place
+        for k, start in f2_starts(shown, choices):
+            if len(parts(start, sep)) != len(goals):
+                continue
+            text, caret, plan = start, None, [("press", "F2", k)] if k else []
+            for i in reversed(range(len(goals))):
+                a, b = parts(text, sep)[i]
+                if same_part(text[a:b], goals[i], sep):
+                    continue
+                fixed = text[:a] + goals[i] + text[b:]
+                ep = edit_plan(text, fixed)
+                opts = [(cost(ep), ep, fixed, None)] if ep is not None else []
+                for mv in moves(text, caret, b):
+                    for dl, at in deletes(text, b, a):
+                        if at != a:
+                            continue
+                        got = complete(fid, text[:a] + text[b:], a, goals[i], sep, i, cost(mv + dl),
+                                       min([o[0] for o in opts] + [budget]))
+                        if got:
+                            opts.append((got[0], mv + dl + got[1], got[2], got[3]))
+                if not opts:
+                    plan = None
+                    break
+                _, steps, text, caret = min(opts, key=lambda o: o[0])
+                plan += steps
+                if cost(plan) >= budget:
+                    plan = None
+                    break
+            if plan and right(text, want):
+                out.append((cost(plan), "parts fixed", plan))
+        # a last pick with ↓ pressed is taken by the Enter that confirms (one key less than Tab, Enter)
+        done = []
+        for c, method, plan in out:
+            if plan and plan[-1][0] == "pick" and plan[-1][1] > 0:
+                done.append((c - 1, method, plan[:-1], ("", plan[-1][1])))
+            else:
+                done.append((c, method, plan, None))
+        return done
 
     with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
                        OCR_SERVICE_QA_REVIEW_RATE="0") as url, \
@@ -367,16 +473,36 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 else:
                     method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1")
                 keys = cost(plan) + 1  # + Enter
+                broken = False
                 for step in plan:
                     if step[0] == "type":
                         page.keyboard.type(step[1])
+                    elif step[0] == "pick":  # the list answering the text and caret: ↓ to it, Tab takes it
+                        try:
+                            page.wait_for_function(ANSWERED, timeout=10_000)
+                        except Exception:  # no list: the plan does not hold in the page (redone below)
+                            broken = True
+                            break
+                        for _ in range(step[1] + 1 if step[1] else 0):
+                            page.keyboard.press("ArrowDown")
+                        page.keyboard.press("Tab")
                     else:
                         for _ in range(step[2]):
                             page.keyboard.press(step[1])
-                if pick is not None:  # a suggestion: wait for the list answering what was typed, take it
+                if pick is not None and not pick[0] and not broken:  # taken by Enter from the list as it is
+                    try:
+                        page.wait_for_function(ANSWERED, timeout=10_000)
+                    except Exception:
+                        broken = True
+                if broken:
+                    ok = False
+                elif pick is not None and pick[0]:  # a suggestion: wait for the list answering what was typed, take it
                     page.wait_for_function("q => { const l = document.getElementById('suggest');"
                                            " return !!(l && !l.hidden && l.dataset.q === q); }",
                                            arg=pick[0], timeout=30_000)
+                if broken:
+                    pass
+                elif pick is not None:
                     for _ in range(pick[1] + 1):
                         page.keyboard.press("ArrowDown")
                     keys += pick[1] + 1
