@@ -199,6 +199,12 @@ def edit_plan(src: str, dst: str) -> list[tuple] | None:
 
 def simulate(src: str, plan: list[tuple]) -> str:
     """``plan`` applied to ``src`` (all selected) by the caret model above, for checking a plan."""
+    return simulate_caret(src, plan)[0]
+
+
+def simulate_caret(src: str, plan: list[tuple]) -> tuple[str, int]:
+    """``plan`` applied to ``src``: the text and where the caret ends (the start of a selection),
+    which decides the part a suggestion list is for."""
     text, lo, hi = src, 0, len(src)
     for step in plan:
         if step[0] == "type":
@@ -229,7 +235,7 @@ def simulate(src: str, plan: list[tuple]) -> str:
                 text, hi = text[:lo] + text[hi:], lo
             else:
                 raise ValueError(key)
-    return text
+    return text, lo
 
 
 def regions(plan: list[tuple]) -> int:

@@ -1,6 +1,6 @@
 """Completing any part of an address and any word of a name, in a real browser (Playwright driving
 Debian's /usr/bin/chromium; fails, not skips, without it) against a real `ocr-service serve` on a free
-127.0.0.1 port, in group mode (suggest.js is shared with sheet mode).
+127.0.0.1 port, in group mode and in sheet mode (both use suggest.js).
 
 The keys under test: typing opens the list for the part where the caret is (the server gets the
 caret, `at`); with the list open Tab takes the highlighted suggestion (none highlighted: the first)
@@ -11,6 +11,8 @@ name's first word comes from the listed surnames, a later one from the engines' 
 steps through) or the listed middle names. The stored values and audit events are checked."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from store_fixtures import TEMPLATE, field, result, sha
@@ -25,7 +27,7 @@ from test_web_browser import (  # noqa: F401 (fixtures)
 from web_fixtures import served_station
 
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import AuditEvent
+from ocr_service.service.store.models import AuditEvent, FieldRow
 
 ADDRESSES = [  # (read, the other readings)
     ("Xã Tân Lập, Huyện Đan Phuợg, Thành phố Hà Nội", []),
@@ -181,5 +183,83 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
         e = events[i]
         assert (e.actor, e.source, e.old["value"], e.new["verified_value"]) == ("reviewer", "reviewer", old,
                                                                                  got[i].verified_value)
+    assert not [e for e in errors if "Failed to load resource" not in e], errors
+    ctx.close()
+
+
+@pytest.fixture(scope="module")
+def sheet_station(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("parts-sheet")
+
+    def fill(store, settings):
+        with store.session() as s:
+            b = repo.create_batch(s, "phiếu", template=TEMPLATE)
+            f = repo.add_file(s, b.id, sha256=sha(9000), original_name="sheet.jpg", size_bytes=1).row
+            repo.add_pages(s, f.id, [{"page": 1, "sha256": sha(9001)}], enqueue=False)
+            fields = [field("permanent_address", "needs_review", ADDRESSES[0][0]),
+                      field("father_name", "needs_review", NAMES[1][0])]
+            for fd in fields:
+                fd["candidates"], fd["suggestion"] = [fd["value"]], None
+            repo.write_result(s, f.id, result(1, fields=fields))
+            return b.id
+
+    with served_station(tmp, fill, OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, batch):
+        yield {"url": url, "store": store}
+
+
+def test_sheet_mode_completes_a_middle_part_and_a_middle_word(sheet_station, browser):  # noqa: F811
+    from playwright.sync_api import expect
+
+    url, store = sheet_station["url"], sheet_station["store"]
+    ctx, page, errors = open_page(browser)
+    log_in(page, url, "reviewer", "/review/sheet", claim=False)
+    expect(page.locator("#claim-button")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/review/sheet/\d+$"))
+    with store.session(write=False) as s:
+        ids = {f.name: f.id for f in s.scalars(repo.select(FieldRow))}
+    expect(page.locator("aside.keys")).to_contain_text("ở lại ô để sửa phần khác")
+
+    def focus_on(fid):
+        page.wait_for_function("id => { const r = document.activeElement && document.activeElement.closest('.frow');"
+                               " return !!(r && Number(r.dataset.field) === id); }", arg=fid, timeout=15_000)
+
+    # the address's middle part, Tab to take it (the field stays focused, not saved), Enter saves
+    addr = ids["permanent_address"]
+    focus_on(addr)
+    page.keyboard.press("End")
+    for _ in range(len(", Thành phố Hà Nội")):
+        page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Control+Backspace")
+    page.keyboard.type("ph")
+    _answered(page)
+    expect(page.locator(f"#f-{addr} #suggest li").first).to_contain_text("Huyện Đan Phượng")
+    page.keyboard.press("Tab")
+    want = "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội"
+    expect(page.locator(f"#v-{addr}")).to_have_value(want)
+    focus_on(addr)
+    expect(page.locator(f"#f-{addr}")).to_have_attribute("data-state", "pending")
+    assert _caret(page) == len("Xã Tân Lập, Huyện Đan Phượng")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#f-{addr}")).to_have_attribute("data-state", "decided")
+
+    # the name's middle word, ↓ Enter: taken and saved at once; the sheet is done
+    name = ids["father_name"]
+    focus_on(name)
+    page.keyboard.press("Home")
+    for _ in range(len("Trần Thi")):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Control+Backspace")
+    page.keyboard.type("th")
+    _answered(page)
+    expect(page.locator("#suggest li").first).to_contain_text("Thị")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/review/sheet\?empty=1$"), timeout=30_000)
+
+    with store.session(write=False) as s:
+        got = {n: repo.get_field(s, i) for n, i in ids.items()}
+    assert (got["permanent_address"].status, got["permanent_address"].verified_value) == ("verified", want)
+    assert (got["father_name"].status, got["father_name"].verified_value) == ("verified", "Trần Thị Mai")
     assert not [e for e in errors if "Failed to load resource" not in e], errors
     ctx.close()
