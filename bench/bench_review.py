@@ -171,6 +171,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
            reviewer: str = "cheapest") -> dict:
     import subprocess
 
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
     from serve_helpers import running_serve
     from sqlalchemy import select
@@ -352,28 +353,42 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     def by_parts(fid, shown, want, choices, sep, budget):
         """Options that complete parts from the list where the caret is (an address's comma-separated
         parts, a name's words), taking each suggestion with Tab and going on: (1) the value composed
-        from nothing, part by part, left to right (each list fits the parts before it); (2) the shown
+        part by part, left to right (each list fits the parts before it), from nothing or after its
+        first parts kept by a word edit of the shown value or of a candidate; (2) the shown
         value, or a candidate F2 brings, with its wrong parts fixed right to left (each wrong part
         deleted and completed, or word-edited, whichever is cheaper; the lists fit the parts
         around it)."""
         out = []
         goals = [want[a:b] for a, b in parts(want, sep)]
         typed_sep = ", " if sep == "," else " "
-        # (1) composed
-        text, plan, total = "", [], 0
-        for i, goal in enumerate(goals):
-            lead = [("type", typed_sep)] if i else []
-            head = text + (typed_sep if i else "")
-            total += telex_keys(typed_sep) if i else 0
-            whole = (telex_keys(goal), [("type", goal)], head + goal)
-            got = complete(fid, head, len(head), goal, sep, i, 0, whole[0])
-            c, steps, text = (got[0], got[1], got[2]) if got else whole
-            total += c
-            plan += lead + steps
-            if total >= budget:
-                break
-        else:
-            out.append((total, "parts composed", plan))
+        # (1) composed: the first parts kept (a word edit of the shown value or of a candidate,
+        # leaving the caret at their end) or none, the rest part by part
+        spans = parts(want, sep)
+        for i0 in range(len(goals)):
+            head = want[:spans[i0 - 1][1]] if i0 else ""
+            ways = [(0, [])] if not i0 else [(telex_keys(head), [("type", head)])]
+            for k, start in f2_starts(shown, choices) if i0 else []:
+                ep = edit_plan(start, head)
+                if ep is not None and simulate_caret(start, ep)[1] == len(head):
+                    ways.append((k + cost(ep), ([("press", "F2", k)] if k else []) + ep))
+            total, plan = min(ways, key=lambda w: w[0])
+            if i0 and plan == [("type", head)]:
+                continue  # typing the first parts whole: the composition from nothing covers it
+            text = head
+            for i in range(i0, len(goals)):
+                goal = goals[i]
+                lead = [("type", typed_sep)] if i else []
+                at_head = text + (typed_sep if i else "")
+                total += telex_keys(typed_sep) if i else 0
+                whole = (telex_keys(goal), [("type", goal)], at_head + goal)
+                got = complete(fid, at_head, len(at_head), goal, sep, i, 0, whole[0])
+                c, steps, text = (got[0], got[1], got[2]) if got else whole
+                total += c
+                plan = plan + lead + steps
+                if total >= budget:
+                    break
+            else:
+                out.append((total, "parts composed" if not i0 else "parts kept, the rest composed", plan))
         # (2) fixed in place
         for k, start in f2_starts(shown, choices):
             if len(parts(start, sep)) != len(goals):
@@ -482,7 +497,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     elif step[0] == "pick":  # the list answering the text and caret: ↓ to it, Tab takes it
                         try:
                             page.wait_for_function(ANSWERED, timeout=10_000)
-                        except Exception:  # no list: the plan does not hold in the page (redone below)
+                        except PlaywrightTimeout:  # no list: the plan does not hold in the page (redone below)
                             broken = True
                             break
                         for _ in range(step[1] + 1 if step[1] else 0):
@@ -494,14 +509,14 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 if pick is not None and not pick[0] and not broken:  # taken by Enter from the list as it is
                     try:
                         page.wait_for_function(ANSWERED, timeout=10_000)
-                    except Exception:
+                    except PlaywrightTimeout:
                         broken = True
                 if broken:
                     ok = False
                 elif pick is not None and pick[0]:  # a suggestion: wait for the list answering what was typed, take it
                     try:
                         page.wait_for_function(ANSWERED, timeout=30_000)
-                    except Exception:  # no list for it: the plan does not hold in the page (redone below)
+                    except PlaywrightTimeout:  # no list for it: the plan does not hold in the page (redone below)
                         broken = True
                         ok = False
                 if broken:

@@ -203,7 +203,7 @@ def sheet_station(tmp_path_factory):
             repo.write_result(s, f.id, result(1, fields=fields))
             return b.id
 
-    with served_station(tmp, fill, OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, batch):
+    with served_station(tmp, fill, OCR_SERVICE_QA_REVIEW_RATE="0") as (url, store, _batch):
         yield {"url": url, "store": store}
 
 

@@ -43,11 +43,11 @@ router = APIRouter(include_in_schema=False)
 OVERRIDE_NOTE = "lưu dù không hợp lệ"
 PAGE_WIDTH_PX = 1200  # the page image as sent (Snippets.page_png's max_width)
 KEYS = [("Enter", "lưu ô này (hoặc gợi ý đang chọn), sang ô sau (lần nữa: lưu dù có cảnh báo)"),
-        ("gõ chữ", "thay giá trị; ô có danh mục hiện gợi ý cho phần đang gõ "
-                   "(địa chỉ: từng phần giữa các dấu phẩy; họ tên: từng chữ)"),
+        ("gõ chữ", ("thay giá trị; ô có danh mục hiện gợi ý cho phần đang gõ "
+                    "(địa chỉ: từng phần giữa các dấu phẩy; họ tên: từng chữ)")),
         ("↓ / ↑", "chọn gợi ý; không có gợi ý: chuyển ô"),
-        ("Tab", "có gợi ý: lấy gợi ý đang chọn (chưa chọn: gợi ý đầu), ở lại ô để sửa phần khác; "
-                "không có gợi ý: sang ô sau"),
+        ("Tab", ("có gợi ý: lấy gợi ý đang chọn (chưa chọn: gợi ý đầu), ở lại ô để sửa phần khác; "
+                 "không có gợi ý: sang ô sau")),
         ("⇧Tab", "về ô trước"),
         ("F2", "giá trị gợi ý tiếp theo"),
         ("F4", "không đọc được"),
