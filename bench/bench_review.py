@@ -58,7 +58,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from _keyplan import cost, deletes, edit_plan, fold, moves, parts, pick_keys, regions, simulate_caret, telex_keys
+from _keyplan import back_stops, cost, deletes, edit_plan, fold, moves, parts, pick_keys, regions, simulate_caret, telex_keys
 
 # the suggestion list shown answers the focused input's text and caret as they are
 ANSWERED = ("() => { const l = document.getElementById('suggest'), i = document.activeElement;"
@@ -325,16 +325,22 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     def same_part(got: str, goal: str, sep: str) -> bool:
         return got == goal if sep == " " else match_key(got) == match_key(goal)  # a name's case too
 
-    def complete(fid, text, a, goal, sep, i, base_cost, budget):
-        """The cheapest way to complete part ``i`` of ``text`` (empty from ``a``, the caret there) to
-        ``goal`` from the list: a prefix typed (of the part or from one of its words; nothing typed
-        after a comma), then the suggestion taken with Tab. (cost, steps, new text, caret) or None."""
+    def complete(fid, text, a, goal, sep, i, base_cost, budget, kept="", deleted=False):
+        """The cheapest way to complete part ``i`` of ``text`` to ``goal`` from the list, the caret at
+        ``a`` after ``kept`` (what is left of the part; ``deleted``: a key just deleted something,
+        so the list is already asked for): the rest of a prefix typed (of the part or from one of
+        its words; nothing typed after a comma or a deletion), then the suggestion taken with Tab.
+        (cost, steps, new text, caret) or None."""
         best = None
+        kf = fold(kept)
         starts = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", goal))})[:3]
         for w in starts:
             folded = fold(goal[w:], lower=sep != " ")
-            for n in range(0 if (w == 0 and sep == "," and i) else 1, len(folded) + 1):
-                typed = folded[:n]
+            if not folded.lower().startswith(kf) or (kept and len(folded) <= len(kf)):
+                continue
+            rest = folded[len(kf):]
+            for n in range(0 if deleted or (w == 0 and sep == "," and i and not kept) else 1, len(rest) + 1):
+                typed = rest[:n]
                 c = base_cost + telex_keys(typed)
                 if c + 1 >= min(budget, best[0] if best else budget):
                     break
@@ -382,7 +388,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 total += telex_keys(typed_sep) if i else 0
                 whole = (telex_keys(goal), [("type", goal)], at_head + goal)
                 got = complete(fid, at_head, len(at_head), goal, sep, i, 0, whole[0])
-                c, steps, text = (got[0], got[1], got[2]) if got else whole
+                c, steps, text = (got[0], got[1], got[2]) if got and got[0] < whole[0] else whole
                 total += c
                 plan = plan + lead + steps
                 if total >= budget:
@@ -401,14 +407,17 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 fixed = text[:a] + goals[i] + text[b:]
                 ep = edit_plan(text, fixed)
                 opts = [(cost(ep), ep, fixed, None)] if ep is not None else []
-                for mv in moves(text, caret, b):
-                    for dl, at in deletes(text, b, a):
-                        if at != a:
-                            continue
-                        got = complete(fid, text[:a] + text[b:], a, goals[i], sep, i, cost(mv + dl),
-                                       min([o[0] for o in opts] + [budget]))
-                        if got:
-                            opts.append((got[0], mv + dl + got[1], got[2], got[3]))
+                mv = min(moves(text, caret, b), key=cost, default=None)
+                # the part deleted back to its start, or to a word stop in it, or by 1-3 letters:
+                # what is left of it starts the query
+                for lo in sorted({a, *(x for x in back_stops(text) if a < x < b), *(x for x in (b - 1, b - 2, b - 3) if x > a)}):
+                    dl = min((d for d, at in deletes(text, b, lo) if at == lo), key=cost, default=None)
+                    if mv is None or dl is None:
+                        continue
+                    got = complete(fid, text[:lo] + text[b:], lo, goals[i], sep, i, cost(mv + dl),
+                                   min([o[0] for o in opts] + [budget]), kept=text[a:lo], deleted=bool(dl))
+                    if got:
+                        opts.append((got[0], mv + dl + got[1], got[2], got[3]))
                 if not opts:
                     plan = None
                     break

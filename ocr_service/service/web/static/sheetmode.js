@@ -209,6 +209,10 @@
     if (row.dataset.suggest === "1") { window.Suggest.typed(e.target, row.dataset.field, row.querySelector(".inputwrap")); }
     later("check", function () { check(row); }, CHECK_MS);
   });
+  document.addEventListener("suggest:taken", function (e) {  // Tab took a suggestion: check the new value
+    var row = rowOf(e.target);
+    if (row) { later("check", function () { check(row); }, CHECK_MS); }
+  });
   document.addEventListener("focusin", function (e) {
     var row = rowOf(e.target);
     if (row && e.target.classList.contains("value")) {

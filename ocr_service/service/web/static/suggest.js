@@ -8,8 +8,8 @@
 //   Suggest.navigate(e, input)             when the list is open for input: ↓ / ↑ choose, Esc closes,
 //                                          Tab takes the highlighted suggestion (none highlighted: the
 //                                          first) and stays in the input, the caret after the completed
-//                                          part, to go on with another part (true: the key was used;
-//                                          otherwise the page's own keys apply)
+//                                          part, to go on with another part, and fires "suggest:taken"
+//                                          (true: the key was used; otherwise the page's own keys apply)
 //   Suggest.take(input)                    Enter: put the highlighted suggestion into input (true if one
 //                                          was); the page then confirms the row, as with the list closed
 //   Suggest.close()
@@ -117,6 +117,8 @@
         e.preventDefault();
         if (chosen < 0) { highlight(0); }
         take(input);
+        // the value changed without typing: a page that checks as you type checks it (sheet mode)
+        input.dispatchEvent(new CustomEvent("suggest:taken", { bubbles: true }));
         return true;
       default: return false;
     }
