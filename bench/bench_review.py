@@ -375,7 +375,9 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             ways = [(0, [])] if not i0 else [(telex_keys(head), [("type", head)])]
             for k, start in f2_starts(shown, choices) if i0 else []:
                 ep = edit_plan(start, head)
-                if ep is not None and simulate_caret(start, ep)[1] == len(head):
+                if ep is not None:  # (an edit ends in its leftmost region: End, if so, to go on after it)
+                    if simulate_caret(start, ep)[1] != len(head):
+                        ep = ep + [("press", "End", 1)]
                     ways.append((k + cost(ep), ([("press", "F2", k)] if k else []) + ep))
             total, plan = min(ways, key=lambda w: w[0])
             if i0 and plan == [("type", head)]:
