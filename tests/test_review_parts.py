@@ -1,6 +1,7 @@
 """Suggestions for the part where the caret is (vietnamese.suggest, GET /review/suggest?at=): any
 comma-separated part of an address, fitting the units written around it in the gazetteer's tree of
-each era, and any word of a personal name (listed surnames and middle names, the engines' readings).
+each era, and any word of a personal name (listed surnames and middle names, the engines' readings);
+a district or commune field's list fitting the sheet's province and district.
 In-process (TestClient, SQLite) for the endpoint."""
 
 from __future__ import annotations
@@ -83,6 +84,18 @@ def test_a_name_word_at_the_caret_from_the_lists_and_the_readings():
     assert S.suggest(S.NAME, "Nguyễn ", readings=readings) == []  # the caret after a space: no word
 
 
+def test_a_district_or_commune_list_fits_the_sheet_s_province_and_district():
+    got = S.suggest("district", "t", within=("Gia Lai", None))
+    assert got and all(s.hint.endswith("Gia Lai") for s in got) and "Ayun Pa" in [s.label for s in got]
+    communes = S.suggest("commune", "r", within=("Gia Lai", "Thị xã Ayun Pa"))
+    old = [s for s in communes if S.ERA_NEW not in s.hint]
+    assert old and all(s.hint.endswith("Ayun Pa, Gia Lai") for s in old)  # before 2025: in the district
+    assert all(s.hint == "Xã · Gia Lai (từ 2025)" for s in communes if S.ERA_NEW in s.hint)  # after: the province
+    assert [s.label for s in S.suggest("commune", "gia th", within=("Hà Nội", "Long Biên"))] == ["Gia Thụy"]
+    # a province the gazetteer does not know: the whole list
+    assert S.suggest("district", "ayun", within=("Nowhere", None))[0].label == "Ayun Pa"
+
+
 def test_the_key_help_says_what_tab_and_enter_do_with_the_list():
     for keys in (GROUP_KEYS, SHEET_KEYS):
         help_ = dict(keys)
@@ -102,7 +115,9 @@ def web(tmp_path, fast_hashing):  # noqa: F811
         repo.add_pages(s, f.id, [{"page": 1, "sha256": sha(2)}], enqueue=False)
         name = field("father_name", "needs_review", "Nguyên Tan Hoa")
         name["candidates"], name["suggestion"] = ["Nguyên Tan Hoa", "Ngyễn Tấn Hòa"], None
-        repo.write_result(s, f.id, result(1, fields=[name, field("permanent_address", "needs_review", "Xã Tân Lập")]))
+        repo.write_result(s, f.id, result(1, fields=[
+            name, field("permanent_address", "needs_review", "Xã Tân Lập"), field("hdr_province", value="Gia Lai"),
+            field("hdr_district", "needs_review", "T. vô dgu")]))
     yield create_app(settings, store), store
     store.close()
 
@@ -132,3 +147,6 @@ def test_the_endpoint_completes_at_the_caret_with_the_field_s_readings(web):
     assert all(i["hint"].endswith("Đan Phượng, Hà Nội") for i in items("permanent_address", text, at=1))
     assert items("permanent_address", "Xã Tân Lập, huyen dan ph")[0]["caret"] == len("Xã Tân Lập, Huyện Đan Phượng")
     assert c.get("/review/suggest", params={"field": ids["father_name"], "q": "a", "at": 999}).status_code == 422
+    # the district list fits the sheet's province (the template's context: hdr_province)
+    got = items("hdr_district", "t")
+    assert got and all(i["hint"].endswith("Gia Lai") for i in got), got

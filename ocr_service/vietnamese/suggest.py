@@ -280,12 +280,15 @@ def warm(sources: tuple[str, ...] = (ADDRESS, "province", "district", "commune",
 
 
 def suggest(source: str, text: str, limit: int = 8, *, at: int | None = None,
-            readings: tuple[str, ...] | list[str] = ()) -> list[Suggestion]:
+            readings: tuple[str, ...] | list[str] = (), within: tuple[str | None, ...] = ()) -> list[Suggestion]:
     """Up to ``limit`` suggestions for what was typed. For ADDRESS the comma-separated part where the
     caret is (``at``, an index into ``text``; None: the end) is completed, for NAME the word there;
     ``value`` keeps the other parts, and ``caret`` is the end of the completed one. ``readings``:
     the field's candidate values (what F2 steps through, the value shown first), whose words a
-    name's words may take (the shown value's last: it is the one being corrected)."""
+    name's words may take (the shown value's last: it is the one being corrected). ``within``:
+    for a district or commune list, the units written in the sheet's other fields it should lie in
+    (its province, its district: the template's context), those first and alone when the gazetteer
+    places them; the whole list when it does not."""
     text = (text or "")[:200]
     at = len(text) if at is None else max(0, min(at, len(text)))
     if source == ADDRESS:
@@ -296,7 +299,24 @@ def suggest(source: str, text: str, limit: int = 8, *, at: int | None = None,
     if not part:
         return []
     ix = index(source)
-    return [Suggestion(ix.labels[i], ix.labels[i], ix.hints[i]) for i in ix.search(part, limit)]
+    hits = []
+    province, district = (tuple(within) + (None, None))[:2]
+    prov = [n for n in _unit_nodes(province) if len(n) == 2] if province else []
+    dist = [n for n in _unit_nodes(district) if n[0] == "L" and len(n) == 3
+            and (not prov or n[:2] in prov)] if district else []
+    # before 2025 inside the district if it is placed, else the province; after, the province (no districts)
+    parents = (dist or [n for n in prov if n[0] == "L"]) + [n for n in prov if n[0] == "N"]
+    if parents:
+        hits = ix.search_among(part, sorted({i for n in parents for i in ix.under.get(n, [])}), limit)
+    if not hits:
+        hits = ix.search(part, limit)
+    return [Suggestion(ix.labels[i], ix.labels[i], ix.hints[i]) for i in hits]
+
+
+def _unit_nodes(written: str | None) -> list[tuple]:
+    """The tree nodes of the units ``written`` names (a full or short name, abbreviations expanded)."""
+    ax = index(ADDRESS)
+    return [n for i in ax.by_key.get(strip_diacritics(written), []) for n in ax.nodes[i]] if written else []
 
 
 def _fits(cand: list[tuple], part: list[tuple], right: bool) -> bool:
