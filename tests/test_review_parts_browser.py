@@ -33,8 +33,9 @@ ADDRESSES = [  # (read, the other readings)
     ("Xã Tân Lập, Huyện Đan Phuợg, Thành phố Hà Nội", []),
     ("Xa Ngoc Lie, Hu Quoc Oa, Tp Ha No", []),
 ]
+MARKUP = "Hòa<img/src=x/onerror=window.__xss=1>"  # a reading's word that is markup: shown as text
 NAMES = [
-    ("Nguyên Tan Hoa", ["Ngyễn Tấn Hòa"]),  # the given name "Hòa" only in another engine's reading
+    ("Nguyên Tan Hoa", ["Ngyễn Tấn Hòa", f"Ngyễn Tấn {MARKUP}"]),  # "Hòa" only in other engines' readings
     ("Trần Thi Mai", []),
 ]
 
@@ -154,6 +155,9 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     page.keyboard.type(" h")
     _answered(page)
     expect(page.locator("#suggest li .label").first).to_have_text("Hòa")
+    # the markup read by an engine is an item's text, never HTML: no element made, nothing run
+    assert MARKUP in page.locator("#suggest li .label").all_text_contents()
+    assert page.locator("#suggest img").count() == 0 and page.evaluate("window.__xss") is None
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     expect(page.locator(f"#row-{names[0]}")).to_have_attribute("data-state", "decided")
