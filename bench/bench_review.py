@@ -16,7 +16,12 @@ model implies.
     is right; else (``--reviewer cheapest``, the default) the cheapest of F2 to a right candidate, a
     suggestion (a prefix typed, accent-free, until the list holds the right value, ↓ to it, Enter), a
     word edit of the shown value or of a candidate (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
-    the new letters typed; ``_keyplan.py``) and retyping whole. Every plan is performed key by key
+    the new letters typed; ``_keyplan.py``), retyping whole, and for an address or a name (completed
+    where the caret is, part by part or word by word): the value composed from the lists (each
+    part's prefix typed, or nothing after a comma, ↓ to the suggestion, Tab takes it and stays), its
+    first parts kept by a word edit and the rest composed, or its wrong parts fixed in place from the
+    lists, right to left (each deleted back to its start, a word stop or a few letters, the rest of a
+    prefix typed, the suggestion taken). Every plan is performed key by key
     and the input (or the highlighted suggestion) read back before Enter; a plan that does not give
     the right value is redone by select-all and retyping, its keys counted too. ``--reviewer
     retype``: the policy before, F2 when a candidate is right, else retype. Keystrokes are counted
