@@ -76,6 +76,38 @@ def _caret(page) -> int:
     return page.evaluate("document.activeElement.selectionStart")
 
 
+def _middle_district(page, listed) -> None:
+    """In "Xã Tân Lập, Huyện Đan Phuợg, Thành phố Hà Nội": the caret put after "Phuợg", the word
+    deleted, "ph" typed; the list (``listed``: its first item) is for that part and fits its
+    neighbours (Tân Lập in Đan Phượng, Hà Nội); Tab takes it."""
+    from playwright.sync_api import expect
+
+    page.keyboard.press("End")
+    for _ in range(len(", Thành phố Hà Nội")):
+        page.keyboard.press("ArrowLeft")
+    page.keyboard.press("Control+Backspace")
+    page.keyboard.type("ph")
+    _answered(page)
+    expect(listed).to_contain_text("Huyện Đan Phượng")
+    expect(listed).to_contain_text("Hà Nội")  # the hint: where it lies
+    page.keyboard.press("Tab")
+
+
+def _middle_word(page) -> None:
+    """In "Trần Thi Mai": the caret after "Thi", the word deleted, "th" typed: the listed middle
+    names, Thị first; ↓ highlights it (the caller's Enter takes it and accepts, the last word kept)."""
+    from playwright.sync_api import expect
+
+    page.keyboard.press("Home")
+    for _ in range(len("Trần Thi")):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Control+Backspace")
+    page.keyboard.type("th")
+    _answered(page)
+    expect(page.locator("#suggest li").first).to_contain_text("Thị")
+    page.keyboard.press("ArrowDown")
+
+
 def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, browser):  # noqa: F811
     from playwright.sync_api import expect
 
@@ -90,19 +122,10 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     expect(keys).to_contain_text("Tab")
     expect(keys).to_contain_text("ở lại ô để sửa phần khác")  # the key help says what Tab does
 
-    # 1. the middle part: the caret put after "Phuợg" (before ", Thành phố Hà Nội"), the wrong word
-    # deleted and "ph" typed; the list is for that part and fits its neighbours (Tân Lập in Đan
-    # Phượng, Hà Nội); Tab takes it and stays in the row with the caret after it; Enter then accepts
+    # 1. the middle part completed (_middle_district); Tab took it and the row stays, the caret after
+    # the completed part; Enter then accepts
     assert_focus(page, addr[0])
-    page.keyboard.press("End")
-    for _ in range(len(", Thành phố Hà Nội")):
-        page.keyboard.press("ArrowLeft")
-    page.keyboard.press("Control+Backspace")
-    page.keyboard.type("ph")
-    _answered(page)
-    expect(page.locator(f"#row-{addr[0]} #suggest li").first).to_contain_text("Huyện Đan Phượng")
-    expect(page.locator("#suggest li").first).to_contain_text("Hà Nội")  # the hint: where it lies
-    page.keyboard.press("Tab")
+    _middle_district(page, page.locator(f"#row-{addr[0]} #suggest li").first)
     want0 = "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội"
     expect(page.locator(f"#row-{addr[0]} input.value")).to_have_value(want0)
     expect(listbox).to_be_hidden()
@@ -162,17 +185,9 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     page.keyboard.press("Enter")
     expect(page.locator(f"#row-{names[0]}")).to_have_attribute("data-state", "decided")
 
-    # 4. a middle word in the middle: the caret after "Thi", the word deleted, "th" typed: the listed
-    # middle names, Thị first; ↓ Enter takes it (the last word kept) and accepts the row
+    # 4. a middle word in the middle (_middle_word); Enter takes it and accepts the row
     assert_focus(page, names[1])
-    page.keyboard.press("Home")
-    for _ in range(len("Trần Thi")):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Control+Backspace")
-    page.keyboard.type("th")
-    _answered(page)
-    expect(page.locator("#suggest li").first).to_contain_text("Thị")
-    page.keyboard.press("ArrowDown")
+    _middle_word(page)
     page.keyboard.press("Enter")
     expect(page.locator("#empty")).to_be_visible()  # the last row saved, then the (empty) next claim
 
@@ -231,14 +246,7 @@ def test_sheet_mode_completes_a_middle_part_and_a_middle_word(sheet_station, bro
     # the address's middle part, Tab to take it (the field stays focused, not saved), Enter saves
     addr = ids["permanent_address"]
     focus_on(addr)
-    page.keyboard.press("End")
-    for _ in range(len(", Thành phố Hà Nội")):
-        page.keyboard.press("ArrowLeft")
-    page.keyboard.press("Control+Backspace")
-    page.keyboard.type("ph")
-    _answered(page)
-    expect(page.locator(f"#f-{addr} #suggest li").first).to_contain_text("Huyện Đan Phượng")
-    page.keyboard.press("Tab")
+    _middle_district(page, page.locator(f"#f-{addr} #suggest li").first)
     want = "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội"
     expect(page.locator(f"#v-{addr}")).to_have_value(want)
     focus_on(addr)
@@ -250,14 +258,7 @@ def test_sheet_mode_completes_a_middle_part_and_a_middle_word(sheet_station, bro
     # the name's middle word, ↓ Enter: taken and saved at once; the sheet is done
     name = ids["father_name"]
     focus_on(name)
-    page.keyboard.press("Home")
-    for _ in range(len("Trần Thi")):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Control+Backspace")
-    page.keyboard.type("th")
-    _answered(page)
-    expect(page.locator("#suggest li").first).to_contain_text("Thị")
-    page.keyboard.press("ArrowDown")
+    _middle_word(page)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/review/sheet\?empty=1$"), timeout=30_000)
 
