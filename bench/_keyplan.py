@@ -8,7 +8,9 @@ and digits and of each run of punctuation, Ctrl+→ at their ends, Ctrl+Backspac
 Ctrl+← would go. Keys are counted as a person presses them: a letter 1 and each Telex mark 1 more
 (``telex_keys``); a modifier held over a run of chords once (Ctrl, then ← ← ← is 4 keys).
 
-A plan is a list of steps, each ("press", key, n) or ("type", text); ``cost`` counts it.
+A plan is a list of steps, each ("press", key, n), ("type", text) or ("pick", j): take the j-th
+suggestion of the list open for the part at the caret, staying in the input (Tab takes the first
+with none highlighted: 1 key; else j + 1 presses of ↓, then Tab); ``cost`` counts it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ def telex_keys(text: str) -> int:
     return n
 
 
-def fold(text: str) -> str:
-    """``text`` as typed without marks, in lower case (what a suggestion query needs: matching is
-    accent-insensitive): 'Hậu Giang' → 'hau giang'."""
+def fold(text: str, lower: bool = True) -> str:
+    """``text`` as typed without marks, in lower case unless ``lower`` is False (what a suggestion
+    query needs: matching is accent-insensitive): 'Hậu Giang' → 'hau giang'."""
     d = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in d if not unicodedata.combining(c)).lower()
+    out = "".join(c for c in d if not unicodedata.combining(c))
+    return out.lower() if lower else out
 
 
 def back_stops(text: str) -> list[int]:
@@ -55,6 +58,10 @@ def cost(plan: list[tuple]) -> int:
     modifier held over consecutive presses with the same modifiers."""
     n, held = 0, None
     for step in plan:
+        if step[0] == "pick":
+            n += pick_keys(step[1])
+            held = None
+            continue
         if step[0] == "type":
             n += telex_keys(step[1])
             held = None
@@ -64,6 +71,35 @@ def cost(plan: list[tuple]) -> int:
         n += times + (len(mods) if mods and mods != held else 0)
         held = mods or None
     return n
+
+
+def pick_keys(j: int) -> int:
+    """Keys to take suggestion ``j`` and stay in the input: Tab alone for the first, else ↓ j + 1
+    times and Tab."""
+    return 1 if j == 0 else j + 2
+
+
+def parts(text: str, sep: str) -> list[tuple[int, int]]:
+    """The spans of ``text``'s parts: comma-separated (``sep`` ",", each part's spaces around it left
+    out) or words (``sep`` " ")."""
+    if sep == " ":
+        return [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    out, start = [], 0
+    for piece in text.split(","):
+        lead = len(piece) - len(piece.lstrip())
+        out.append((start + lead, start + len(piece.rstrip())))
+        start += len(piece) + 1
+    return out
+
+
+def moves(text: str, caret: int | None, target: int) -> list[list[tuple]]:
+    """Ways to put the caret at ``target`` (``caret`` None: the whole text is selected)."""
+    return _moves(text, caret, target)
+
+
+def deletes(text: str, caret: int, lo: int) -> list[tuple[list[tuple], int]]:
+    """Ways to delete back from ``caret`` to at most ``lo``: (steps, where the caret ends)."""
+    return _deletes(text, caret, lo)
 
 
 def _moves(text: str, caret: int | None, target: int) -> list[list[tuple]]:
@@ -163,6 +199,12 @@ def edit_plan(src: str, dst: str) -> list[tuple] | None:
 
 def simulate(src: str, plan: list[tuple]) -> str:
     """``plan`` applied to ``src`` (all selected) by the caret model above, for checking a plan."""
+    return simulate_caret(src, plan)[0]
+
+
+def simulate_caret(src: str, plan: list[tuple]) -> tuple[str, int]:
+    """``plan`` applied to ``src``: the text and where the caret ends (the start of a selection),
+    which decides the part a suggestion list is for."""
     text, lo, hi = src, 0, len(src)
     for step in plan:
         if step[0] == "type":
@@ -193,14 +235,14 @@ def simulate(src: str, plan: list[tuple]) -> str:
                 text, hi = text[:lo] + text[hi:], lo
             else:
                 raise ValueError(key)
-    return text
+    return text, lo
 
 
 def regions(plan: list[tuple]) -> int:
     """How many separate places ``plan`` edits (each reached by its own caret movement)."""
     n, moved = 0, True
     for step in plan:
-        edit = step[0] == "type" or step[1] in ("Backspace", "Control+Backspace")
+        edit = step[0] in ("type", "pick") or step[1] in ("Backspace", "Control+Backspace")
         if edit and moved:
             n += 1
         moved = not edit and step[1] != "F2"

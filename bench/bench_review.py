@@ -16,7 +16,12 @@ model implies.
     is right; else (``--reviewer cheapest``, the default) the cheapest of F2 to a right candidate, a
     suggestion (a prefix typed, accent-free, until the list holds the right value, ↓ to it, Enter), a
     word edit of the shown value or of a candidate (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
-    the new letters typed; ``_keyplan.py``) and retyping whole. Every plan is performed key by key
+    the new letters typed; ``_keyplan.py``), retyping whole, and for an address or a name (completed
+    where the caret is, part by part or word by word): the value composed from the lists (each
+    part's prefix typed, or nothing after a comma, ↓ to the suggestion, Tab takes it and stays), its
+    first parts kept by a word edit and the rest composed, or its wrong parts fixed in place from the
+    lists, right to left (each deleted back to its start, a word stop or a few letters, the rest of a
+    prefix typed, the suggestion taken). Every plan is performed key by key
     and the input (or the highlighted suggestion) read back before Enter; a plan that does not give
     the right value is redone by select-all and retyping, its keys counted too. ``--reviewer
     retype``: the policy before, F2 when a candidate is right, else retype. Keystrokes are counted
@@ -58,8 +63,11 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from _keyplan import cost, edit_plan, fold, regions, telex_keys
+from _keyplan import back_stops, cost, deletes, edit_plan, fold, moves, parts, pick_keys, regions, simulate_caret, telex_keys
 
+# the suggestion list shown answers the focused input's text and caret as they are
+ANSWERED = ("() => { const l = document.getElementById('suggest'), i = document.activeElement;"
+            " return !!(l && !l.hidden && i && l.dataset.q === i.value && +l.dataset.at === i.selectionStart); }")
 K_S, M_S = 0.20, 1.35  # KLM operator times (Card, Moran & Newell 1980)
 FIELDS_PER_SHEET = 46  # DC01 (templates/dc01/tt66-2015.yaml)
 QA_RATE = 0.02
@@ -168,6 +176,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
            reviewer: str = "cheapest") -> dict:
     import subprocess
 
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
     from serve_helpers import running_serve
     from sqlalchemy import select
@@ -225,6 +234,10 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     store = open_store(None, data)
     add_users(store, [("hw-reviewer", "reviewer")])
     answers: dict[int, str] = {}
+    seps: dict[int, str] = {}  # a field completed part by part: "," an address, " " a name
+    from ocr_service.vietnamese import suggest as vsuggest
+
+    specs = {f.name: vsuggest.source_for(f.vocabulary, f.validators) for f in template.fields}
     with store.session(write=False) as s:
         q = (select(FieldRow, SourceFile.original_name).join(Sheet, Sheet.id == FieldRow.sheet_id)
              .join(PageRow, PageRow.id == Sheet.page_id).join(SourceFile, SourceFile.id == PageRow.file_id))
@@ -234,6 +247,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         n_auto = sum(1 for f in everything if f.status == "auto_accepted")
         for f, name in s.execute(q.where((FieldRow.status == "needs_review") | (FieldRow.qa_state == "pending"))):
             answers[f.id] = clean(truth[name].get(f.name, ""))
+            seps[f.id] = {vsuggest.ADDRESS: ",", vsuggest.NAME: " "}.get(specs.get(f.name), "")
             per_sheet[f.sheet_id] = per_sheet.get(f.sheet_id, 0) + 1
     store.close()
     review_fields = len(answers)
@@ -288,10 +302,12 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 folded = fold(tail[w:])
                 for n in range(1, len(folded) + 1):
                     typed = keep + folded[:n]
+                    # the list is for the part at the caret: only plans leaving it after the prefix
+                    # (an edit ends in its leftmost region) complete the last part (F2 selects all)
                     ways = [(cost(retype(typed)), retype(typed))]
                     for k, start in f2_starts(shown, choices):
                         plan = edit_plan(start, typed) if keep else None
-                        if plan:
+                        if plan and simulate_caret(start, plan)[1] == len(typed):
                             f2 = [("press", "F2", k)] if k else []
                             ways.append((cost(f2 + plan), f2 + plan))
                     reach, plan = min(ways, key=lambda x: x[0])
@@ -302,8 +318,131 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     if hit and reach + hit[0] + 2 < best:
                         best = reach + hit[0] + 2
                         options.append((best - 1, "suggestion", plan, (typed, hit[0])))
+        if suggestible and want and seps.get(fid):
+            options += by_parts(fid, shown, want, choices, seps[fid], min(o[0] for o in options))
         _, method, plan, pick = min(options, key=lambda o: o[0])
         return method, plan, pick
+
+    def ask(fid, text, at):
+        return page.request.get(f"{url}/review/suggest", params={"field": str(fid), "q": text, "at": str(at)}
+                                ).json()["items"]
+
+    def same_part(got: str, goal: str, sep: str) -> bool:
+        return got == goal if sep == " " else match_key(got) == match_key(goal)  # a name's case too
+
+    def complete(fid, text, a, goal, sep, i, base_cost, budget, kept="", deleted=False):
+        """The cheapest way to complete part ``i`` of ``text`` to ``goal`` from the list, the caret at
+        ``a`` after ``kept`` (what is left of the part; ``deleted``: a key just deleted something,
+        so the list is already asked for): the rest of a prefix typed (of the part or from one of
+        its words; nothing typed after a comma or a deletion), then the suggestion taken with Tab.
+        (cost, steps, new text, caret) or None."""
+        best = None
+        kf = fold(kept)
+        starts = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", goal))})[:3]
+        for w in starts:
+            folded = fold(goal[w:], lower=sep != " ")
+            if not folded.lower().startswith(kf) or (kept and len(folded) <= len(kf)):
+                continue
+            rest = folded[len(kf):]
+            for n in range(0 if deleted or (w == 0 and sep == "," and i and not kept) else 1, len(rest) + 1):
+                typed = rest[:n]
+                c = base_cost + telex_keys(typed)
+                if c + 1 >= min(budget, best[0] if best else budget):
+                    break
+                q = text[:a] + typed + text[a:]
+                items = ask(fid, q, a + len(typed))
+                hit = next((j for j, it in enumerate(items)
+                            if len(parts(it["value"], sep)) > i and same_part(
+                                it["value"][slice(*parts(it["value"], sep)[i])], goal, sep)), None)
+                if hit is not None:
+                    if best is None or c + pick_keys(hit) < best[0]:
+                        best = (c + pick_keys(hit), ([("type", typed)] if typed else []) + [("pick", hit)],
+                                items[hit]["value"], items[hit]["caret"])
+                    break
+        return best
+
+    def by_parts(fid, shown, want, choices, sep, budget):
+        """Options that complete parts from the list where the caret is (an address's comma-separated
+        parts, a name's words), taking each suggestion with Tab and going on: (1) the value composed
+        part by part, left to right (each list fits the parts before it), from nothing or after its
+        first parts kept by a word edit of the shown value or of a candidate; (2) the shown
+        value, or a candidate F2 brings, with its wrong parts fixed right to left (each wrong part
+        deleted and completed, or word-edited, whichever is cheaper; the lists fit the parts
+        around it)."""
+        out = []
+        goals = [want[a:b] for a, b in parts(want, sep)]
+        typed_sep = ", " if sep == "," else " "
+        # (1) composed: the first parts kept (a word edit of the shown value or of a candidate,
+        # leaving the caret at their end) or none, the rest part by part
+        spans = parts(want, sep)
+        for i0 in range(len(goals)):
+            head = want[:spans[i0 - 1][1]] if i0 else ""
+            ways = [(0, [])] if not i0 else [(telex_keys(head), [("type", head)])]
+            for k, start in f2_starts(shown, choices) if i0 else []:
+                ep = edit_plan(start, head)
+                if ep is not None:  # (an edit ends in its leftmost region: End, if so, to go on after it)
+                    if simulate_caret(start, ep)[1] != len(head):
+                        ep = ep + [("press", "End", 1)]
+                    ways.append((k + cost(ep), ([("press", "F2", k)] if k else []) + ep))
+            total, plan = min(ways, key=lambda w: w[0])
+            if i0 and plan == [("type", head)]:
+                continue  # typing the first parts whole: the composition from nothing covers it
+            text = head
+            for i in range(i0, len(goals)):
+                goal = goals[i]
+                lead = [("type", typed_sep)] if i else []
+                at_head = text + (typed_sep if i else "")
+                total += telex_keys(typed_sep) if i else 0
+                whole = (telex_keys(goal), [("type", goal)], at_head + goal)
+                got = complete(fid, at_head, len(at_head), goal, sep, i, 0, whole[0])
+                c, steps, text = (got[0], got[1], got[2]) if got and got[0] < whole[0] else whole
+                total += c
+                plan = plan + lead + steps
+                if total >= budget:
+                    break
+            else:
+                out.append((total, "parts composed" if not i0 else "parts kept, the rest composed", plan))
+        # (2) fixed in place
+        for k, start in f2_starts(shown, choices):
+            if len(parts(start, sep)) != len(goals):
+                continue
+            text, caret, plan = start, None, [("press", "F2", k)] if k else []
+            for i in reversed(range(len(goals))):
+                a, b = parts(text, sep)[i]
+                if same_part(text[a:b], goals[i], sep):
+                    continue
+                fixed = text[:a] + goals[i] + text[b:]
+                ep = edit_plan(text, fixed)
+                opts = [(cost(ep), ep, fixed, None)] if ep is not None else []
+                mv = min(moves(text, caret, b), key=cost, default=None)
+                # the part deleted back to its start, or to a word stop in it, or by 1-3 letters:
+                # what is left of it starts the query
+                for lo in sorted({a, *(x for x in back_stops(text) if a < x < b), *(x for x in (b - 1, b - 2, b - 3) if x > a)}):
+                    dl = min((d for d, at in deletes(text, b, lo) if at == lo), key=cost, default=None)
+                    if mv is None or dl is None:
+                        continue
+                    got = complete(fid, text[:lo] + text[b:], lo, goals[i], sep, i, cost(mv + dl),
+                                   min([o[0] for o in opts] + [budget]), kept=text[a:lo], deleted=bool(dl))
+                    if got:
+                        opts.append((got[0], mv + dl + got[1], got[2], got[3]))
+                if not opts:
+                    plan = None
+                    break
+                _, steps, text, caret = min(opts, key=lambda o: o[0])
+                plan += steps
+                if cost(plan) >= budget:
+                    plan = None
+                    break
+            if plan and right(text, want):
+                out.append((cost(plan), "parts fixed", plan))
+        # a last pick with ↓ pressed is taken by the Enter that confirms (one key less than Tab, Enter)
+        done = []
+        for c, method, plan in out:
+            if plan and plan[-1][0] == "pick" and plan[-1][1] > 0:
+                done.append((c - 1, method, plan[:-1], ("", plan[-1][1])))
+            else:
+                done.append((c, method, plan, None))
+        return done
 
     with running_serve(tmp, data, OCR_SERVICE_ENGINES="fake", OCR_SERVICE_WORKERS="1",
                        OCR_SERVICE_QA_REVIEW_RATE="0") as url, \
@@ -367,16 +506,38 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 else:
                     method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1")
                 keys = cost(plan) + 1  # + Enter
+                broken = False
                 for step in plan:
                     if step[0] == "type":
                         page.keyboard.type(step[1])
+                    elif step[0] == "pick":  # the list answering the text and caret: ↓ to it, Tab takes it
+                        try:
+                            page.wait_for_function(ANSWERED, timeout=10_000)
+                        except PlaywrightTimeout:  # no list: the plan does not hold in the page (redone below)
+                            broken = True
+                            break
+                        for _ in range(step[1] + 1 if step[1] else 0):
+                            page.keyboard.press("ArrowDown")
+                        page.keyboard.press("Tab")
                     else:
                         for _ in range(step[2]):
                             page.keyboard.press(step[1])
-                if pick is not None:  # a suggestion: wait for the list answering what was typed, take it
-                    page.wait_for_function("q => { const l = document.getElementById('suggest');"
-                                           " return !!(l && !l.hidden && l.dataset.q === q); }",
-                                           arg=pick[0], timeout=30_000)
+                if pick is not None and not pick[0] and not broken:  # taken by Enter from the list as it is
+                    try:
+                        page.wait_for_function(ANSWERED, timeout=10_000)
+                    except PlaywrightTimeout:
+                        broken = True
+                if broken:
+                    ok = False
+                elif pick is not None and pick[0]:  # a suggestion: wait for the list answering what was typed, take it
+                    try:
+                        page.wait_for_function(ANSWERED, timeout=30_000)
+                    except PlaywrightTimeout:  # no list for it: the plan does not hold in the page (redone below)
+                        broken = True
+                        ok = False
+                if broken:
+                    pass
+                elif pick is not None:
                     for _ in range(pick[1] + 1):
                         page.keyboard.press("ArrowDown")
                     keys += pick[1] + 1

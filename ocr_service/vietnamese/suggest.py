@@ -4,8 +4,11 @@ post-2025, matched accent-insensitively by prefix (of the whole value or of any 
 a fuzzy fallback when nothing starts so ("kinh" → Kinh, "ha noi" → Hà Nội, "tp ha noi" → Thành phố Hà Nội).
 
 Which list a field gets is read from its template data: the field's ``vocabulary`` (a vocabulary
-name, see vocab.py), or the ``address`` validator (a free-text address: the part after the last
-comma is completed with units of every level). ``source_for(vocabulary, validators)`` names it.
+name, see vocab.py), the ``address`` validator (a free-text address: the comma-separated part where
+the caret is is completed with units of every level, those the other parts' units contain or lie in
+first: hierarchy-aware), or the ``person_name`` validator (the word at the caret: a surname from
+data/name_syllables.json for the first word, a middle name from it or a word the engines read for
+the others; no given-name lexicon). ``source_for(vocabulary, validators)`` names it.
 
 The keys are computed once per source (``index(source)``, cached; the administrative ones take
 about a second to build, so a server warms them at start with ``warm()``); a query is a binary
@@ -15,34 +18,42 @@ search in a sorted list of word-start keys, plus rapidfuzz over the keys when no
 from __future__ import annotations
 
 import bisect
+import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
 from .text import clean, match_key, strip_diacritics
 from .vocab import ALIASES, admin_units, get_vocabulary, legacy_unit_rows, load_vocabularies, post_2025_unit_rows
 
-__all__ = ["Suggestion", "source_for", "suggest", "index", "warm", "ADDRESS"]
+__all__ = ["Suggestion", "source_for", "suggest", "index", "warm", "ADDRESS", "NAME"]
 
 ADDRESS = "address"  # the source of free-text address fields: units of every level, both eras
+NAME = "name"  # the source of personal names: listed surnames and middle names, the engines' readings
 # Vocabularies whose values are administrative units: their lists also get the post-2025 units
 # (province names, communes/wards), marked as such.
 _POST_2025 = {"province": "province", "commune": "commune"}
+DATA = Path(__file__).parent / "data"
 MAX_SCAN = 400  # prefix hits looked at before ranking (a one-letter query on 15,000 units)
 FUZZY_MIN = 75  # rapidfuzz ratio cutoff for the fallback
 ERA_NEW = "từ 2025"
+HINT_SURNAME, HINT_MIDDLE, HINT_READ = "họ", "tên đệm", "máy đọc"
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """One suggested value: ``value`` is what goes into the field (for an address, the typed text
-    with its last part replaced), ``label`` what the list shows, ``hint`` where/what it is."""
+    """One suggested value: ``value`` is what goes into the field (for an address or a name, the
+    typed text with the part at the caret replaced), ``label`` what the list shows, ``hint``
+    where/what it is, ``caret`` where the caret goes in ``value`` (the end of the replaced part)."""
 
     value: str
     label: str
     hint: str = ""
+    caret: int | None = None
 
 
 def source_for(vocabulary: str | None, validators: tuple[str, ...] | list[str] = ()) -> str | None:
@@ -50,31 +61,47 @@ def source_for(vocabulary: str | None, validators: tuple[str, ...] | list[str] =
     if vocabulary:
         name = ALIASES.get(vocabulary, vocabulary)
         return name if name in load_vocabularies() else None
-    if any(v.split(":", 1)[0] == "address" for v in validators):
+    kinds = {v.split(":", 1)[0] for v in validators}
+    if "address" in kinds:
         return ADDRESS
+    if "person_name" in kinds:
+        return NAME
     return None
 
 
 class _Index:
-    """Entries (label, hint, value) and the sorted word-start keys that point at them."""
+    """Entries (label, hint, written forms[, node]) and the sorted word-start keys that point at them.
+    An entry's optional ``node`` places an administrative unit in its era's tree: ("L", province,
+    district, commune) before 2025, ("N", province, commune) after, cut after the unit's own level;
+    an entry's position in ``entries`` ranks it among equals when ``ordered`` (a list by commonness).
+    Entries with the same label and hint are one (a province of both eras has two nodes)."""
 
-    def __init__(self, entries: list[tuple[str, str, list[str]]]):
+    def __init__(self, entries: list[tuple], ordered: bool = False):
         self.labels: list[str] = []
         self.hints: list[str] = []
         self.forms: list[list[str]] = []  # match_key of each written form (for ranking)
+        self.plain: list[list[str]] = []  # strip_diacritics of each written form (for matching a few)
+        self.nodes: list[list[tuple]] = []
+        self.prior: list[int] = []
         keys: list[tuple[str, int, int]] = []  # (key suffix from a word start, entry, 0 if whole key)
         seen: dict[tuple[str, str], int] = {}
-        for label, hint, forms in entries:
+        for n, (label, hint, forms, *node) in enumerate(entries):
             i = seen.get((label, hint))
             if i is None:
                 i = seen[(label, hint)] = len(self.labels)
                 self.labels.append(label)
                 self.hints.append(hint)
                 self.forms.append([])
+                self.plain.append([])
+                self.nodes.append([])
+                self.prior.append(n if ordered else 0)
+            if node and node[0] not in self.nodes[i]:
+                self.nodes[i].append(node[0])
             for form in forms:
                 k = strip_diacritics(form)
                 if not k:
                     continue
+                self.plain[i].append(k)
                 self.forms[i].append(match_key(form))
                 words = k.split(" ")
                 for w in range(len(words)):
@@ -87,6 +114,45 @@ class _Index:
         for k, (i, whole) in zip(self.keys, self.refs):
             if whole == 0:
                 self.by_key.setdefault(k, []).append(i)
+        self.under: dict[tuple, list[int]] = {}  # a node: the entries strictly below it
+        self.at_node: dict[tuple, list[int]] = {}
+        for i, nodes in enumerate(self.nodes):
+            for node in nodes:
+                self.at_node.setdefault(node, []).append(i)
+                for d in range(2, len(node)):
+                    self.under.setdefault(node[:d], []).append(i)
+
+    def _rank(self, i: int, q: str, marked: str, with_marks: bool) -> tuple | None:
+        """How entry ``i`` ranks for the accent-free query ``q`` (None: no form has a word starting so)."""
+        whole = None
+        for k in self.plain[i]:
+            if k.startswith(q):
+                whole = 0
+                break
+            if whole is None and f" {q}" in f" {k}":
+                whole = 1
+        if whole is None:
+            return None
+        agrees = not with_marks or any(marked in f for f in self.forms[i])
+        return (0 if agrees else 1, whole, self.prior[i], len(self.labels[i]), self.labels[i])
+
+    def search_among(self, query: str, ids: list[int], limit: int) -> list[int]:
+        """Like ``search``, among the entries ``ids`` only (a handful: each is matched directly)."""
+        q = strip_diacritics(query)
+        if not q:
+            return []
+        marked = match_key(query)
+        hits = {}
+        for i in ids:
+            r = self._rank(i, q, marked, marked != q)
+            if r is not None:
+                hits[i] = r
+        out = sorted(hits, key=hits.__getitem__)[:limit]
+        if not out and len(q) >= 3:  # a misspelling among the few that fit
+            scored = sorted(((max(fuzz.ratio(q, k) for k in self.plain[i]), i) for i in set(ids) if self.plain[i]),
+                            key=lambda x: (-x[0], self.labels[x[1]]))
+            out = [i for score, i in scored if score >= FUZZY_MIN][:limit]
+        return out
 
     def search(self, query: str, limit: int) -> list[int]:
         q = strip_diacritics(query)
@@ -101,7 +167,7 @@ class _Index:
                 break
             i, whole = self.refs[j]
             agrees = not with_marks or any(marked in f for f in self.forms[i])
-            rank = (0 if agrees else 1, whole, len(self.labels[i]), self.labels[i])
+            rank = (0 if agrees else 1, whole, self.prior[i], len(self.labels[i]), self.labels[i])
             if i not in hits or rank < hits[i]:
                 hits[i] = rank
         out = sorted(hits, key=hits.__getitem__)[:limit]
@@ -124,25 +190,27 @@ def _vocabulary_entries(name: str) -> list[tuple[str, str, list[str]]]:
     return entries
 
 
-def _admin_entries(level: str, *, short: bool) -> list[tuple[str, str, list[str]]]:
+def _admin_entries(level: str, *, short: bool) -> list[tuple]:
     """Pre-2025 districts or communes: label the short name (vocabulary values) or the full name
-    (addresses), hinted with the type and where it lies."""
+    (addresses), hinted with the type and where it lies, with their node in the tree."""
     au = admin_units()
     provinces = {p["code"]: p["short"] for p in au.provinces()}
     out = []
     if level == "district":
         for d in au.districts():
             hint = f"{d['type']} · {provinces.get(d['province_code'], '')}"
-            out.append((d["short"] if short else d["name"], hint, [d["name"], d["short"]]))
+            out.append((d["short"] if short else d["name"], hint, [d["name"], d["short"]],
+                        ("L", d["province_code"], d["code"])))
     else:
         districts = {d["code"]: d["short"] for d in au.districts()}
         for c in au.communes():
             hint = f"{c['type']} · {districts.get(c['district_code'], '')}, {provinces.get(c['province_code'], '')}"
-            out.append((c["short"] if short else c["name"], hint, [c["name"], c["short"]]))
+            out.append((c["short"] if short else c["name"], hint, [c["name"], c["short"]],
+                        ("L", c["province_code"], c["district_code"], c["code"])))
     return out
 
 
-def _admin_entries_2025(level: str, *, short: bool, known: set[str] = frozenset()) -> list[tuple[str, str, list[str]]]:
+def _admin_entries_2025(level: str, *, short: bool, known: set[str] = frozenset()) -> list[tuple]:
     """Post-2025 provinces or communes/wards (no districts after the merger)."""
     rows = post_2025_unit_rows()
     out = []
@@ -150,33 +218,51 @@ def _admin_entries_2025(level: str, *, short: bool, known: set[str] = frozenset(
         for r in {r["provinceCode"]: r for r in rows}.values():
             label = r["provinceShort"] if short else r["province"]
             if label not in known:
-                out.append((label, ERA_NEW, [r["province"], r["provinceShort"]]))
+                out.append((label, ERA_NEW, [r["province"], r["provinceShort"]], ("N", r["provinceCode"])))
     else:
         for r in rows:
             out.append((r["wardShort"] if short else r["ward"], f"{r['wardType']} · {r['provinceShort']} ({ERA_NEW})",
-                        [r["ward"], r["wardShort"]]))
+                        [r["ward"], r["wardShort"]], ("N", r["provinceCode"], r["wardCode"])))
     return out
 
 
-def _address_entries() -> list[tuple[str, str, list[str]]]:
+def _address_entries() -> list[tuple]:
     names = {}
     for r in legacy_unit_rows():
         names.setdefault(r["provinceCode"], (r["province"], r["provinceShort"]))
-    entries = [(full, "Tỉnh/thành phố", [full, short]) for full, short in names.values()]
-    entries += _admin_entries_2025("province", short=False, known={e[0] for e in entries})
+    entries = [(full, "Tỉnh/thành phố", [full, short], ("L", code)) for code, (full, short) in names.items()]
+    legacy = {full for full, _ in names.values()}
+    for label, hint, forms, node in _admin_entries_2025("province", short=False):
+        # a province of both eras is one entry with a node in each era's tree
+        entries.append((label, "Tỉnh/thành phố" if label in legacy else hint, forms, node))
     entries += _admin_entries("district", short=False)
     entries += _admin_entries("commune", short=False)
     entries += _admin_entries_2025("commune", short=False)
     return entries
 
 
+def _name_entries() -> list[tuple]:
+    """The listed surnames, then the listed middle names, each list in its file's order (commonest first)."""
+    data = json.loads((DATA / "name_syllables.json").read_text(encoding="utf-8"))
+    return ([(w, HINT_SURNAME, [w]) for w in data["surnames"]]
+            + [(w, HINT_MIDDLE, [w]) for w in data["middle"]])
+
+
 _lock = threading.Lock()
 _locks: dict[str, threading.Lock] = {}
 
 
+_SURNAMES, _MIDDLES = "name:surname", "name:middle"  # the two lists a name's words come from
+
+
 @lru_cache(maxsize=32)
 def _build(source: str) -> _Index:
-    return _Index(_address_entries() if source == ADDRESS else _vocabulary_entries(source))
+    if source == ADDRESS:
+        return _Index(_address_entries())
+    if source in (_SURNAMES, _MIDDLES):
+        hint = HINT_SURNAME if source == _SURNAMES else HINT_MIDDLE
+        return _Index([e for e in _name_entries() if e[1] == hint], ordered=True)
+    return _Index(_vocabulary_entries(source))
 
 
 def index(source: str) -> _Index:
@@ -187,20 +273,144 @@ def index(source: str) -> _Index:
         return _build(source)
 
 
-def warm(sources: tuple[str, ...] = (ADDRESS, "province", "district", "commune")) -> None:
+def warm(sources: tuple[str, ...] = (ADDRESS, "province", "district", "commune", _SURNAMES, _MIDDLES)) -> None:
     """Build the slow (administrative) indexes now, e.g. in a server's background thread."""
     for s in sources:
         index(s)
 
 
-def suggest(source: str, text: str, limit: int = 8) -> list[Suggestion]:
-    """Up to ``limit`` suggestions for what was typed. For ADDRESS the part after the last comma is
-    completed and the earlier parts are kept in ``value``."""
-    text = clean(text)[:200]
-    head, sep, part = text.rpartition(",") if source == ADDRESS else ("", "", text)
-    part = part.strip()
+def suggest(source: str, text: str, limit: int = 8, *, at: int | None = None,
+            readings: tuple[str, ...] | list[str] = (), within: tuple[str | None, ...] = ()) -> list[Suggestion]:
+    """Up to ``limit`` suggestions for what was typed. For ADDRESS the comma-separated part where the
+    caret is (``at``, an index into ``text``; None: the end) is completed, for NAME the word there;
+    ``value`` keeps the other parts, and ``caret`` is the end of the completed one. ``readings``:
+    the field's candidate values (what F2 steps through, the value shown first), whose words a
+    name's words may take (the shown value's last: it is the one being corrected). ``within``:
+    for a district or commune list, the units written in the sheet's other fields it should lie in
+    (its province, its district: the template's context), those first and alone when the gazetteer
+    places them; the whole list when it does not."""
+    text = (text or "")[:200]
+    at = len(text) if at is None else max(0, min(at, len(text)))
+    if source == ADDRESS:
+        return _complete_address(text, at, limit)
+    if source == NAME:
+        return _complete_name(text, at, limit, readings)
+    part = clean(text)
     if not part:
         return []
     ix = index(source)
-    prefix = f"{head.strip()}, " if sep and head.strip() else ""
-    return [Suggestion(prefix + ix.labels[i], ix.labels[i], ix.hints[i]) for i in ix.search(part, limit)]
+    hits = []
+    province, district = (tuple(within) + (None, None))[:2]
+    prov = [n for n in _unit_nodes(province) if len(n) == 2] if province else []
+    dist = [n for n in _unit_nodes(district) if n[0] == "L" and len(n) == 3
+            and (not prov or n[:2] in prov)] if district else []
+    # before 2025 inside the district if it is placed, else the province; after, the province (no districts)
+    parents = (dist or [n for n in prov if n[0] == "L"]) + [n for n in prov if n[0] == "N"]
+    if parents:
+        hits = ix.search_among(part, sorted({i for n in parents for i in ix.under.get(n, [])}), limit)
+    if not hits:
+        hits = ix.search(part, limit)
+    return [Suggestion(ix.labels[i], ix.labels[i], ix.hints[i]) for i in hits]
+
+
+def _unit_nodes(written: str | None) -> list[tuple]:
+    """The tree nodes of the units ``written`` names (a full or short name, abbreviations expanded)."""
+    ax = index(ADDRESS)
+    return [n for i in ax.by_key.get(strip_diacritics(written), []) for n in ax.nodes[i]] if written else []
+
+
+def _fits(cand: list[tuple], part: list[tuple], right: bool) -> bool:
+    """Whether a unit (its nodes) lies inside a unit written right of it (``right``: a larger one,
+    in the written order commune, district, province) or contains one written left of it, in one era."""
+    for c in cand:
+        for p in part:
+            if c[0] == p[0] and (c[:len(p)] == p and len(c) > len(p) if right else p[:len(c)] == c and len(p) > len(c)):
+                return True
+    return False
+
+
+def _complete_address(text: str, at: int, limit: int) -> list[Suggestion]:
+    pieces, start = [], 0
+    for piece in text.split(","):
+        pieces.append((start, piece))
+        start += len(piece) + 1
+    k = max(j for j, (st, _) in enumerate(pieces) if st <= at)
+    query = clean(text[pieces[k][0]:at])
+    if not strip_diacritics(query) and (k == 0 or not clean(pieces[k - 1][1])):
+        return []  # (an empty part after a written one is offered what contains that one, below)
+    ix = index(ADDRESS)
+    # the units the other parts name (by their whole written form), and on which side they are
+    context = []
+    for j, (_, piece) in enumerate(pieces):
+        ids = ix.by_key.get(strip_diacritics(piece), []) if j != k else []
+        nodes = [n for i in ids for n in ix.nodes[i]]
+        if nodes:
+            context.append((j > k, nodes))
+    hits = []
+    if context:
+        right = [nodes for is_right, nodes in context if is_right]
+        if right:  # what lies inside the nearest larger unit written after this part
+            pool = {i for n in right[0] for i in ix.under.get(n, [])}
+        else:  # what contains the smaller unit written before it
+            pool = {i for n in context[-1][1] for d in range(2, len(n)) for i in ix.at_node.get(n[:d], [])}
+        fitting = [i for i in pool if all(_fits(ix.nodes[i], nodes, is_right) for is_right, nodes in context)]
+        if strip_diacritics(query):
+            hits = ix.search_among(query, fitting, limit)
+        elif not right:  # nothing typed yet after a unit: the units it lies in, the nearest level first
+            hits = sorted(fitting, key=lambda i: (-max(len(n) for n in ix.nodes[i]), ix.labels[i]))[:limit]
+    if not hits and strip_diacritics(query):  # no context, or the gazetteer does not place the parts
+        hits = ix.search(query, limit)
+    before = [c for c in (clean(p) for _, p in pieces[:k]) if c]
+    after = [c for c in (clean(p) for _, p in pieces[k + 1:]) if c]
+    out = []
+    for i in hits:
+        head = ", ".join(before + [ix.labels[i]])
+        out.append(Suggestion(", ".join([head] + after), ix.labels[i], ix.hints[i], len(head)))
+    return out
+
+
+def _cased(word: str, model: list[str], typed: str) -> str:
+    """A name syllable in the case the name is written in: capitals if the rest of it (or else what
+    was read, or else what was typed) is in capitals, else capitalised."""
+    letters = "".join(ch for w in model for ch in w if ch.isalpha()) or "".join(ch for ch in typed if ch.isalpha())
+    if len(letters) >= 2 and letters.isupper():
+        return word.upper()
+    return word[:1].upper() + word[1:].lower()
+
+
+def _complete_name(text: str, at: int, limit: int, readings) -> list[Suggestion]:
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    k = next((j for j, (a, b) in enumerate(spans) if a <= at <= b), None)
+    if k is None:
+        return []
+    query = text[spans[k][0]:at]
+    q = strip_diacritics(query)
+    if not q:
+        return []
+    words = [text[a:b] for a, b in spans]
+    read = [clean(r).split(" ") for r in readings if clean(r)]
+
+    def heard(values: list[list[str]]) -> list[tuple[str, str]]:
+        """The engines' words for this place: a first word for the surname, a later one for the others."""
+        return [(w, HINT_READ) for ws in values for w in (ws[:1] if k == 0 else ws[1:])
+                if strip_diacritics(w).startswith(q)]
+
+    ix = index(_SURNAMES if k == 0 else _MIDDLES)
+    listed = [(ix.labels[i], ix.hints[i]) for i in ix.search(query, limit)]
+    # the value shown (the first reading) is the one being corrected: its words come last
+    if k > 0:  # the other readings first: the given name has no list
+        items = heard(read[1:]) + listed + heard(read[:1])
+    else:
+        items = listed + heard(read[1:]) + heard(read[:1])
+    model = [w for j, w in enumerate(words) if j != k] or [w for ws in read for w in ws]
+    out, seen = [], set()
+    for word, hint in items:
+        word = _cased(word, model, query)
+        if match_key(word) in seen:
+            continue
+        seen.add(match_key(word))
+        head = " ".join(words[:k] + [word])
+        out.append(Suggestion(" ".join([head] + words[k + 1:]), word, hint, len(head)))
+        if len(out) == limit:
+            break
+    return out

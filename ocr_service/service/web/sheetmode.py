@@ -10,8 +10,8 @@
   messages, and the same value sent again with ``confirm=1`` is saved, the override recorded in
   the field's note and its audit event.
 - ``POST /review/sheet/{id}/check``: the messages for a value being typed (nothing is stored).
-- ``GET /review/suggest?field=ID&q=TEXT``: suggestions from the field's vocabulary or the
-  administrative units (vietnamese.suggest), as JSON.
+- ``GET /review/suggest?field=ID&q=TEXT[&at=CARET]``: suggestions from the field's vocabulary,
+  the administrative units or the name lists (vietnamese.suggest), as JSON.
 - ``GET /review/sheet/{id}/history``: the sheet's audit events (value changes: who, when, old, new,
   source), with what the machine read first.
 """
@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ocr_service.errors import ConflictError, NotFoundError
 from ocr_service.forms.model import Template
+from ocr_service.pipeline.evidence import sheet_context
 from ocr_service.pipeline.reasons import describe_detail
 from ocr_service.pipeline.recheck import recheck
 from ocr_service.service import blind
@@ -38,13 +39,18 @@ from ocr_service.service.web import routes
 from ocr_service.service.web.routes import Reviewer, WebError, check_csrf, render
 from ocr_service.service.web.warm import warm_suggestions
 from ocr_service.vietnamese import suggest as vsuggest
+from ocr_service.vietnamese.vocab import ADMIN_PARENT
 
 router = APIRouter(include_in_schema=False)
 OVERRIDE_NOTE = "lưu dù không hợp lệ"
 PAGE_WIDTH_PX = 1200  # the page image as sent (Snippets.page_png's max_width)
-KEYS = [("Enter", "lưu ô này, sang ô sau (lần nữa: lưu dù có cảnh báo)"),
+KEYS = [("Enter", "lưu ô này (hoặc gợi ý đang chọn), sang ô sau (lần nữa: lưu dù có cảnh báo)"),
+        ("gõ chữ", ("thay giá trị; ô có danh mục hiện gợi ý cho phần đang gõ "
+                    "(địa chỉ: từng phần giữa các dấu phẩy; họ tên: từng chữ)")),
         ("↓ / ↑", "chọn gợi ý; không có gợi ý: chuyển ô"),
-        ("Tab / ⇧Tab", "chuyển ô"),
+        ("Tab", ("có gợi ý: lấy gợi ý đang chọn (chưa chọn: gợi ý đầu), ở lại ô để sửa phần khác; "
+                 "không có gợi ý: sang ô sau")),
+        ("⇧Tab", "về ô trước"),
         ("F2", "giá trị gợi ý tiếp theo"),
         ("F4", "không đọc được"),
         ("F8", "hoãn ô này (trả về hàng đợi)"),
@@ -238,17 +244,29 @@ def decide(request: Request, sheet_id: int, field_id: int, principal: Reviewer, 
 # -- suggestions ---------------------------------------------------------------------------------
 
 @router.get("/review/suggest")
-def suggestions(request: Request, _: Reviewer, field: int, q: Annotated[str, Query(max_length=200)] = "",
+def suggestions(request: Request, principal: Reviewer, field: int, q: Annotated[str, Query(max_length=200)] = "",
+                at: Annotated[int | None, Query(ge=0, le=200)] = None,
                 limit: Annotated[int, Query(ge=1, le=20)] = 8) -> Response:
+    """Suggestions for what was typed in field ``field``; ``at``: the caret in ``q`` (an address
+    completes the part there, a name the word there; none: the end). A name's later words may come
+    from the field's readings: exactly the values F2 steps through on the page (routes._choices).
+    A district's or commune's list fits the province and district the sheet's other fields say
+    (the template's context, from the values the reviewer is shown)."""
     with routes._store(request).session(write=False) as s:
         try:
             f = repo.get_field(s, field)
         except NotFoundError:
             raise WebError(404, f"Không có ô số {field}.") from None
         ref = repo.get_sheet(s, f.sheet_id).template.ref
-    source = routes.suggest_source(str(request.app.state.settings.templates_dir), ref, f.name)
-    items = vsuggest.suggest(source, q, limit) if source else []
-    return _json({"items": [{"value": i.value, "label": i.label, "hint": i.hint} for i in items]})
+        readings = routes._choices(f)
+        source = routes.suggest_source(str(request.app.state.settings.templates_dir), ref, f.name)
+        within: tuple = ()
+        if source in ADMIN_PARENT:  # a district or commune of the sheet's own province / district
+            values = {g.name: blind.shown_value(g, principal.username) or "" for g in _fields(s, f.sheet_id)}
+            ctx = sheet_context(template_of(request, ref), values)
+            within = (ctx.get("province"), ctx.get("district") if source == "commune" else None)
+    items = vsuggest.suggest(source, q, limit, at=at, readings=readings, within=within) if source else []
+    return _json({"items": [{"value": i.value, "label": i.label, "hint": i.hint, "caret": i.caret} for i in items]})
 
 
 # -- history ---------------------------------------------------------------------------------------

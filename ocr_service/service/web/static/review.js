@@ -2,8 +2,10 @@
 //   Enter: accept the value shown (typed corrections included) and go to the next row
 //   typing: replaces the value (the whole value is selected when a row gets focus); for a field with
 //           a list (vocabulary, administrative units) suggestions appear (suggest.js, as in sheet mode):
-//           ↓ / ↑ choose one, Enter takes it and accepts the row, Esc closes the list
-//   Tab / ArrowDown / ArrowUp: move between rows (the arrows: when no suggestion list is open)
+//           ↓ / ↑ choose one, Enter takes it and accepts the row, Tab takes it (none chosen: the
+//           first) and stays in the row to go on with another part, Esc closes the list; an address
+//           or a name is completed where the caret is (a comma-separated part, a word)
+//   Tab / ArrowDown / ArrowUp: move between rows (when no suggestion list is open)
 //   F2: next candidate value; F4: unreadable; F8: postpone (back to the queue); F9: the whole sheet
 // Each decision carries the number of keys pressed in its row (``keys``), for the statistics.
 // Each decision is an htmx POST (CSRF header from <body hx-headers>); the server returns the row.

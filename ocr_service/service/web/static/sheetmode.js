@@ -1,7 +1,9 @@
 // Sheet mode, keyboard only. Keys (also listed on the page):
 //   Enter: save the field (a highlighted suggestion first), go to the next; a value the checks
 //          refuse is not saved at first: its messages show, and Enter again saves it anyway
-//   ↓ / ↑: choose a suggestion when the list is open, else move between fields; Tab too
+//   ↓ / ↑: choose a suggestion when the list is open, else move between fields
+//   Tab: with the list open, take the highlighted suggestion (or the first) and stay in the field to
+//        go on with another part of it (suggest.js); else the next field, as Shift+Tab the previous
 //   F2: next candidate; F4: unreadable; F8: postpone; F9: the sheet's history
 //   Esc: close the suggestions, else give the field back the value it had
 // When every field is decided the next sheet is claimed (a POST with the CSRF token).
@@ -206,6 +208,10 @@
     }
     if (row.dataset.suggest === "1") { window.Suggest.typed(e.target, row.dataset.field, row.querySelector(".inputwrap")); }
     later("check", function () { check(row); }, CHECK_MS);
+  });
+  document.addEventListener("suggest:taken", function (e) {  // Tab took a suggestion: check the new value
+    var row = rowOf(e.target);
+    if (row) { later("check", function () { check(row); }, CHECK_MS); }
   });
   document.addEventListener("focusin", function (e) {
     var row = rowOf(e.target);

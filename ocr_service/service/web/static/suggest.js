@@ -1,14 +1,20 @@
 // Vocabulary suggestions as the reviewer types, for both review modes (group and sheet): one list
 // (the page's <ul id="suggest">) shown under the input being typed in, filled from
-// GET /review/suggest?field=ID&q=TEXT, built with textContent (never HTML). One copy, loaded before
-// review.js and sheetmode.js, which call it:
+// GET /review/suggest?field=ID&q=TEXT&at=CARET, built with textContent (never HTML). The server
+// completes the part where the caret is (an address: the comma-separated part; a name: the word),
+// so any part can be completed, not only the last. One copy, loaded before review.js and
+// sheetmode.js, which call it:
 //   Suggest.typed(input, fieldId, anchor)  after typing: ask for suggestions (debounced), show them in anchor
-//   Suggest.navigate(e, input)             ↓ / ↑ choose, Esc closes, when the list is open for input
+//   Suggest.navigate(e, input)             when the list is open for input: ↓ / ↑ choose, Esc closes,
+//                                          Tab takes the highlighted suggestion (none highlighted: the
+//                                          first) and stays in the input, the caret after the completed
+//                                          part, to go on with another part, and fires "suggest:taken"
 //                                          (true: the key was used; otherwise the page's own keys apply)
-//   Suggest.take(input)                    Enter: put the highlighted suggestion into input (true if one was)
+//   Suggest.take(input)                    Enter: put the highlighted suggestion into input (true if one
+//                                          was); the page then confirms the row, as with the list closed
 //   Suggest.close()
-// The list says which query it shows (data-q) and which value is highlighted (data-chosen), so a
-// script can tell a stale list from the answer to what was typed.
+// The list says which query it shows (data-q, data-at) and which value is highlighted (data-chosen),
+// so a script can tell a stale list from the answer to what was typed.
 (function () {
   "use strict";
   var DEBOUNCE_MS = 60;
@@ -33,6 +39,7 @@
     ul.hidden = true;
     ul.textContent = "";
     delete ul.dataset.q;
+    delete ul.dataset.at;
     delete ul.dataset.chosen;
     // back where the page had it: the row the list was shown in may be replaced (group mode's swap)
     if (home && ul.parentNode !== home) { home.appendChild(ul); }
@@ -50,7 +57,7 @@
       delete list.dataset.chosen;
     }
   }
-  function show(input, q, got, anchor) {
+  function show(input, q, at, got, anchor) {
     var ul = theList();
     if (!ul || !got.length) { close(); return; }
     ul.textContent = "";
@@ -76,6 +83,7 @@
     anchor.appendChild(ul);
     ul.hidden = false;
     ul.dataset.q = q;
+    ul.dataset.at = String(at);
     delete ul.dataset.chosen;
     owner = input;
     input.setAttribute("aria-expanded", "true");
@@ -84,12 +92,16 @@
     clearTimeout(timer);
     timer = setTimeout(function () {
       var q = input.value, mine = ++seq;
+      var at = input.selectionStart === null ? q.length : input.selectionStart;
       if (!q.trim()) { close(); return; }
-      fetch("/review/suggest?field=" + encodeURIComponent(fieldId) + "&q=" + encodeURIComponent(q),
+      fetch("/review/suggest?field=" + encodeURIComponent(fieldId) + "&q=" + encodeURIComponent(q) + "&at=" + at,
             { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (res) { return res.ok ? res.json() : { items: [] }; })
         .then(function (data) {
-          if (mine === seq && document.activeElement === input && input.value === q) { show(input, q, data.items || [], anchor); }
+          // still the text and the caret it answers (else a newer question is on its way, or none is wanted)
+          if (mine === seq && document.activeElement === input && input.value === q && input.selectionStart === at) {
+            show(input, q, at, data.items || [], anchor);
+          }
         })
         .catch(function () { if (mine === seq) { close(); } });
     }, DEBOUNCE_MS);
@@ -100,12 +112,25 @@
       case "ArrowDown": e.preventDefault(); highlight(Math.min(items.length - 1, chosen + 1)); return true;
       case "ArrowUp": e.preventDefault(); highlight(Math.max(-1, chosen - 1)); return true;
       case "Escape": e.preventDefault(); close(); return true;
+      case "Tab":
+        if (e.shiftKey || e.ctrlKey || e.altKey) { return false; }
+        e.preventDefault();
+        if (chosen < 0) { highlight(0); }
+        take(input);
+        // the value changed without typing: a page that checks as you type checks it (sheet mode)
+        input.dispatchEvent(new CustomEvent("suggest:taken", { bubbles: true }));
+        return true;
       default: return false;
     }
   }
   function take(input) {
-    var got = isOpen(input) && chosen >= 0 ? items[chosen].value : null;
-    if (got !== null) { input.value = got; }
+    var it = isOpen(input) && chosen >= 0 ? items[chosen] : null;
+    var got = it ? it.value : null;
+    if (got !== null) {
+      input.value = got;
+      var caret = typeof it.caret === "number" ? it.caret : got.length;
+      input.setSelectionRange(caret, caret);
+    }
     if (owner === input) { close(); }
     return got !== null;
   }
