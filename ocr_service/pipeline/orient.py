@@ -44,6 +44,7 @@ MAX_UPSCALE = 3.0  # ... by at most this factor over the original image ...
 MAX_TEXT_SIDE = 2800  # ... and to at most this long side (px)
 BLOB_SIDE = 4 * CHAR_HEIGHT  # an ink blob larger than this both ways is no character of text
 PROFILE_BIN = CHAR_HEIGHT // 3  # px: the line-direction cue's profile resolution (see _profile_search)
+MASK_LEVEL = 64  # a turned mask's pixel is ink when over a quarter of it was (see rotate_mask)
 TEXT_SURE = 0.6  # text cues at least this confident decide alone
 MIN_TEXT_CONFIDENCE = 0.15  # weaker text cues still decide when the template's blank agrees with them
 TEMPLATE_SURE = 0.05  # the blank's best turn must beat its runner-up by this much to count as agreeing
@@ -120,11 +121,13 @@ def rotate_small(gray: np.ndarray, angle_deg: float, fill: int = 255) -> np.ndar
 
 
 def rotate_mask(mask: np.ndarray, angle_deg: float) -> np.ndarray:
-    """A 0/255 mask rotated as :func:`rotate_small` does (counter-clockwise, the whole mask kept) and
-    thresholded half-way, so that it keeps its ink: the grey edge the interpolation leaves around
-    every stroke, counted as ink, grew each stroke by a pixel and closed the blank rows between
-    close-set lines of small print."""
-    return ((rotate_small(mask, angle_deg, fill=0) > 127) * 255).astype(np.uint8)
+    """A 0/255 mask rotated as :func:`rotate_small` does (counter-clockwise, the whole mask kept),
+    its pixels ink when more than a quarter of them was (MASK_LEVEL). Counted as ink, the grey edge
+    the interpolation leaves around every stroke grew each stroke by a pixel (a quarter more ink)
+    and closed the blank rows between close-set lines; at a quarter the ink grows by about half as
+    much and one-row gaps stay. (At a half, measured: the up/down cue read tiny print, 5-px letters
+    of a small skewed image, worse, on made-up and real pages.)"""
+    return ((rotate_small(mask, angle_deg, fill=0) > MASK_LEVEL) * 255).astype(np.uint8)
 
 
 def _line_points(ink: np.ndarray, reach: int = 9) -> np.ndarray:
@@ -440,7 +443,8 @@ def estimate_orientation(gray: np.ndarray, reference: np.ndarray) -> tuple[int, 
 
 
 def whiten_background(gray: np.ndarray) -> np.ndarray:
-    """The page with a dark scanner bed around the paper painted white (a light bed is left alone)."""
+    """The page with a dark scanner bed around the paper painted in the paper's brightness (its bright
+    pixels' median: white on a scan, the paper's grey on a photo); a light bed is left alone."""
     small, scale = _shrink(gray, 500)
     _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
