@@ -356,16 +356,15 @@ def _updown_segments(ink: np.ndarray) -> tuple[float, int]:
     # a segment of text: at least two characters long, at most a line and its marks tall
     segment = (h >= CHAR_HEIGHT // 2) & (h <= 3 * CHAR_HEIGHT) & (w >= 2 * h)
     segment[0] = False
+    if not segment.any():
+        return 0.0, 0
     ys, xs = np.nonzero(ink)
     lab = labels[ys, xs]
     keep = segment[lab]
     lab, ys = lab[keep], ys[keep]
-    if not len(lab):
-        return 0.0, 0
     rows = 3 * CHAR_HEIGHT + 1
     dy = ys - stats[lab, cv2.CC_STAT_TOP]
-    ids, inv = np.unique(lab, return_inverse=True)
-    prof = np.bincount(inv * rows + dy, minlength=len(ids) * rows).reshape(len(ids), rows).astype(np.float64)
+    prof = np.bincount(lab * rows + dy, minlength=n * rows).reshape(n, rows)[segment].astype(np.float64)
     core = prof >= 0.5 * prof.max(axis=1, keepdims=True)
     top = np.argmax(core, axis=1)
     bottom = rows - 1 - np.argmax(core[:, ::-1], axis=1)
@@ -373,7 +372,7 @@ def _updown_segments(ink: np.ndarray) -> tuple[float, int]:
     above = float((prof * (idx[None, :] < top[:, None])).sum())
     below = float((prof * (idx[None, :] > bottom[:, None])).sum())
     total = above + below
-    return (0.0 if total == 0 else (above - below) / total), len(ids)
+    return (0.0 if total == 0 else (above - below) / total), len(prof)
 
 
 def _updown(ink: np.ndarray) -> tuple[float, int]:
