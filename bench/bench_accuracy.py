@@ -809,8 +809,10 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
         "the written line fields were read under 0.95 (`page_unsure`) is a *clear* page, and each kind's "
         "fields on clear pages get a model, threshold and ranges of their own (the kinds `…@clear` below). "
         f"The share is chosen by the fit among {shares} and none (one class for all pages): the one whose "
-        "out-of-group figures accept the most calibration fields, each choice bounded as above; the "
-        "thresholds file keeps it (`clear_page_max`). The class is evidence the pipeline sees on the page at run time, not "
+        "out-of-group figures accept the most calibration fields, each choice bounded as above; at that "
+        "share each kind is split only where its two classes accept more of its fields than the kind as one "
+        "class does (a kind kept whole has no `…@clear` row, and its clear pages use the kind's model); the "
+        "thresholds file keeps the share (`clear_page_max`). The class is evidence the pipeline sees on the page at run time, not "
         "the sheet's style, which it never knows: a very regular hand can give a clear page, a damaged print "
         "an unclear one. Before, one threshold per kind had to hold on the hardest hands, and clear printed "
         "pages' names, digits and dates were closed with the handwritten ones.")
@@ -907,7 +909,9 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
     add("* **CPU.** Each sheet is read once per configuration (≈ 1–2 s with Tesseract, ≈ 4–5 s with the "
         "cascade on this 2-core machine) and every refit reuses the stored evidence (`--cache`); evidence the "
         "code derives from stored features (the calibration kind, `page_unsure`) is recomputed on load, "
-        "exactly as the pipeline computes it. CC01's calibration set (" + n_sheets(("cc01", "cal", "printed"))
+        "exactly as the pipeline computes it, and so is each field's right/wrong label (from its value and "
+        "its sheet's written values: a header commune resolved within its written district, "
+        "`calibration.is_correct`). CC01's calibration set (" + n_sheets(("cc01", "cal", "printed"))
         + " printed + " + n_sheets(("cc01", "cal", "hw_cal")) + " handwriting sheets) is too small for most "
         "kinds to reach the bound, so they sit at the built-in gate or are closed; its printed figures rest "
         "on " + n_sheets(("cc01", "eval", "printed")) + " sheets. More calibration sheets are what opens kinds.")
@@ -917,6 +921,11 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
         "read as Nigeria's code lowered, `ng`, before \"nothing is written\" competed with the vocabulary's "
         "entries). Each fix is general and tested on made-up crops, and every threshold is still fitted on the "
         "calibration hands alone, but the figures above are no longer a first look at these hands.")
+    add("* **When the evidence was read.** The DC01 sheets were read by the code of several stops (the newest "
+        "folders last); every CC01 sheet was read again after comb cells emptied by the plain dropout "
+        "began to be read from their measured marks (`recognize.filled_cells`): before, a light-printed "
+        "12-digit ID was read from the 9 cells the dropout left, and accepted at 1.0 as a 9-digit number, "
+        "and comb fields' digits lost cells in 51 of 180 sampled fields.")
     add("* **Before.** The thresholds of the `before` columns are applied as the code applies any thresholds "
         "file: to the template's kinds, and with weights of the wrong sign dropped (c591a9d's models gave "
         "length a positive weight, which is no longer applied).")

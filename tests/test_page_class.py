@@ -127,6 +127,7 @@ def test_fit_chooses_the_clear_page_share_and_the_file_keeps_it(tmp_path):
         return sum(r["accepted"] for r in d["cv"].values())
 
     each = {c: accepted(calibration.fit(rows, target=0.005, clear_page_max=c)) for c in CLEAR_PAGE_CHOICES}
+    # each kind also may keep one class where that accepts more (only one kind here: the best share)
     assert data["clear_page_max"] in CLEAR_PAGE_CHOICES and accepted(data) == max(each.values())
     assert data["clear_page_max"] == next(c for c in CLEAR_PAGE_CHOICES if each[c] == max(each.values()))
     path = tmp_path / "t.json"
@@ -139,3 +140,39 @@ def test_fit_chooses_the_clear_page_share_and_the_file_keeps_it(tmp_path):
     # the file's share decides the class: 0.15 is not clear at 0.1, 0.05 is
     assert th._key("digits", {"page_unsure": 0.15}) == "digits"
     assert th._key("digits", {"page_unsure": 0.05}) == "digits@clear"
+
+
+def test_a_kind_the_split_would_close_keeps_one_class():
+    """A kind whose fields split in two classes are each too few to bound stays one class (no
+    ``@clear`` entries: clear pages fall back to it at run time), while a kind the split helps is
+    split; every kind's figures are its better choice, each bounded on its own."""
+    from ocr_service.calibration.fit import _with_one_class_where_better
+
+    def entry(acc):
+        return {"regime": "bound", "accepted": acc}
+
+    split = {"clear_page_max": 0.1, "kinds": {"digits": 1.1, "digits@clear": 0.9, "name": 1.1, "name@clear": 0.98},
+             "models": {"digits@clear": {"bias": 1.0}}, "ranges": {"digits@clear": {"conf": [0.9, 1.0]}},
+             "cv": {"digits": entry(0), "digits@clear": entry(2400), "name": entry(0), "name@clear": entry(160)}}
+    one = {"clear_page_max": -1.0, "kinds": {"digits": 0.99, "name": 0.95}, "models": {"name": {"bias": 2.0}},
+           "ranges": {"name": {"conf": [0.9, 1.0]}}, "cv": {"digits": entry(2000), "name": entry(800)}}
+    merged = _with_one_class_where_better(split, one)
+    assert merged["clear_page_max"] == 0.1
+    assert merged["kinds"] == {"digits": 1.1, "digits@clear": 0.9, "name": 0.95}
+    assert merged["models"] == {"digits@clear": {"bias": 1.0}, "name": {"bias": 2.0}}
+    assert merged["cv"] == {"digits": entry(0), "digits@clear": entry(2400), "name": entry(800)}
+    th = Thresholds(kinds=merged["kinds"], models=merged["models"], clear_page_max=merged["clear_page_max"])
+    assert th._key("name", {"page_unsure": 0.0}) == "name" and th._key("digits", {"page_unsure": 0.0}) == "digits@clear"
+
+    # and in a fit: names, right on both classes, 400 on each, reach the bound only pooled
+    rng = np.random.default_rng(11)
+    rows = _clear_and_hard(rng, hard_unsure=0.6)
+    for i in range(800):
+        hand, scan, style = "abcdef"[i % 6], ("office", "poor")[i % 2], ("printed", "handwriting")[i % 2]
+        rows.append(_field(float(rng.uniform(0.9, 1.0)), True, f"hand:{hand}{style[0]}|scan:{scan}|style:{style}",
+                           (0.0, 0.6)[i % 2], kind="name"))
+    data = calibration.fit(rows, target=0.005)
+    for share in CLEAR_PAGE_CHOICES[1:]:
+        forced = calibration.fit(rows, target=0.005, clear_page_max=share)
+        assert forced["cv"]["name"]["accepted"] + forced["cv"]["name@clear"]["accepted"] < 800
+    assert "name@clear" not in data["kinds"] and data["cv"]["name"]["accepted"] == 800

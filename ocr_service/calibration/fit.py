@@ -224,21 +224,47 @@ def refuse_held_out(groups, held_out: frozenset[str] | set[str], where: str = ""
 def fit(fields: list[LabelledField], target: float = DEFAULT_TARGET, confidence: float = CONFIDENCE,
         held_out: frozenset[str] | set[str] = frozenset(), clear_page_max: float | None = None) -> dict:
     """:func:`fit_classes` at the clear-page share (``scoring.page_class``) given, or else at the one
-    of CLEAR_PAGE_CHOICES whose out-of-group figures auto-accept the most calibration fields (each
-    choice's thresholds are bounded on their own; ties go to the earlier choice). The share is kept
+    of CLEAR_PAGE_CHOICES whose out-of-group figures auto-accept the most calibration fields, each
+    kind split at that share or kept as one class, whichever accepts more of its fields (each
+    choice's thresholds are bounded on their own; ties go to the earlier choice, one class first). The share is kept
     in the result (``clear_page_max``) and applied with it at run time. Fields whose group names a
     ``held_out`` label (e.g. "hand:Borel") are refused with a ConfigError: those hands are for
     evaluation only."""
     refuse_held_out((f.group for f in fields), held_out)
     if clear_page_max is not None:
         return fit_classes(fields, target, confidence, clear_page_max)
-    best = None
-    for share in CLEAR_PAGE_CHOICES:
-        out = fit_classes(fields, target, confidence, share)
-        accepted = sum(r["accepted"] for r in out["cv"].values())
-        if best is None or accepted > best[0]:
-            best = (accepted, out)
+    one = fit_classes(fields, target, confidence, CLEAR_PAGE_CHOICES[0])
+    best = (_accepted(one), one)
+    for share in CLEAR_PAGE_CHOICES[1:]:
+        out = _with_one_class_where_better(fit_classes(fields, target, confidence, share), one)
+        if _accepted(out) > best[0]:
+            best = (_accepted(out), out)
     return best[1]
+
+
+def _accepted(out: dict) -> int:
+    return sum(r["accepted"] for r in out["cv"].values())
+
+
+def _with_one_class_where_better(split: dict, one: dict) -> dict:
+    """``split`` (clear pages apart) where, for each kind, its two classes accept more calibration
+    fields out of group than the kind as one class (``one``) does; else that kind's entries from
+    ``one``. A kind kept as one class holds no ``KIND@clear`` entry, so at run time its fields on
+    clear pages fall back to the kind's model (``Thresholds._key``). Each class stays bounded on its
+    own."""
+    def by_kind(out: dict) -> dict[str, int]:
+        acc: dict[str, int] = {}
+        for key, r in out["cv"].items():
+            acc[base_kind(key)] = acc.get(base_kind(key), 0) + r["accepted"]
+        return acc
+
+    split_acc, one_acc = by_kind(split), by_kind(one)
+    merged = {**split, **{part: {} for part in ("kinds", "models", "ranges", "cv")}}
+    for kind in sorted(set(split_acc) | set(one_acc)):
+        source = split if split_acc.get(kind, 0) > one_acc.get(kind, 0) else one
+        for part in ("kinds", "models", "ranges", "cv"):
+            merged[part].update({k: v for k, v in source[part].items() if base_kind(k) == kind})
+    return merged
 
 
 def fit_classes(fields: list[LabelledField], target: float, confidence: float, clear_page_max: float) -> dict:
