@@ -339,6 +339,16 @@ def _updown_bands(ink: np.ndarray) -> tuple[float, int]:
     return (0.0 if total == 0 else float((above - below) / total)), lines
 
 
+def _close_along(mask: np.ndarray, width: int) -> np.ndarray:
+    """The mask closed along x by a ``width``-px run (gaps narrower than ``width`` filled), keeping
+    every pixel it had. (OpenCV's closing with an even-width kernel erodes with the kernel's anchor
+    unmirrored, which shifts the result a pixel: the first column of every stroke, and a 1-px mark,
+    fell outside the closed mask.)"""
+    kernel = np.ones((1, width), np.uint8)
+    grown = cv2.dilate(mask, kernel, anchor=(width // 2, 0))
+    return cv2.erode(grown, kernel, anchor=((width - 1) // 2, 0))
+
+
 def _updown_segments(ink: np.ndarray) -> tuple[float, int]:
     """The up/down cue measured on line segments, each on its own: characters joined along the line
     (gaps under half a character: letters and most word spaces) into segments, each segment's own
@@ -347,7 +357,7 @@ def _updown_segments(ink: np.ndarray) -> tuple[float, int]:
     edge, a picture or a wide gap, so columns whose lines do not line up, and a line's drift over a
     wide page (a residual skew, a curve), do not smear its band as they do a strip's. Segments
     joined to the lines above or below (touching letters) are too tall and left out."""
-    joined = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (CHAR_HEIGHT // 2, 1)))
+    joined = _close_along(ink, CHAR_HEIGHT // 2)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     if n < 2:
         return 0.0, 0
