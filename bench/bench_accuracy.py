@@ -244,12 +244,9 @@ def _sheet_contexts(template, fields: list) -> list[dict]:
     kept whole sheets, one after another, in template order)."""
     from ocr_service.calibration import truth_context
 
-    n = len(template.fields)
-    assert len(fields) % n == 0, "not whole sheets"
     out = []
-    for i in range(0, len(fields), n):
-        ctx = truth_context(template, {f.name: f.truth for f in fields[i:i + n]})
-        out += [ctx] * n
+    for sheet in _sheets(template, fields):
+        out += [truth_context(template, {f.name: f.truth for f in sheet})] * len(sheet)
     return out
 
 
@@ -273,17 +270,22 @@ def _with_page_features(template, fields: list) -> list:
 
     from ocr_service.pipeline.scoring import page_features
 
-    n = len(template.fields)
     if not fields or all("page_unsure" in f.feats for f in fields):
         return fields
-    names = [s.name for s in template.fields]
-    assert len(fields) % n == 0 and all(f.name == names[i % n] for i, f in enumerate(fields)), "not whole sheets"
     out = []
-    for i in range(0, len(fields), n):
-        sheet = fields[i:i + n]
+    for sheet in _sheets(template, fields):
         page = page_features([(spec.kind, f.feats) for spec, f in zip(template.fields, sheet)])
         out += [dataclasses.replace(f, feats={**f.feats, **page}) for f in sheet]
     return out
+
+
+def _sheets(template, fields: list) -> list[list]:
+    """Kept fields cut into their sheets: a registered sheet's fields are kept one sheet after
+    another, in template order."""
+    n = len(template.fields)
+    names = [s.name for s in template.fields]
+    assert len(fields) % n == 0 and all(f.name == names[i % n] for i, f in enumerate(fields)), "not whole sheets"
+    return [fields[i:i + n] for i in range(0, len(fields), n)]
 
 
 def read_folders(cfg: str, folders: list[dict], workers: int, cache: Path) -> dict:

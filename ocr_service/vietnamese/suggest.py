@@ -18,16 +18,15 @@ search in a sorted list of word-start keys, plus rapidfuzz over the keys when no
 from __future__ import annotations
 
 import bisect
-import json
 import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
 from .text import clean, match_key, strip_diacritics
+from .validators import name_syllable_lists
 from .vocab import ALIASES, admin_units, get_vocabulary, legacy_unit_rows, load_vocabularies, post_2025_unit_rows
 
 __all__ = ["Suggestion", "source_for", "suggest", "index", "warm", "ADDRESS", "NAME"]
@@ -37,7 +36,6 @@ NAME = "name"  # the source of personal names: listed surnames and middle names,
 # Vocabularies whose values are administrative units: their lists also get the post-2025 units
 # (province names, communes/wards), marked as such.
 _POST_2025 = {"province": "province", "commune": "commune"}
-DATA = Path(__file__).parent / "data"
 MAX_SCAN = 400  # prefix hits looked at before ranking (a one-letter query on 15,000 units)
 FUZZY_MIN = 75  # rapidfuzz ratio cutoff for the fallback
 ERA_NEW = "từ 2025"
@@ -133,6 +131,11 @@ class _Index:
                 whole = 1
         if whole is None:
             return None
+        return self._order(i, whole, marked, with_marks)
+
+    def _order(self, i: int, whole: int, marked: str, with_marks: bool) -> tuple:
+        """Entry ``i``'s rank (lower first): its marks agree with the query's, a whole-value match
+        before a word's, then its prior (commonness), its length, its label."""
         agrees = not with_marks or any(marked in f for f in self.forms[i])
         return (0 if agrees else 1, whole, self.prior[i], len(self.labels[i]), self.labels[i])
 
@@ -166,8 +169,7 @@ class _Index:
             if not self.keys[j].startswith(q):
                 break
             i, whole = self.refs[j]
-            agrees = not with_marks or any(marked in f for f in self.forms[i])
-            rank = (0 if agrees else 1, whole, self.prior[i], len(self.labels[i]), self.labels[i])
+            rank = self._order(i, whole, marked, with_marks)
             if i not in hits or rank < hits[i]:
                 hits[i] = rank
         out = sorted(hits, key=hits.__getitem__)[:limit]
@@ -241,11 +243,12 @@ def _address_entries() -> list[tuple]:
     return entries
 
 
-def _name_entries() -> list[tuple]:
-    """The listed surnames, then the listed middle names, each list in its file's order (commonest first)."""
-    data = json.loads((DATA / "name_syllables.json").read_text(encoding="utf-8"))
-    return ([(w, HINT_SURNAME, [w]) for w in data["surnames"]]
-            + [(w, HINT_MIDDLE, [w]) for w in data["middle"]])
+def _name_entries(source: str) -> list[tuple]:
+    """The listed surnames (``_SURNAMES``) or middle names, in their file's order (commonest first)."""
+    lists = name_syllable_lists()
+    if source == _SURNAMES:
+        return [(w, HINT_SURNAME, [w]) for w in lists["surnames"]]
+    return [(w, HINT_MIDDLE, [w]) for w in lists["middle"]]
 
 
 _lock = threading.Lock()
@@ -260,8 +263,7 @@ def _build(source: str) -> _Index:
     if source == ADDRESS:
         return _Index(_address_entries())
     if source in (_SURNAMES, _MIDDLES):
-        hint = HINT_SURNAME if source == _SURNAMES else HINT_MIDDLE
-        return _Index([e for e in _name_entries() if e[1] == hint], ordered=True)
+        return _Index(_name_entries(source), ordered=True)
     return _Index(_vocabulary_entries(source))
 
 

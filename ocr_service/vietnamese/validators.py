@@ -407,11 +407,19 @@ def validate_person_name(raw: object, ctx: Mapping | None = None, *, min_syllabl
 
 
 @lru_cache(maxsize=1)
-def _name_syllables() -> tuple[dict[str, str | None], dict[str, str | None], frozenset, frozenset]:
+def name_syllable_lists() -> dict[str, list[str]]:
+    """``data/name_syllables.json``: the listed ``surnames`` and ``middle`` names, each list in the
+    file's order (commonest first)."""
     import json
     from pathlib import Path
 
     data = json.loads((Path(__file__).with_name("data") / "name_syllables.json").read_text(encoding="utf-8"))
+    return {"surnames": list(data["surnames"]), "middle": list(data["middle"])}
+
+
+@lru_cache(maxsize=1)
+def _name_syllables() -> tuple[dict[str, str | None], dict[str, str | None], frozenset, frozenset]:
+    data = name_syllable_lists()
 
     def index(words: list[str]) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
