@@ -296,9 +296,11 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             # what is typed before the prefix (an address keeps its earlier parts), and what the
             # prefix is taken from: the value, or the part from any of its words on (the lists match
             # a word's start too: "mong" → HMông)
-            keep, tail = (head.strip() + ", ", last.strip()) if sep and head.strip() else ("", want)
-            froms = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", tail))})
-            for w in froms:
+            # (or, for an address, a prefix of the whole value: one settled elsewhere on the sheet)
+            ways_in = [("", want)] + ([(head.strip() + ", ", last.strip())] if sep and head.strip() else [])
+            for keep, tail, w in ((k, t, w) for k, t in ways_in
+                                  for w in sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", t))})
+                                  if not (k == "" and sep and w)):
                 folded = fold(tail[w:])
                 for n in range(1, len(folded) + 1):
                     typed = keep + folded[:n]
@@ -351,9 +353,12 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     break
                 q = text[:a] + typed + text[a:]
                 items = ask(fid, q, a + len(typed))
+                # (the part completed, and the caret after it: a whole value taken from the sheet's
+                # other fields leaves the caret at its end, which completes this part only if it is the last)
                 hit = next((j for j, it in enumerate(items)
                             if len(parts(it["value"], sep)) > i and same_part(
-                                it["value"][slice(*parts(it["value"], sep)[i])], goal, sep)), None)
+                                it["value"][slice(*parts(it["value"], sep)[i])], goal, sep)
+                            and it["caret"] in (None, parts(it["value"], sep)[i][1])), None)
                 if hit is not None:
                     if best is None or c + pick_keys(hit) < best[0]:
                         best = (c + pick_keys(hit), ([("type", typed)] if typed else []) + [("pick", hit)],

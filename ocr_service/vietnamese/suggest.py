@@ -29,7 +29,7 @@ from .text import clean, match_key, strip_diacritics
 from .validators import name_syllable_lists
 from .vocab import ALIASES, admin_units, get_vocabulary, legacy_unit_rows, load_vocabularies, post_2025_unit_rows
 
-__all__ = ["Suggestion", "source_for", "suggest", "index", "warm", "ADDRESS", "NAME"]
+__all__ = ["Suggestion", "source_for", "family_of", "suggest", "index", "warm", "ADDRESS", "NAME"]
 
 ADDRESS = "address"  # the source of free-text address fields: units of every level, both eras
 NAME = "name"  # the source of personal names: listed surnames and middle names, the engines' readings
@@ -40,6 +40,7 @@ MAX_SCAN = 400  # prefix hits looked at before ranking (a one-letter query on 15
 FUZZY_MIN = 75  # rapidfuzz ratio cutoff for the fallback
 ERA_NEW = "từ 2025"
 HINT_SURNAME, HINT_MIDDLE, HINT_READ = "họ", "tên đệm", "máy đọc"
+RELATED_MAX = 4  # values written elsewhere that one list shows at most (before the list's own)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,21 @@ def source_for(vocabulary: str | None, validators: tuple[str, ...] | list[str] =
     if "person_name" in kinds:
         return NAME
     return None
+
+
+def family_of(vocabulary: str | None, validators: tuple[str, ...] | list[str] = ()) -> str | None:
+    """The family of values a field shares with other fields, from its template data: fields of one
+    family repeat each other's values on a sheet and across a household's sheets (a person's name is
+    the head's or the declarant's on the next line, an ID the father's on a child's sheet, an address
+    the current one). Addresses and names by their suggestion source, other fields by their
+    validators (``id_number``, ``digits:9``); None for a vocabulary field (its list is the list) or
+    a field without validators."""
+    source = source_for(vocabulary, validators)
+    if source in (ADDRESS, NAME):
+        return source
+    if vocabulary or not validators:
+        return None
+    return "validators:" + ",".join(sorted(validators))
 
 
 class _Index:
@@ -139,8 +155,9 @@ class _Index:
         agrees = not with_marks or any(marked in f for f in self.forms[i])
         return (0 if agrees else 1, whole, self.prior[i], len(self.labels[i]), self.labels[i])
 
-    def search_among(self, query: str, ids: list[int], limit: int) -> list[int]:
-        """Like ``search``, among the entries ``ids`` only (a handful: each is matched directly)."""
+    def search_among(self, query: str, ids: list[int], limit: int, fuzzy: bool = True) -> list[int]:
+        """Like ``search``, among the entries ``ids`` only (a few hundred at most: each is matched
+        directly); ``fuzzy``: the nearest spellings among them when none starts so."""
         q = strip_diacritics(query)
         if not q:
             return []
@@ -151,7 +168,7 @@ class _Index:
             if r is not None:
                 hits[i] = r
         out = sorted(hits, key=hits.__getitem__)[:limit]
-        if not out and len(q) >= 3:  # a misspelling among the few that fit
+        if fuzzy and not out and len(q) >= 3:  # a misspelling among the few that fit
             scored = sorted(((max(fuzz.ratio(q, k) for k in self.plain[i]), i) for i in set(ids) if self.plain[i]),
                             key=lambda x: (-x[0], self.labels[x[1]]))
             out = [i for score, i in scored if score >= FUZZY_MIN][:limit]
@@ -281,8 +298,9 @@ def warm(sources: tuple[str, ...] = (ADDRESS, "province", "district", "commune",
         index(s)
 
 
-def suggest(source: str, text: str, limit: int = 8, *, at: int | None = None,
-            readings: tuple[str, ...] | list[str] = (), within: tuple[str | None, ...] = ()) -> list[Suggestion]:
+def suggest(source: str | None, text: str, limit: int = 8, *, at: int | None = None,
+            readings: tuple[str, ...] | list[str] = (), within: tuple[str | None, ...] = (),
+            related: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()) -> list[Suggestion]:
     """Up to ``limit`` suggestions for what was typed. For ADDRESS the comma-separated part where the
     caret is (``at``, an index into ``text``; None: the end) is completed, for NAME the word there;
     ``value`` keeps the other parts, and ``caret`` is the end of the completed one. ``readings``:
@@ -290,11 +308,49 @@ def suggest(source: str, text: str, limit: int = 8, *, at: int | None = None,
     name's words may take (the shown value's last: it is the one being corrected). ``within``:
     for a district or commune list, the units written in the sheet's other fields it should lie in
     (its province, its district: the template's context), those first and alone when the gazetteer
-    places them; the whole list when it does not."""
+    places them; the whole list when it does not. For an ADDRESS, ``within`` (province, district:
+    where the sheet was filled in) ranks the units there first while the other parts place none.
+    ``related``: (value, hint) of the values written in the field's family elsewhere (the sheet's
+    other fields, the household's sheets; nearest first): those the typed text before the caret
+    begins come second, whole (at most RELATED_MAX), after the list's first and before the rest of
+    it (``source`` None: only those)."""
     text = (text or "")[:200]
     at = len(text) if at is None else max(0, min(at, len(text)))
+    near = _related(text, at, related)
+    listed = [s for s in _listed(source, text, at, limit, readings, within) if s.value not in {n.value for n in near}]
+    # the list's first stays first: Tab (which takes it) keeps completing the part at the caret
+    return (listed[:1] + near + listed[1:])[:max(limit, len(near) + 1)]
+
+
+def _plain(text: str) -> str:
+    """An accent-free key for matching what was typed against the start of a whole value (no
+    abbreviation expanded: a typed "h" is not yet "huyện")."""
+    return strip_diacritics(text, abbreviations=False)
+
+
+def _related(text: str, at: int, related) -> list[Suggestion]:
+    typed = _plain(text[:at])
+    if not typed:
+        return []
+    out, seen = [], {match_key(text)}
+    for value, hint in related:
+        value = clean(value)
+        key = match_key(value)
+        if key in seen or not _plain(value).startswith(typed):
+            continue
+        seen.add(key)
+        out.append(Suggestion(value, value, hint, len(value)))
+        if len(out) == RELATED_MAX:
+            break
+    return out
+
+
+def _listed(source: str | None, text: str, at: int, limit: int, readings, within) -> list[Suggestion]:
+    """The suggestions of the source's own list (see ``suggest``)."""
+    if source is None:
+        return []
     if source == ADDRESS:
-        return _complete_address(text, at, limit)
+        return _complete_address(text, at, limit, within)
     if source == NAME:
         return _complete_name(text, at, limit, readings)
     part = clean(text)
@@ -331,7 +387,34 @@ def _fits(cand: list[tuple], part: list[tuple], right: bool) -> bool:
     return False
 
 
-def _complete_address(text: str, at: int, limit: int) -> list[Suggestion]:
+def _near(within: tuple[str | None, ...]) -> list[list[int]]:
+    """The ADDRESS entries near where a sheet was filled in (``within``: its province, district),
+    nearest first. A sheet whose header names a district was written in the pre-2025 tree: the
+    district, its communes and the province, then the rest of the province, then the province's
+    post-2025 communes; without a district, the province and its post-2025 communes, then its
+    pre-2025 units. Empty when the gazetteer does not place the province."""
+    ix = index(ADDRESS)
+    province, district = (tuple(within) + (None, None))[:2]
+    prov = [n for n in _unit_nodes(province) if len(n) == 2] if province else []
+    if not prov:
+        return []
+    old, new = [n for n in prov if n[0] == "L"], [n for n in prov if n[0] == "N"]
+    dist = [n for n in _unit_nodes(district) if n[0] == "L" and len(n) == 3 and n[:2] in prov] if district else []
+    at = lambda nodes: [i for n in nodes for i in ix.at_node.get(n, [])]  # noqa: E731
+    under = lambda nodes: [i for n in nodes for i in ix.under.get(n, [])]  # noqa: E731
+    if dist:
+        order = [at(dist) + under(dist) + at(prov), under(old), under(new)]
+    else:
+        order = [at(prov) + under(new), under(old)]
+    tiers, seen = [], set()
+    for tier in order:
+        tier = [i for i in dict.fromkeys(tier) if i not in seen]
+        seen.update(tier)
+        tiers.append(tier)
+    return tiers
+
+
+def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, ...] = ()) -> list[Suggestion]:
     pieces, start = [], 0
     for piece in text.split(","):
         pieces.append((start, piece))
@@ -360,8 +443,13 @@ def _complete_address(text: str, at: int, limit: int) -> list[Suggestion]:
             hits = ix.search_among(query, fitting, limit)
         elif not right:  # nothing typed yet after a unit: the units it lies in, the nearest level first
             hits = sorted(fitting, key=lambda i: (-max(len(n) for n in ix.nodes[i]), ix.labels[i]))[:limit]
-    if not hits and strip_diacritics(query):  # no context, or the gazetteer does not place the parts
-        hits = ix.search(query, limit)
+    if not context and strip_diacritics(query) and within:  # the units where the sheet was filled in first
+        for tier in _near(within):
+            hits += [i for i in ix.search_among(query, tier, limit, fuzzy=False) if i not in hits]
+        hits = hits[:limit]
+    if len(hits) < limit and strip_diacritics(query) and not (context and hits):
+        # no context, or the gazetteer does not place the parts: the whole list (after those near)
+        hits += [i for i in ix.search(query, limit) if i not in hits][:limit - len(hits)]
     before = [c for c in (clean(p) for _, p in pieces[:k]) if c]
     after = [c for c in (clean(p) for _, p in pieces[k + 1:]) if c]
     out = []

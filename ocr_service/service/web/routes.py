@@ -301,6 +301,24 @@ def suggest_source(templates_dir: str, ref: str, name: str) -> str | None:
     return vsuggest.source_for(spec.vocabulary, spec.validators) if spec else None
 
 
+def suggests(templates_dir: str, ref: str, name: str) -> bool:
+    """Whether the review pages ask for suggestions as field ``name`` is typed: it has a list, or a
+    family of fields whose settled values it may repeat (web/related.py)."""
+    return suggest_source(templates_dir, ref, name) is not None or family(templates_dir, ref, name)[0] is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def family(templates_dir: str, ref: str, name: str) -> tuple[str | None, frozenset[str]]:
+    """Field ``name``'s family in template ``ref`` (vietnamese.suggest.family_of: the fields whose
+    values it may repeat) and the names of the template's fields in it."""
+    t = _template(templates_dir, ref)
+    if not t:
+        return None, frozenset()
+    fam = {f.name: vsuggest.family_of(f.vocabulary, f.validators) for f in t.fields}
+    mine = fam.get(name)
+    return mine, frozenset(n for n, v in fam.items() if mine and v == mine)
+
+
 def _reason_vi(reason: str) -> str:
     try:
         return review_reasons.describe(reason, "vi")
@@ -377,7 +395,7 @@ def group_page(request: Request, principal: Reviewer, batch: int | None = None, 
                 sh = repo.get_sheet(s, f.sheet_id)
                 r["where"] = f"{sh.page.file.original_name} · trang {sh.page.page_no}"
                 r["row_label"] = _row_label(tdir, sh.template.ref, f.name)
-                r["suggest"] = suggest_source(tdir, sh.template.ref, f.name) is not None
+                r["suggest"] = suggests(tdir, sh.template.ref, f.name)
             info = {"batch": b.name, "field": key, "label": label,
                     "expires": fields[0].lease_expires_at.astimezone(dt.UTC).strftime("%H:%M UTC")}
     return render(request, "group.html", principal=principal, csrf=request.state.csrf, rows=rows, info=info,

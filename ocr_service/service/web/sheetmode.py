@@ -35,7 +35,7 @@ from ocr_service.service.store import repository as repo
 from ocr_service.service.store import sheet_leases
 from ocr_service.service.store.models import (FIELD_REJECTED, FIELD_REVIEW, FIELD_VERIFIED, AuditEvent, FieldRow,
                                               Sheet)
-from ocr_service.service.web import routes
+from ocr_service.service.web import related, routes
 from ocr_service.service.web.routes import Reviewer, WebError, check_csrf, render
 from ocr_service.service.web.warm import warm_suggestions
 from ocr_service.vietnamese import suggest as vsuggest
@@ -157,7 +157,7 @@ def sheet_page(request: Request, sheet_id: int, principal: Reviewer) -> HTMLResp
             rows.append({**routes._row(f, who, state=state), "label": spec.label.strip().rstrip(":") if spec else f.name,
                          "box": [round(box[0] / width * 100, 3), round(box[1] / height * 100, 3),
                                  round(box[2] / width * 100, 3), round(box[3] / height * 100, 3)],
-                         "suggest": routes.suggest_source(tdir, sheet.template.ref, f.name) is not None,
+                         "suggest": routes.suggests(tdir, sheet.template.ref, f.name),
                          "messages": messages.get(f.id, []), "shown": blind.shown_value(f, who)})
         expires = [f.lease_expires_at for f in fields
                    if f.lease_owner == who and blind.shown_status(f, who) == FIELD_REVIEW]
@@ -251,21 +251,24 @@ def suggestions(request: Request, principal: Reviewer, field: int, q: Annotated[
     completes the part there, a name the word there; none: the end). A name's later words may come
     from the field's readings: exactly the values F2 steps through on the page (routes._choices).
     A district's or commune's list fits the province and district the sheet's other fields say
-    (the template's context, from the values the reviewer is shown)."""
+    (the template's context, from the values the reviewer is shown); an address's units there rank
+    first. The values settled in the field's family elsewhere (web/related.py) come before the list's."""
     with routes._store(request).session(write=False) as s:
         try:
             f = repo.get_field(s, field)
         except NotFoundError:
             raise WebError(404, f"Không có ô số {field}.") from None
-        ref = repo.get_sheet(s, f.sheet_id).template.ref
+        sheet = repo.get_sheet(s, f.sheet_id)
+        ref, tdir = sheet.template.ref, str(request.app.state.settings.templates_dir)
         readings = routes._choices(f)
-        source = routes.suggest_source(str(request.app.state.settings.templates_dir), ref, f.name)
+        source = routes.suggest_source(tdir, ref, f.name)
         within: tuple = ()
-        if source in ADMIN_PARENT:  # a district or commune of the sheet's own province / district
+        if source in ADMIN_PARENT or source == vsuggest.ADDRESS:  # the units where the sheet was filled in
             values = {g.name: blind.shown_value(g, principal.username) or "" for g in _fields(s, f.sheet_id)}
             ctx = sheet_context(template_of(request, ref), values)
-            within = (ctx.get("province"), ctx.get("district") if source == "commune" else None)
-    items = vsuggest.suggest(source, q, limit, at=at, readings=readings, within=within) if source else []
+            within = (ctx.get("province"), ctx.get("district") if source != "district" else None)
+        others = related.related_values(s, tdir, f, sheet, principal.username)
+    items = vsuggest.suggest(source, q, limit, at=at, readings=readings, within=within, related=others)
     return _json({"items": [{"value": i.value, "label": i.label, "hint": i.hint, "caret": i.caret} for i in items]})
 
 
