@@ -173,7 +173,7 @@ def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
 # -- (b) a scripted reviewer in the browser --------------------------------------------------------
 
 def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested: Path | None = None,
-           reviewer: str = "cheapest") -> dict:
+           reviewer: str = "cheapest", households: bool = False) -> dict:
     import subprocess
 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -200,6 +200,8 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
 
     made = ingested / "made.json" if ingested else None
     want_made = {"sheets": n_sheets, "engines": engines, "seed": seed, "hands": hands}
+    if households:
+        want_made["households"] = True
     ingest_s = None
     if made and made.is_file() and json.loads(made.read_text()).get("made") == want_made:
         # the same sheets, already generated and ingested: review a fresh copy of that store
@@ -212,9 +214,9 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         if hands == "held-out":  # the hands no calibration saw, with varied writers and scan profiles
             others = {f.family for f in fonts.list_fonts("handwriting")} - fonts.held_out_families()
             fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",), hand_mode="varied",
-                          scan_profile="mixed", exclude_fonts=others)
+                          scan_profile="mixed", exclude_fonts=others, households=households)
         else:
-            fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",))
+            fill.generate(template, n_sheets, seed, scans, style="handwriting", formats=("jpg",), households=households)
         env = {**os.environ, "PYTHONPATH": str(REPO), "OCR_SERVICE_DATA_DIR": str(data),
                "OCR_SERVICE_QA_SAMPLE_RATE": str(QA_RATE)}
         log(f"(b) ingesting with --engines {engines}")
@@ -562,7 +564,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 by_method[method][0] += 1
                 by_method[method][1] += keys
                 by_method[method][2] += max(0, regions(plan) - 1)  # places edited after the first
-                corrections.append({"method": method, "keys": keys, "shown": shown, "right": want,
+                corrections.append({"method": method, "keys": keys, "shown": shown, "right": want, "held": ok,
                                     "plan": [list(st) for st in plan] + ([["↓", pick[1] + 1]] if pick else [])})
                 enter(last)
             page.wait_for_load_state("load")
@@ -577,7 +579,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                           if match_key(stored[fid].verified_value if stored[fid].verified_value is not None
                                        else stored[fid].value) == match_key(want))
     store.close()
-    return {"engines": engines, "hands": hands, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
+    return {"engines": engines, "hands": hands, "households": households, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
             "decisions": len(events), "shown_wrong": wrong_shown, "reviewer": reviewer,
             "corrections_by_method": {m: {"n": v[0], "keys": v[1], "keys_each": round(v[1] / v[0], 2),
@@ -609,7 +611,7 @@ def part_c(a: dict | None, b: dict | None) -> list[dict]:
     per_correction = (b or {}).get("keys_per_correction") or 20.0
     rows = []
     if b:
-        case = (f"measured in (b): {b['sheets']} generated handwriting sheets ({b.get('hands', 'any')} hands), "
+        case = (f"measured in (b): {b['sheets']} generated handwriting sheets ({b.get('hands', 'any')} hands{', households' if b.get('households') else ''}), "
                 f"{b['engines']}, reviewer {b.get('reviewer', 'retype')}")
         rows.append({"case": case, **klm(b["review_fields_per_sheet"], b["telex_keys_per_sheet"], wait,
                                           b["groups"] / b["sheets"])})
@@ -645,6 +647,9 @@ def main() -> None:
     ap.add_argument("--reviewer", choices=("cheapest", "retype"), default="cheapest",
                     help="(b)'s corrections: the cheapest of F2, a suggestion, a word edit and retyping (default), "
                          "or as before 2026-12-01 evening: F2 when a candidate is right, else retype whole")
+    ap.add_argument("--households", action="store_true",
+                    help="(b)'s sheets come as a batch does, household by household (each household's sheets in one "
+                         "hand); by default each sheet is a person of another household")
     ap.add_argument("--parts", default="a,b,c")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -659,7 +664,8 @@ def main() -> None:
         print(json.dumps(out["a"], indent=1))
         save()
     if "b" in parts:
-        out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands, args.ingested, args.reviewer)
+        out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands, args.ingested, args.reviewer,
+                          args.households)
         print(json.dumps({k: v for k, v in out["b"].items() if k != "corrections"}, indent=1))
         save()
     if "c" in parts:

@@ -97,3 +97,21 @@ def test_printed_fills_need_neither_handwriting_fonts_nor_fonttools(tmp_path):
     assert error.startswith("error handwriting font 'Patrick Hand' missing: ")
     assert f"{tmp_path} has no PatrickHand-Regular.ttf" in error and "scripts/build_fonts.py" in error
     assert not (tmp_path / "out").exists()
+
+
+def test_households_come_as_a_batch_does(tmp_path):
+    """households=True: every member's sheet, head first, in one hand and on one day per household."""
+    t = loader.load("dc01")
+    got = fill.generate(t, 5, 11, tmp_path / "hh", style="handwriting", formats=("png",), households=True)
+    fields = [e["fields"] for e in got]
+    # the first sheet is a head's: its own name and ID are the head's
+    assert fields[0]["head_name"] == fields[0]["full_name"] and fields[0]["head_id"] == fields[0]["id_number"]
+    members = [i for i in range(1, 5) if fields[i]["head_name"] == fields[0]["head_name"]]
+    assert members and members == list(range(1, len(members) + 1))  # the household's sheets come together
+    for i in members:
+        assert fields[i]["full_name"] != fields[0]["full_name"]
+        for name in ("head_id", "household_book_no", "permanent_address", "declared_on", "hdr_commune"):
+            assert fields[i][name] == fields[0][name], name
+        assert got[i]["hand"] == got[0]["hand"] and got[i]["writer"] == got[0]["writer"]
+    with pytest.raises(ConfigError, match="member table"):
+        fill.generate(loader.load("ct01"), 1, 0, tmp_path / "ct", households=True)

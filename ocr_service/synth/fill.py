@@ -300,7 +300,7 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
              formats: tuple[str, ...] = FORMATS, rotate: bool = True, severity: float = 1.0,
              font_family: str | None = None, file_quality: int = 85, pen: Pen | None = None,
              hand_mode: str = "varied", scan_profile: str | None = None,
-             exclude_fonts: frozenset[str] | set[str] = frozenset(),
+             exclude_fonts: frozenset[str] | set[str] = frozenset(), households: bool = False,
              on_sheet: Callable[[int], None] | None = None) -> list[dict]:
     """Write ``n`` scanned-looking filled sheets and their ground truth into ``out_dir``.
 
@@ -312,8 +312,12 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
     (:meth:`Hand.random`: jitter, slant, drift, spacing, size, pen, ink, overruns, corrections);
     'plain' writes the fonts as they are. ``scan_profile``: a name of ``scan.SCAN_PROFILES`` for
     every sheet, 'mixed' (one drawn per sheet), or None (``severity``). ``exclude_fonts``: families
-    left out of the pool (e.g. the held-out hands). ``truth.jsonl`` records each sheet's hand (font
-    family and writer) and scan profile: the groups calibration cross-validates over.
+    left out of the pool (e.g. the held-out hands). ``households``: the sheets come as a batch does,
+    household by household (every member's sheet, head first, the last household cut at ``n``), each
+    household's sheets declared on one day and written in one hand (one person fills a household's
+    sheets); by default each sheet is a member of a household of its own. ``truth.jsonl`` records
+    each sheet's hand (font family and writer) and scan profile: the groups calibration
+    cross-validates over.
     Deterministic for a seed. An unknown or missing font, style, hand mode or scan profile is a
     ``ConfigError``.
     """
@@ -340,19 +344,28 @@ def generate(template: Template, n: int, seed: int, out_dir: str | Path, *, styl
     # writers and scan profiles come from streams of their own, so each choice leaves the others as they were
     hand_rng = random.Random(f"hands-{seed}")
     profile_rng = random.Random(f"scan-profiles-{seed}")
+    if households and template.groups:
+        raise ConfigError(f"template {template.id} has a member table: its sheets are households already")
     entries = []
+    household: list[dict[str, str]] = []  # (households) the members' records still to write
     for i in range(n):
-        sheet_style = style if style in pool else rng.choice(sorted(pool))
-        font = rng.choice(pool[sheet_style])
-        declared_on = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
         rows: list[dict[str, str]] = []
-        if template.groups:  # a form with a member table: a declarant and some of their household
-            record, rows = records.generate_declaration(rng, declared_on=declared_on,
-                                                        max_members=min(len(g.rows_mm) for g in template.groups))
+        if households and household:  # the next member: the household's day and hand
+            record = household.pop(0)
         else:
-            record = records.generate_record(rng, declared_on=declared_on)
+            sheet_style = style if style in pool else rng.choice(sorted(pool))
+            font = rng.choice(pool[sheet_style])
+            declared_on = dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+            if template.groups:  # a form with a member table: a declarant and some of their household
+                record, rows = records.generate_declaration(rng, declared_on=declared_on,
+                                                            max_members=min(len(g.rows_mm) for g in template.groups))
+            elif households:
+                household = records.generate_household(rng, declared_on=declared_on)
+                record = household.pop(0)
+            else:
+                record = records.generate_record(rng, declared_on=declared_on)
+            hand = Hand.random(hand_rng) if hand_mode == "varied" and font.style == "handwriting" else None
         serial = f"{seed:04d}{i:05d}"
-        hand = Hand.random(hand_rng) if hand_mode == "varied" and font.style == "handwriting" else None
         sheet = fill_sheet(template, record_values(template, record, rows), rng, font, serial, pen, hand)
         profile = profile_rng.choice(sorted(scan.SCAN_PROFILES)) if scan_profile == "mixed" else scan_profile
         if profile is None:
