@@ -5,7 +5,7 @@ from __future__ import annotations
 from ocr_service.engines.base import Reading
 from ocr_service.forms import loader
 from ocr_service.pipeline.evidence import sheet_evidence
-from ocr_service.pipeline.scoring import SIGNS, Thresholds, features, model_features, page_features
+from ocr_service.pipeline.scoring import SIGNS, Thresholds, echoes, features, model_features, page_features
 
 
 def test_page_unsure_is_the_share_of_written_line_fields_read_unsure():
@@ -36,3 +36,31 @@ def test_every_field_of_a_sheet_carries_the_page_evidence_and_a_hard_page_scores
     hard_share, hard = score(0.5)
     assert easy_share < 0.1 < 0.9 < hard_share
     assert hard < easy  # same reading of the name, on a page where most readings were unsure
+
+
+def test_a_value_read_alike_in_two_fields_of_its_family_is_echoed_and_scores_higher():
+    """scoring.echoes: the declarant's name equal to the person's, the head's ID equal to the
+    person's, are echoed; a name equal to an ID, short values and empty ones are not."""
+    t = loader.load("dc01")
+    spec = {s.name: s for s in t.fields}
+    got = echoes([(spec["full_name"], "Lâm Hữu Anh"), (spec["sig_declarant_name"], "LÂM HỮU ANH"),
+                  (spec["id_number"], "083073289699"), (spec["head_id"], "083073289699"),
+                  (spec["father_id"], "0830"), (spec["mother_id"], "0830"),  # 4 digits: enough
+                  (spec["father_name"], "An"), (spec["mother_name"], "An"),  # under 4 letters: chance
+                  (spec["head_name"], ""), (spec["spouse_name"], ""),
+                  (spec["legal_rep_name"], "083073289699")])  # another family
+    assert got == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert SIGNS["echoed"] == 1
+    # through the sheet's evidence: the same reading of the name scores higher when the declarant's
+    # line says the same
+    th = Thresholds(models={"name": {"bias": 0.0, "conf": 4.0, "echoed": 2.0}})
+
+    def evidence(declarant: str):
+        readings = {s.name: [Reading("", 0.99, "tesseract")] for s in t.fields}
+        readings["full_name"] = [Reading("Nguyễn Văn An", 0.9, "tesseract")]
+        readings["sig_declarant_name"] = [Reading(declarant, 0.9, "tesseract")]
+        return sheet_evidence(t, readings, th)["full_name"]
+
+    alike, other = evidence("Nguyễn Văn An"), evidence("Trần Thị Bích")
+    assert (alike.features["echoed"], other.features["echoed"]) == (1.0, 0.0)
+    assert alike.score > other.score

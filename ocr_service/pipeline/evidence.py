@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from ocr_service.engines.base import Reading
 from ocr_service.forms.model import FieldSpec, Template
-from ocr_service.pipeline.scoring import (UNCALIBRATED, Thresholds, calibration_kind, features, page_features,
+from ocr_service.pipeline.scoring import (UNCALIBRATED, Thresholds, calibration_kind, echoes, features, page_features,
                                           value_features)
 from ocr_service.vietnamese.text import clean, match_key
 from ocr_service.vietnamese.validators import Finding, get_validator
@@ -103,11 +103,13 @@ def sheet_evidence(template: Template, readings: dict[str, list[Reading]], thres
 
 
 def with_page(evidence: dict[str, FieldEvidence], thresholds: Thresholds) -> dict[str, FieldEvidence]:
-    """The fields of one page with the page's evidence (``scoring.page_features``) added to each
-    one's features, and scored again with it."""
+    """The fields of one page with the page's evidence (``scoring.page_features``, and whether each
+    value is echoed by another field of its family: ``scoring.echoes``) added to each one's
+    features, and scored again with it."""
     page = page_features([(ev.spec.kind, ev.features) for ev in evidence.values()])
+    echoed = dict(zip(evidence, echoes([(ev.spec, ev.value) for ev in evidence.values()])))
     out = {}
     for name, ev in evidence.items():
-        feats = {**ev.features, **page}
+        feats = {**ev.features, **page, "echoed": echoed[name]}
         out[name] = replace(ev, features=feats, score=thresholds.score(calibration_kind(ev.spec), feats))
     return out

@@ -19,6 +19,8 @@ import numpy as np
 from ocr_service.engines.base import DIGIT_KINDS, NEURAL_ENGINES, TEXT_KINDS, Reading
 from ocr_service.forms.model import FieldSpec, Template
 from ocr_service.pipeline.vocab_read import written_forms
+from ocr_service.vietnamese.suggest import family_of
+from ocr_service.vietnamese.text import match_key
 from ocr_service.vietnamese.validators import Finding, listed_name_parts
 
 BASE_FEATURES = ("conf", "conf_logit", "has_validator", "valid", "vscore", "agree", "disagree", "empty", "length",
@@ -42,6 +44,9 @@ DERIVED_FEATURES = {
     # them counts as unlisted
     "surname_listed": lambda f: f.get("surname_listed", 0.0),
     "middle_listed": lambda f: f.get("middle_listed", 0.0),
+    # the same value was read in another field of its family on the sheet (echoes); evidence kept
+    # without it counts as not echoed
+    "echoed": lambda f: f.get("echoed", 0.0),
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
@@ -54,7 +59,7 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # direction.
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
-    "snap_score": 1, "snap_margin": 1, "written_conf": 1, "surname_listed": 1, "middle_listed": 1,
+    "snap_score": 1, "snap_margin": 1, "written_conf": 1, "surname_listed": 1, "middle_listed": 1, "echoed": 1,
     "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
@@ -174,6 +179,28 @@ def value_features(kind: str, value: str) -> dict[str, float]:
         return {"surname_listed": 1.0, "middle_listed": 1.0}
     surname, middle = listed_name_parts(value)
     return {"surname_listed": 1.0 if surname else 0.0, "middle_listed": middle}
+
+
+ECHO_MIN_CHARS = 4  # a shorter value repeats by chance
+
+
+def echoes(fields: list[tuple[FieldSpec, str]]) -> list[float]:
+    """For each (field, chosen value) of one sheet, 1.0 when another field of its family
+    (vietnamese.suggest.family_of: names, addresses, IDs …) holds the same value, read from its own
+    place on the page: the person's name again as the declarant's, an ID as the head's. Two
+    readings of two writings that agree are evidence; the calibration decides how much (the same
+    hand misread the same way twice is not rare). 0.0 otherwise, and for values under
+    ECHO_MIN_CHARS letters or digits."""
+    keys = []
+    for spec, value in fields:
+        fam = family_of(spec.vocabulary, spec.validators)
+        key = match_key(value)
+        keys.append((fam, key) if fam and len(key.replace(" ", "")) >= ECHO_MIN_CHARS else None)
+    count: dict[tuple, int] = {}
+    for k in keys:
+        if k:
+            count[k] = count.get(k, 0) + 1
+    return [1.0 if k and count[k] > 1 else 0.0 for k in keys]
 
 
 def feature_vector(feats: dict[str, float]) -> np.ndarray:
