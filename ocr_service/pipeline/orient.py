@@ -500,7 +500,7 @@ def find_turn(gray: np.ndarray, reference: np.ndarray | None = None, use_osd: bo
     """(clockwise quarter turn that makes ``gray`` upright, confidence 0..1, method).
 
     In order: the page's text cues when they are clear ('text'); Tesseract's OSD when it is sure
-    ('osd'); the template's blank when one is given ('template'); else the strongest weak cue, with a
+    ('osd') and does not turn the page across text lines whose direction the cues are sure of; the template's blank when one is given ('template'); else the strongest weak cue, with a
     confidence near 0 (method 'none' when the page has no text at all)."""
     cues = text_cues(gray)
     if cues is not None and cues.confidence >= TEXT_SURE:
