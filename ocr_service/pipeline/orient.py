@@ -71,6 +71,9 @@ class TextCues:
     updown: float  # (ink above the x-height band - ink below) / both, on the chosen turn; >0 upright
     lines: int  # text lines the up/down cue was measured on
     confidence: float  # 0..1
+    axis: int = 0  # the clockwise turn (0 or 90) that lays the text lines along x
+    skew_deg: float = 0.0  # the counter-clockwise correction that then makes them horizontal
+    axis_confidence: float = 0.0  # 0..1, the line-direction cue's own confidence
 
 def binarize_ink(gray: np.ndarray, faint: bool = False) -> np.ndarray:
     """Ink mask (uint8 0/255) robust to uneven light: dark relative to the local background.
@@ -415,7 +418,7 @@ def text_cues(gray: np.ndarray) -> TextCues | None:
     # both cues must be clear: the line direction by a margin, up/down on enough lines
     axis_conf = float(np.clip((ratio - 1.0) / 0.4, 0.0, 1.0))
     updown_conf = float(np.clip(abs(updown) / 0.25, 0.0, 1.0) * np.clip(lines / 8, 0.0, 1.0))
-    return TextCues(rotation, float(ratio), updown, lines, min(axis_conf, updown_conf))
+    return TextCues(rotation, float(ratio), updown, lines, min(axis_conf, updown_conf), axis, found[axis][0], axis_conf)
 
 
 def _layout_signature(gray: np.ndarray, size: tuple[int, int] = (48, 64)) -> np.ndarray:
@@ -497,7 +500,7 @@ def find_turn(gray: np.ndarray, reference: np.ndarray | None = None, use_osd: bo
     """(clockwise quarter turn that makes ``gray`` upright, confidence 0..1, method).
 
     In order: the page's text cues when they are clear ('text'); Tesseract's OSD when it is sure
-    ('osd'); the template's blank when one is given ('template'); else the strongest weak cue, with a
+    ('osd') and does not turn the page across text lines whose direction the cues are sure of; the template's blank when one is given ('template'); else the strongest weak cue, with a
     confidence near 0 (method 'none' when the page has no text at all)."""
     cues = text_cues(gray)
     if cues is not None and cues.confidence >= TEXT_SURE:
@@ -507,6 +510,12 @@ def find_turn(gray: np.ndarray, reference: np.ndarray | None = None, use_osd: bo
             and cues.confidence >= MIN_TEXT_CONFIDENCE and by_template[1] >= TEMPLATE_SURE:
         return cues.rotation, TEXT_SURE, TEXT  # two independent cues agree
     found = _osd(gray) if use_osd and cues is not None else None
+    if found is not None and cues is not None and cues.axis_confidence >= 1.0 \
+            and (found[0] - cues.rotation) % 180:
+        # OSD turns the page across text lines the profile is sure of: on text pages a sure line
+        # direction was never wrong (472 of 488 real cases sure, 0 wrong), while OSD is asked only
+        # on unsure pages, whose print it often reads badly; it is not taken (up/down stays weak)
+        found = None
     if found is not None and found[1] >= OSD_SURE:
         return found[0], float(min(1.0, found[1] / (4 * OSD_SURE))), OSD
     if by_template is not None:
