@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
+
 from store_fixtures import BACKENDS, db_url, pg_cluster, store  # noqa: F401
 from web_fixtures import add_batch
 
@@ -67,3 +69,29 @@ def test_sheets_and_groups_do_not_overlap_and_leases_expire(store):  # noqa: F81
         assert sheet_leases.held_sheet(s, "thu", now=later) is None
         again = sheet_leases.claim_sheet(s, "thu", now=later)
         assert again is not None and again != f.sheet_id
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # (SQLite has one writer: no row locks to race on)
+def test_a_sheet_whose_fields_another_claimer_is_locking_is_not_taken_in_part(store):  # noqa: F811
+    """The race behind two reviewers once getting one sheet (CI, 2026-12-01): a claimer that had
+    locked some of a sheet's fields (FOR UPDATE) but not yet committed; SKIP LOCKED then gave the
+    next claimer the sheet's other fields, and both held the sheet. Now the sheet is skipped whole."""
+    add_batch(store, sheets=2, names=("dob", "id_number"))
+    with store.session(write=False) as s:
+        first = min(s.scalars(repo.select(FieldRow.sheet_id)))
+        dob = s.scalars(repo.select(FieldRow.id).where(FieldRow.sheet_id == first, FieldRow.name == "dob")).one()
+    with store.session() as other:  # another claimer, mid-transaction: one field of the first sheet locked
+        other.scalars(repo.select(FieldRow.id).where(FieldRow.id == dob).with_for_update()).all()
+        got: dict[str, int | None] = {}
+        t = threading.Thread(target=lambda: got.update(r1=_claim(store, "r1")))
+        t.start()
+        t.join(timeout=30)
+        assert not t.is_alive()
+    assert got["r1"] is not None and got["r1"] != first
+    with store.session(write=False) as s:
+        assert {f.lease_owner for f in s.scalars(repo.select(FieldRow).where(FieldRow.sheet_id == first))} == {None}
+
+
+def _claim(store, owner: str) -> int | None:
+    with store.session() as s:
+        return sheet_leases.claim_sheet(s, owner)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ocr_service.errors import StoreError
@@ -53,6 +53,7 @@ def claim_sheet(s: Session, owner: str, *, batch_id: int | None = None, lease: d
                                     other.lease_owner.is_not(None), other.lease_owner != owner,
                                     other.lease_expires_at >= now)
     mine_ok = [_free(now), not_mine_postponed, not_own_check(owner)]
+    skipped: set[int] = set()  # sheets another claimer is taking right now
     for _ in range(100):
         # two probes: sheets needing review (in queue order), and the few fields waiting as QA
         # samples (their index; such a sheet's stored status may be auto_accepted or verified);
@@ -66,6 +67,8 @@ def claim_sheet(s: Session, owner: str, *, batch_id: int | None = None, lease: d
                 .where(FieldRow.qa_state == QA_PENDING, *mine_ok, ~held_by_others))
         if batch_id is not None:
             q, q_qa = q.where(Sheet.batch_id == batch_id), q_qa.where(FieldRow.batch_id == batch_id)
+        if skipped:
+            q, q_qa = q.where(Sheet.id.not_in(skipped)), q_qa.where(FieldRow.sheet_id.not_in(skipped))
         for probe, sheet_col in ((q, Sheet.id), (q_qa, FieldRow.sheet_id)):
             head = s.execute(probe.order_by(Batch.priority.desc(), Batch.id, sheet_col).limit(1)).first()
             if head is not None:
@@ -73,9 +76,15 @@ def claim_sheet(s: Session, owner: str, *, batch_id: int | None = None, lease: d
         if not heads:
             return None
         sheet_id = min(heads)[2]
+        # every free queued field of the sheet, or none: rows another claimer (a sheet or a group)
+        # has locked are skipped by SKIP LOCKED, and taking the rest would give two reviewers one
+        # sheet; the count, read without locks, still sees them as free
+        want = s.scalar(select(func.count()).select_from(FieldRow)
+                        .where(FieldRow.sheet_id == sheet_id, queued(), *mine_ok))
         ids = list(s.scalars(select(FieldRow.id).where(FieldRow.sheet_id == sheet_id, queued(), *mine_ok)
                              .order_by(FieldRow.id).with_for_update(skip_locked=True)))
-        if not ids:
+        if not ids or len(ids) < want:
+            skipped.add(sheet_id)
             continue
         token = SHEET_TOKEN + secrets.token_hex(16)
         s.execute(update(table).where(table.c.id.in_(ids), queued(table),
