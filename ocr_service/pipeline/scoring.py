@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,10 +197,7 @@ def echoes(fields: list[tuple[FieldSpec, str]]) -> list[float]:
         fam = family_of(spec.vocabulary, spec.validators)
         key = match_key(value)
         keys.append((fam, key) if fam and len(key.replace(" ", "")) >= ECHO_MIN_CHARS else None)
-    count: dict[tuple, int] = {}
-    for k in keys:
-        if k:
-            count[k] = count.get(k, 0) + 1
+    count = Counter(k for k in keys if k)
     return [1.0 if k and count[k] > 1 else 0.0 for k in keys]
 
 

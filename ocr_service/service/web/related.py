@@ -1,4 +1,4 @@
-"""What a review suggestion list offers before its own entries: the values already settled in the
+"""What a review suggestion list offers beside its own entries (second, after its first): the values already settled in the
 field's family (routes.family, vietnamese.suggest.family_of: names, addresses, IDs …) elsewhere, on the sheet's
 other fields and on the sheets scanned next to it in its batch. On a population sheet the same
 person's name is written as the head's and the declarant's, a child's sheet repeats a parent's name

@@ -252,7 +252,7 @@ def suggestions(request: Request, principal: Reviewer, field: int, q: Annotated[
     from the field's readings: exactly the values F2 steps through on the page (routes._choices).
     A district's or commune's list fits the province and district the sheet's other fields say
     (the template's context, from the values the reviewer is shown); an address's units there rank
-    first. The values settled in the field's family elsewhere (web/related.py) come before the list's."""
+    first. The values settled in the field's family elsewhere (web/related.py) come second, after the list's first."""
     with routes._store(request).session(write=False) as s:
         try:
             f = repo.get_field(s, field)
