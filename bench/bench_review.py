@@ -190,6 +190,8 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         Sheet,
         SourceFile,
     )
+    from ocr_service.calibration import is_correct
+    from ocr_service.calibration.labels import truth_context
     from ocr_service.synth import fill
     from ocr_service.vietnamese.text import clean, match_key
 
@@ -236,6 +238,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     store = open_store(None, data)
     add_users(store, [("hw-reviewer", "reviewer")])
     answers: dict[int, str] = {}
+    judged: dict[int, tuple] = {}  # the field's spec and its sheet's validator context (is_correct)
     seps: dict[int, str] = {}  # a field completed part by part: "," an address, " " a name
     from ocr_service.vietnamese import suggest as vsuggest
 
@@ -247,8 +250,10 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         everything = [f for f, _ in s.execute(q)]
         n_sheets_read = len({f.sheet_id for f in everything})
         n_auto = sum(1 for f in everything if f.status == "auto_accepted")
+        contexts = {name: truth_context(template, fields) for name, fields in truth.items()}
         for f, name in s.execute(q.where((FieldRow.status == "needs_review") | (FieldRow.qa_state == "pending"))):
             answers[f.id] = clean(truth[name].get(f.name, ""))
+            judged[f.id] = (template.field(f.name), contexts[name])
             seps[f.id] = {vsuggest.ADDRESS: ",", vsuggest.NAME: " "}.get(specs.get(f.name), "")
             per_sheet[f.sheet_id] = per_sheet.get(f.sheet_id, 0) + 1
     store.close()
@@ -259,8 +264,12 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     failed_plans: list[tuple[str, int]] = []
     corrections: list[dict] = []  # each correction's method, keys and plan (synthetic values), for --json
 
-    def right(value: str, want: str) -> bool:
-        return match_key(value) == match_key(want) or clean(value) == want
+    def right(value: str, want: str, fid: int) -> bool:
+        # right as the accuracy figures count it (calibration.is_correct): what was written, or the
+        # value the pipeline stores for it (a vocabulary's canonical entry, "Triệu Phong" for a
+        # written "Huyện Triệu Phong"; a normalized date)
+        spec, ctx = judged[fid]
+        return clean(value) == want or is_correct(spec, value, want, ctx)
 
     def f2_starts(shown: str, choices: list[str]) -> list[tuple[int, str]]:
         """What F2 shows after 0, 1, 2 … presses (the page steps through data-choices)."""
@@ -272,10 +281,10 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     def retype(want: str) -> list[tuple]:
         return [("type", want)] if want else [("press", "Backspace", 1)]
 
-    def retype_plan(shown, want, choices):
+    def retype_plan(fid, shown, want, choices):
         """The reviewer before this change: F2 until a candidate is right if one is, else retype whole."""
         for k, start in f2_starts(shown, choices)[1:]:
-            if right(start, want):
+            if right(start, want, fid):
                 return "F2", [("press", "F2", k)], None
         return "retype", retype(want), None
 
@@ -286,7 +295,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         options = [(cost(retype(want)), "retype", retype(want), None)]
         for k, start in f2_starts(shown, choices):
             f2 = [("press", "F2", k)] if k else []
-            if right(start, want):
+            if right(start, want, fid):
                 options.append((k, "F2", f2, None))
                 continue
             plan = edit_plan(start, want)
@@ -318,7 +327,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     if reach + 2 >= best:  # (+ one ↓ and Enter at the least): longer prefixes cost more
                         break
                     got = page.request.get(f"{url}/review/suggest", params={"field": str(fid), "q": typed}).json()
-                    hit = [j for j, it in enumerate(got["items"]) if right(it["value"], want)]
+                    hit = [j for j, it in enumerate(got["items"]) if right(it["value"], want, fid)]
                     if hit and reach + hit[0] + 2 < best:
                         best = reach + hit[0] + 2
                         options.append((best - 1, "suggestion", plan, (typed, hit[0])))
@@ -440,7 +449,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 if cost(plan) >= budget:
                     plan = None
                     break
-            if plan and right(text, want):
+            if plan and right(text, want, fid):
                 out.append((cost(plan), "parts fixed", plan))
         # a last pick with ↓ pressed is taken by the Enter that confirms (one key less than Tab, Enter)
         done = []
@@ -503,13 +512,13 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 assert active, "no row has the focus"
                 fid, shown, choices = int(active[0]), active[1], json.loads(active[2] or "[]")
                 want = answers[fid]
-                if right(shown, want):
+                if right(shown, want, fid):
                     enter(last)
                     telex += 1
                     continue
                 wrong_shown += 1
                 if reviewer == "retype":
-                    method, plan, pick = retype_plan(shown, want, choices)
+                    method, plan, pick = retype_plan(fid, shown, want, choices)
                 else:
                     method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1")
                 keys = cost(plan) + 1  # + Enter
@@ -549,9 +558,9 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                         page.keyboard.press("ArrowDown")
                     keys += pick[1] + 1
                     chosen = page.evaluate("document.getElementById('suggest').dataset.chosen || ''")
-                    ok = right(chosen, want)
+                    ok = right(chosen, want, fid)
                 else:
-                    ok = right(page.evaluate("document.activeElement.value"), want)
+                    ok = right(page.evaluate("document.activeElement.value"), want, fid)
                 if not ok:  # the plan did not give the value in the page: select all, retype (counted)
                     failed_plans.append((method, fid))
                     page.keyboard.press("Escape")
@@ -576,8 +585,8 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         page_keys = sum(int((e.new or {}).get("keys") or 0) for e in events)
         stored = {f.id: f for f in s.scalars(select(FieldRow).where(FieldRow.id.in_(list(answers))))}
         right_after = sum(1 for fid, want in answers.items()
-                          if match_key(stored[fid].verified_value if stored[fid].verified_value is not None
-                                       else stored[fid].value) == match_key(want))
+                          if right(stored[fid].verified_value if stored[fid].verified_value is not None
+                                   else stored[fid].value, want, fid))
     store.close()
     return {"engines": engines, "hands": hands, "households": households, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
