@@ -20,6 +20,7 @@ from test_web_browser import (  # noqa: F401 (fixtures)
     assert_focus,
     browser,
     log_in,
+    open_group,
     open_page,
     patient_expect,
     row_ids,
@@ -112,11 +113,7 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
-    ctx, page, errors = open_page(browser)
-    log_in(page, url, "reviewer")
-    expect(page.locator("h1")).to_contain_text("permanent_address")
-    addr = row_ids(page)
-    assert len(addr) == 2
+    ctx, page, errors, addr = open_group(browser, url, "permanent_address", 2)
     listbox = page.locator("#suggest")
     keys = page.locator("aside.keys")
     expect(keys).to_contain_text("Tab")

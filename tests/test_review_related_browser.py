@@ -10,9 +10,7 @@ import pytest
 from test_web_browser import (  # noqa: F401 (fixtures)
     assert_focus,
     browser,
-    log_in,
-    open_page,
-    row_ids,
+    open_group,
 )
 from web_fixtures import add_batch, served_station
 
@@ -39,11 +37,7 @@ def test_a_name_settled_on_the_sheet_is_taken_whole(station, browser):  # noqa: 
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
-    ctx, page, errors = open_page(browser)
-    log_in(page, url, "reviewer")
-    expect(page.locator("h1")).to_contain_text("head_name")
-    rows = row_ids(page)
-    assert len(rows) == 2
+    ctx, page, errors, rows = open_group(browser, url, "head_name", 2)
     assert_focus(page, rows[0])
     page.keyboard.type("ng")
     items = page.locator(f"#row-{rows[0]} #suggest li")

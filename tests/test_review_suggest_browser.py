@@ -13,8 +13,7 @@ from test_web_browser import (  # noqa: F401 (fixtures)
     VIEWPORT,
     assert_focus,
     browser,
-    log_in,
-    open_page,
+    open_group,
     patient_expect,
     row_ids,
 )
@@ -47,11 +46,7 @@ def test_group_mode_suggestions_by_keyboard(station, browser):  # noqa: F811
     from playwright.sync_api import expect
 
     url, store = station["url"], station["store"]
-    ctx, page, errors = open_page(browser)
-    log_in(page, url, "reviewer")
-    expect(page.locator("h1")).to_contain_text("ethnicity")
-    eth = row_ids(page)
-    assert len(eth) == 3
+    ctx, page, errors, eth = open_group(browser, url, "ethnicity", 3)
     listbox = page.locator("#suggest")
 
     # 1. "kin": the list opens under the row; ↓ highlights Kinh, Enter takes it and accepts the row

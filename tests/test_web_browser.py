@@ -129,6 +129,19 @@ def row_ids(page) -> list[int]:
     return page.locator("form.row").evaluate_all("els => els.map(e => Number(e.dataset.field))")
 
 
+def open_group(browser, url: str, field_name: str, rows: int, username: str = "reviewer"):
+    """A reviewer's new page, logged in, on the group of ``field_name`` it claimed, which must hold
+    ``rows`` rows: (context, page, console errors, the rows' field ids)."""
+    from playwright.sync_api import expect
+
+    ctx, page, errors = open_page(browser)
+    log_in(page, url, username)
+    expect(page.locator("h1")).to_contain_text(field_name)
+    ids = row_ids(page)
+    assert len(ids) == rows, ids
+    return ctx, page, errors, ids
+
+
 def assert_focus(page, field_id: int) -> None:
     """Wait (a loaded machine) until the input of ``field_id``'s row has the keyboard focus."""
     page.wait_for_function("id => { const a = document.activeElement; "
