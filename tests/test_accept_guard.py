@@ -3,6 +3,7 @@ evidence, evidence outside the calibrated range goes to review (out_of_calibrati
 anything generated are never auto-accepted, and `fields read` decides single-field images."""
 
 import json
+import re
 
 import cv2
 import numpy as np
@@ -122,6 +123,19 @@ def test_evidence_outside_the_calibrated_range_goes_to_review():
     assert rows[0][2] is False
     assert describe("out_of_calibration", "vi") == "Ngoài phạm vi hiệu chỉnh"
     assert describe("out_of_calibration", "en") == "Outside the calibrated range"
+    # the station speaks Vietnamese: the evidence is named in words, not by its code names
+    said = describe(next(x for x in r.reasons if ReviewReason.of(x) == ReviewReason.OUT_OF_CALIBRATION), "vi")
+    assert said.startswith("Ngoài phạm vi hiệu chỉnh: ") and not re.search(r"[a-z]+_[a-z]+|\bconf\b", said), said
+
+
+def test_every_piece_of_evidence_has_a_vietnamese_name():
+    from ocr_service.pipeline import scoring
+    from ocr_service.pipeline.reasons import _evidence_names
+
+    names = _evidence_names()
+    assert set(scoring.FEATURES) | set(scoring.RANGE_ONLY) <= set(names)
+    said = describe(ReviewReason.OUT_OF_CALIBRATION.detail("conf, conf_logit, snap_margin"), "vi")
+    assert said == f"Ngoài phạm vi hiệu chỉnh: {names['conf']}, {names['snap_margin']}"  # each name once
 
 
 @pytest.mark.parametrize("template_name, fields", [

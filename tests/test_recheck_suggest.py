@@ -29,6 +29,12 @@ def test_recheck_runs_the_validators_and_checks_and_says_it_in_vietnamese():
     assert reasons.describe("invalid:length: 11 digits; expected 12 (or 9 for CMND)", "vi") == \
         "Giá trị không hợp lệ: có 11 chữ số; cần 12 (hoặc 9 nếu là CMND)"
     assert reasons.describe_detail("invalid:format: something new", "vi") == "format: something new"  # as written
+    # the header's unit not recognized: said in Vietnamese, the written text quoted as it is
+    from ocr_service.vietnamese.vocab import admin_vocabulary_in
+
+    _, why = admin_vocabulary_in("district", "TinẤt Tiền Giang", None)
+    vi = reasons.describe_detail(f"invalid:hierarchy: cannot check it lies there: {why}", "vi")
+    assert vi == "không kiểm tra được đơn vị thuộc đâu: không nhận ra tỉnh/thành phố «TinẤt Tiền Giang»"
     assert reasons.describe("low_confidence", "vi") == "Độ tin cậy thấp"
 
 

@@ -45,6 +45,18 @@ def _details() -> dict[str, list[tuple[re.Pattern, str]]]:
     return {check: [(re.compile(p), vi) for p, vi in pairs] for check, pairs in data.items()}
 
 
+@functools.cache
+def _evidence_names() -> dict[str, str]:
+    return yaml.safe_load((Path(__file__).with_name("data") / "evidence.yaml").read_text(encoding="utf-8"))
+
+
+def _evidence_vi(detail: str) -> str:
+    """An out_of_calibration detail (evidence names, comma-separated) in Vietnamese, each name once."""
+    names = _evidence_names()
+    said = [names.get(n.strip(), n.strip()) for n in detail.split(",") if n.strip()]
+    return ", ".join(dict.fromkeys(said))
+
+
 def _detail_vi(detail: str) -> str:
     check, sep, what = detail.strip().partition(": ")
     for pattern, vi in _details().get(check, []) if sep else []:
@@ -61,7 +73,9 @@ def describe_detail(reason: str, lang: str = "en") -> str:
     code, _, detail = reason.partition(":")
     if not detail:
         return _texts()[ReviewReason(code).value][lang]
-    return _detail_vi(detail) if lang == "vi" else detail.strip()
+    if lang != "vi":
+        return detail.strip()
+    return _evidence_vi(detail) if code == ReviewReason.OUT_OF_CALIBRATION else _detail_vi(detail)
 
 
 def describe(reason: str, lang: str = "en") -> str:
