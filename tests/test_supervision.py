@@ -184,13 +184,13 @@ def test_residual_per_kind_and_the_warning_on_the_page(web):  # noqa: F811
     assert page.status_code == 200
     warnings = re.findall(r'<p class="error qa-warning"[^>]*>(.*?)</p>', page.text, re.S)
     # date (upper 1.79%) and all kinds together (2 in 1,400: upper 0.515%) pass the target; text does not
-    assert [re.search(r"<b>([^<]+)</b>", w).group(1) for w in warnings] == ["date", "mọi loại ô"]
+    assert [re.search(r"<b>([^<]+)</b>", w).group(1) for w in warnings] == ["ngày tháng", "mọi loại ô"]  # in words
     assert "1,79%" in warnings[0] and "2 sai trên 400" in warnings[0] and "2 sai trên 1400" in warnings[1]
     assert table["all"]["warn"] and 0.005 < table["all"]["high"] < 0.0052
     with store.session(write=False) as s:
         (batch,) = supervision.queue_by_batch(s)
     assert (batch["pending"], batch["leased"], batch["done"]) == (0, 0, 1400)  # every sample answered
-    assert re.search(r'data-kind="text"><td>text</td><td>1000</td><td>0</td>', page.text)
+    assert re.search(r'data-kind="text"><td>chữ, danh mục</td><td>1000</td><td>0</td>', page.text)
     api = logged_in(app, "supervisor").get("/supervisor")  # same page for an admin-less supervisor
     assert api.status_code == 200
 

@@ -94,7 +94,7 @@ def test_blind_qa_in_the_group_keystrokes_and_the_supervisor_warning(station, br
     log_in(page, url, "supervisor", "/supervisor")
     warning = page.locator("p.qa-warning").first
     assert warning.is_visible()
-    assert "loại ô date" in warning.inner_text() and "3 sai trên 401" in warning.inner_text()
+    assert "loại ô ngày tháng" in warning.inner_text() and "3 sai trên 401" in warning.inner_text()
     assert page.locator("#stats tbody tr").first.inner_text().startswith("reviewer")
     screenshot(page, "supervisor")
     ctx.close()

@@ -12,16 +12,31 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
 from ocr_service.errors import OcrServiceError
 from ocr_service.service import auth, supervision
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
-from ocr_service.service.store.models import utcnow
-from ocr_service.service.web.routes import WebError, check_csrf, page_require, render
+from ocr_service.service.store.models import Template, utcnow
+from ocr_service.service.web.routes import WebError, _column_label, _settings, check_csrf, page_require, render
 
 router = APIRouter(include_in_schema=False)
 STATS_DAYS = 2  # the page: today and yesterday (longer windows through the JSON API)
+# The page's words for the templates' field kinds (forms.model), and "all" of the residual table.
+KIND_NAMES = {"name": "họ tên", "text": "chữ, danh mục", "address": "địa chỉ", "date": "ngày tháng",
+              "digits": "chữ số", "signature": "chữ ký", "all": "mọi loại ô"}
+
+
+def _field_labels(request: Request, s, keys: list[str]) -> dict[str, str]:
+    """The heading group mode shows for each review key (a field, a table column), from the first
+    template in the store that knows it; the key itself when none does."""
+    tdir = str(_settings(request).templates_dir)
+    refs = [t.ref for t in s.scalars(select(Template).order_by(Template.id))]
+    out = {}
+    for key in keys:
+        out[key] = next((label for label in (_column_label(tdir, ref, key) for ref in refs) if label != key), key)
+    return out
 
 
 Supervisor = Annotated[Principal, Depends(page_require(*auth.CAN_SUPERVISE, action="mở trang giám sát"))]
@@ -55,12 +70,14 @@ def supervisor_page(request: Request, principal: Supervisor, message: str | None
         assignments = [{"id": a.id, "reviewer": a.reviewer, "what": supervision.describe_assignment(a, names)}
                        for a in repo.active_assignments(s)]
         stats = supervision.operator_stats(s, since=now - dt.timedelta(days=STATS_DAYS))
+        labels = _field_labels(request, s, [f["field"] for f in fields])
     notes = {"ok": "Đã lưu.", "assigned": "Đã giao việc.", "ended": "Đã thu hồi việc đã giao.",
              "priority": "Đã đổi mức ưu tiên."}
     return render(request, "supervisor.html", principal=principal, csrf=request.state.csrf, residual=residual,
                   reviewer_qa=reviewer_qa,
                   batches=batches, fields=fields, reviewers=reviewers, assignments=assignments, stats=stats,
                   age=_age, pct=_pct, target=supervision.TARGET_ERROR, message=notes.get(message or ""),
+                  labels=labels, kind_names=KIND_NAMES,
                   warned=[r for r in residual if r["warn"]], days=STATS_DAYS,
                   idle_minutes=int(supervision.IDLE_GAP.total_seconds() // 60))
 
