@@ -437,13 +437,14 @@ def text_cues(gray: np.ndarray) -> TextCues | None:
     updown, lines = _updown(rotate_mask(rotate90(ink, axis), skew))
     # both cues must be clear: the line direction by a margin, up/down on enough lines
     axis_conf = float(np.clip((ratio - 1.0) / 0.4, 0.0, 1.0))
-    if min(axis_conf, _updown_confidence(updown, lines)) < TEXT_SURE and abs(skew) >= GREY_UPDOWN_DEG:
+    updown_conf = _updown_confidence(updown, lines)
+    if min(axis_conf, updown_conf) < TEXT_SURE and abs(skew) >= GREY_UPDOWN_DEG:
         again = _updown_grey(page, axis, skew)
-        if _updown_confidence(*again) > _updown_confidence(updown, lines):  # the clearer reading counts
+        if _updown_confidence(*again) > updown_conf:  # the clearer reading counts
             updown, lines = again
+            updown_conf = _updown_confidence(updown, lines)
     rotation = (axis + (0 if updown >= 0 else 180)) % 360
-    conf = min(axis_conf, _updown_confidence(updown, lines))
-    return TextCues(rotation, float(ratio), updown, lines, conf, axis, skew, axis_conf)
+    return TextCues(rotation, float(ratio), updown, lines, min(axis_conf, updown_conf), axis, skew, axis_conf)
 
 
 def _layout_signature(gray: np.ndarray, size: tuple[int, int] = (48, 64)) -> np.ndarray:

@@ -283,6 +283,11 @@ def _column_label(templates_dir: str, ref: str, key: str) -> str:
         return key
 
 
+def column_label(request: Request, ref: str, key: str) -> str:
+    """:func:`_column_label` with the installation's templates directory (for the other pages)."""
+    return _column_label(str(_settings(request).templates_dir), ref, key)
+
+
 def _row_label(templates_dir: str, ref: str, name: str) -> str | None:
     """Which table row a cell is ("Thành viên 2"); None for an ordinary field."""
     t = _template(templates_dir, ref)

@@ -19,7 +19,7 @@ from ocr_service.service import auth, supervision
 from ocr_service.service.auth import Principal
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import Template, utcnow
-from ocr_service.service.web.routes import WebError, _column_label, _settings, check_csrf, page_require, render
+from ocr_service.service.web.routes import WebError, check_csrf, column_label, page_require, render
 
 router = APIRouter(include_in_schema=False)
 STATS_DAYS = 2  # the page: today and yesterday (longer windows through the JSON API)
@@ -31,12 +31,9 @@ KIND_NAMES = {"name": "họ tên", "text": "chữ, danh mục", "address": "đ�
 def _field_labels(request: Request, s, keys: list[str]) -> dict[str, str]:
     """The heading group mode shows for each review key (a field, a table column), from the first
     template in the store that knows it; the key itself when none does."""
-    tdir = str(_settings(request).templates_dir)
     refs = [t.ref for t in s.scalars(select(Template).order_by(Template.id))]
-    out = {}
-    for key in keys:
-        out[key] = next((label for label in (_column_label(tdir, ref, key) for ref in refs) if label != key), key)
-    return out
+    return {key: next((label for label in (column_label(request, ref, key) for ref in refs) if label != key), key)
+            for key in keys}
 
 
 Supervisor = Annotated[Principal, Depends(page_require(*auth.CAN_SUPERVISE, action="mở trang giám sát"))]
