@@ -77,6 +77,19 @@ def test_close_runner_up_not_confident():
     assert not s.confident
 
 
+def test_written_unit_word_settles_twin_communes():
+    # Đạ Huoai (682) has the town "Thị trấn Phước Cát" and the commune "Xã Phước Cát 2": the
+    # written unit word tells them apart, so the snap is sure only when that word agrees with it
+    v = admin_units().vocabulary("commune", "682")
+    town = v.snap("Thị trấn Phước Cát")
+    assert town.value is not None and town.confident and town.runner_up is None
+    assert v.snap("Xã Phước Cát 2").confident
+    for text in ["Phước Cát", "Xã Phước Cát", "Thị trấn Phước Cát 2"]:
+        s = v.snap(text)
+        assert not s.confident, text
+        assert s.runner_up is not None, text
+
+
 @pytest.mark.parametrize("text", ["Vân Kiều", "Pa Cô", "Thanh", "Ngạn", "Ngan"])
 def test_ambiguous_ethnic_not_snapped(text):
     s = get_vocabulary("ethnicity").snap(text)

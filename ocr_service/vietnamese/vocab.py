@@ -134,6 +134,7 @@ class Vocabulary:
         self._compact: dict[str, set[str]] = {}
         self._nodia: dict[str, set[str]] = {}
         self._forms: dict[str, set[str]] = {}
+        self._units: dict[str, set[str]] = {}  # value -> the unit words (match keys) its forms begin with
         self._symbols: dict[str, str] = {}  # variants with an empty text key ("—")
         self._amb: dict[str, tuple[tuple[str, ...], str]] = {}
         self._choices: list[str] = []
@@ -162,8 +163,16 @@ class Vocabulary:
             return k, k, k
         return _text_keys(s, self._prefixes)
 
+    def _unit_word(self, s: str) -> str | None:
+        """The unit word (a strip prefix's match key) that ``s`` begins with, or None."""
+        k = match_key(s)
+        return next((p for p in self._prefixes if k.startswith(p + " ") and len(k) > len(p) + 1), None)
+
     def _add_form(self, form: str, value: str) -> None:
         self._forms.setdefault(form, set()).add(value)
+        unit = self._unit_word(form) if self._prefixes else None
+        if unit:
+            self._units.setdefault(value, set()).add(unit)
         k, kc, kn = self._keys(form)
         if not k:
             self._symbols[clean(form)] = value
@@ -205,15 +214,25 @@ class Vocabulary:
     def __repr__(self) -> str:
         return f"Vocabulary({self.name!r}, {len(self)} values)"
 
-    def _runner_up(self, key: str, value: str) -> tuple[str, float] | None:
+    def _other_unit(self, unit: str | None, value: str, other: str) -> bool:
+        """Whether the written unit word rules ``other`` out beside ``value``: the text names a unit
+        type ("Thị trấn …") that ``value`` has and ``other`` never has ("Xã Phước Cát 2" beside
+        "Thị trấn Phước Cát"). Only a word both agree with the top value and disagree with the
+        other counts, so a misread unit word never makes a snap surer."""
+        return bool(unit) and unit in self._units.get(value, ()) and unit not in self._units.get(other, ())
+
+    def _runner_up(self, key: str, value: str, unit: str | None = None) -> tuple[str, float] | None:
         """The best other canonical value for a key that hit ``value`` exactly (its fuzzy score),
-        so every snap carries its margin: an exact hit next to a near twin is not a sure one."""
+        so every snap carries its margin: an exact hit next to a near twin is not a sure one. A
+        value of another unit type than the written unit word is no runner-up (:meth:`_other_unit`)."""
         if not self.fuzzy or len(key) > 300:
             return None
         best: tuple[str, float] | None = None
         for _choice, score, i in process.extract(key, self._choices, scorer=fuzz.ratio, limit=8, score_cutoff=40):
             v = self._choice_values[i]
-            if v != value and not v.startswith("\0amb:") and (best is None or score / 100.0 > best[1]):
+            if v == value or v.startswith("\0amb:") or self._other_unit(unit, value, v):
+                continue
+            if best is None or score / 100.0 > best[1]:
                 best = (v, score / 100.0)
         return best
 
@@ -245,12 +264,13 @@ class Vocabulary:
         k, kc, kn = self._keys(c)
         if not k:
             return Snap(raw, None, 0.0)
+        unit = self._unit_word(c) if self._units else None
         for idx, key, method in ((self._exact, k, "exact"), (self._compact, kc, "compact")):
             hit = idx.get(key)
             if hit:
                 if len(hit) == 1:
                     value = next(iter(hit))
-                    return self._snap(raw, value, 1.0, method, self._runner_up(k, value))
+                    return self._snap(raw, value, 1.0, method, self._runner_up(k, value, unit))
                 vals = sorted(hit)
                 return Snap(raw, None, 1.0, None, False, True, tuple(vals), "ambiguous")
         for key in (k, kc, kn):
@@ -262,17 +282,17 @@ class Vocabulary:
             # restoring marks may add what OCR lost, never swap one that was read (Thụy is not Thủy)
             forms = [f for f in self._forms_of(value) if self._keys(f)[2] == kn]
             if any(adds_marks_only(k, self._keys(f)[0]) for f in forms):
-                return self._snap(raw, value, NO_DIACRITICS_SCORE, "no_diacritics", self._runner_up(k, value))
-            return self._snap(raw, value, RESPELLED_SCORE, "respelled", self._runner_up(k, value))
+                return self._snap(raw, value, NO_DIACRITICS_SCORE, "no_diacritics", self._runner_up(k, value, unit))
+            return self._snap(raw, value, RESPELLED_SCORE, "respelled", self._runner_up(k, value, unit))
         if hit:
             vals = sorted(hit)
             return Snap(raw, None, NO_DIACRITICS_SCORE, None, False, True, tuple(vals),
                         "ambiguous")
         if not self.fuzzy or len(k) > 300:
             return Snap(raw, None, 0.0)
-        return self._fuzzy(raw, k)
+        return self._fuzzy(raw, k, unit)
 
-    def _fuzzy(self, raw: str, k: str) -> Snap:
+    def _fuzzy(self, raw: str, k: str, unit: str | None = None) -> Snap:
         found = process.extract(k, self._choices, scorer=fuzz.ratio, limit=12,
                                 score_cutoff=40)
         best: dict[str, float] = {}
@@ -284,6 +304,7 @@ class Vocabulary:
             return Snap(raw, None, 0.0)
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         top_v, top_s = ranked[0]
+        ranked = [ranked[0]] + [r for r in ranked[1:] if not self._other_unit(unit, top_v, r[0])]
         runner = ranked[1] if len(ranked) > 1 else None
         if top_v.startswith("\0amb:"):
             key = self._keys(top_v[5:])[0]
