@@ -16,6 +16,7 @@ import httpx
 import pytest
 from web_fixtures import PASSWORD, add_batch, add_real_pages, csrf_of, served_station
 
+from ocr_service.service import auth
 from ocr_service.service.store import repository as repo
 from ocr_service.service.store.models import AuditEvent, FieldRow, utcnow
 from ocr_service.settings import Settings
@@ -54,9 +55,12 @@ def station(tmp_path_factory):
         real = _real_batch(store, settings)
         box = add_batch(store, "hộp-1", sheets=6)
         par = add_batch(store, "hộp-song-song", sheets=24, names=("id_number",), offset=100)
+        bulk = add_batch(store, "hộp-xác-nhận", sheets=20, offset=200)
         with store.session() as s:
             repo.get_batch(s, par).priority = -1  # after the others
-        return {"real": real, "box": box, "par": par}
+            repo.get_batch(s, bulk).priority = -2
+            auth.add_user(s, "reviewer3", PASSWORD, role="reviewer", actor="test")
+        return {"real": real, "box": box, "par": par, "bulk": bulk}
 
     # reviewer QA off: it would send a share of these decisions back into the queue for another
     # reviewer (tested in test_qa_blind_http.py), and these tests count the queue exactly
@@ -303,6 +307,65 @@ def test_two_reviewers_in_parallel_get_disjoint_rows(station, browser):
         assert (f.status, f.lease_owner, f.verified_value) == ("needs_review", "admin", None)
     for p in [*pages, admin]:
         p.context.close()
+
+
+def test_ctrl_enter_confirms_the_rows_on_screen(station, browser):
+    """Ctrl+Enter accepts the focused row (as typed) and the undecided rows below it that are wholly
+    on screen, each as shown and audited; a row below the fold stays to decide, and gets the focus."""
+    from playwright.sync_api import expect
+
+    url, store, bulk = station["url"], station["store"], station["batches"]["bulk"]
+    ctx, page, errors = open_page(browser)
+    page.set_viewport_size({"width": 1366, "height": 480})
+    log_in(page, url, "reviewer3", f"/review/group?batch={bulk}")
+    ids = row_ids(page)
+    assert len(ids) == 20
+    on_screen = page.evaluate("""() => Array.from(document.querySelectorAll('form.row')).filter(f => {
+        const r = f.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })
+        .map(f => Number(f.dataset.field))""")
+    assert 3 <= len(on_screen) < 20 and on_screen == ids[:len(on_screen)], on_screen
+    with store.session(write=False) as s:
+        shown = {i: repo.get_field(s, i).value for i in ids}
+    assert_focus(page, ids[0])
+    page.keyboard.press("Enter")  # the first row alone
+    assert_focus(page, ids[1])
+    page.keyboard.type("02/02/1992")  # a correction, confirmed with the rows under it
+    page.keyboard.press("Control+Enter")
+    done = ids[:len(on_screen)]
+    for fid in done:
+        expect(page.locator(f"#row-{fid}")).to_have_attribute("data-state", "decided")
+    rest = ids[len(on_screen):]
+    expect(page.locator('form.row[data-state="pending"]')).to_have_count(len(rest))
+    assert_focus(page, rest[0])
+    # the row below the fold starts the next screen, so Ctrl+Enter confirms that screen's rows next
+    in_view = """() => Array.from(document.querySelectorAll('form.row[data-state="pending"]')).filter(f => {
+        const r = f.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })
+        .map(f => Number(f.dataset.field))"""
+    # (rows without a snippet are short: at 768 px the page ends before the next screen could start
+    # at its top, so this test's window is lower, as a browser with toolbars leaves it)
+    page.wait_for_function("id => Math.abs(document.getElementById('row-' + id).getBoundingClientRect().top) < 2",
+                           arg=rest[0], timeout=15_000)
+    second = page.evaluate(in_view)
+    assert 3 <= len(second) < len(rest) and second == rest[:len(second)], (second, rest)
+    page.keyboard.press("Control+Enter")
+    for fid in second:
+        expect(page.locator(f"#row-{fid}")).to_have_attribute("data-state", "decided")
+    done += second
+    rest = rest[len(second):]
+    assert_focus(page, rest[0])
+    with store.session(write=False) as s:
+        got = {i: repo.get_field(s, i) for i in ids}
+        verified = {e.entity_id for e in s.scalars(repo.select(AuditEvent).where(
+            AuditEvent.action == "field.verify", AuditEvent.actor == "reviewer3"))}
+    assert got[ids[1]].verified_value == "02/02/1992"
+    for fid in done:
+        assert got[fid].status == "verified" and got[fid].verified_by == "reviewer3" and str(fid) in verified
+        if fid != ids[1]:
+            assert got[fid].verified_value == shown[fid]
+    assert all(got[i].status == "needs_review" and got[i].lease_owner == "reviewer3" for i in rest)
+    # (the rows' snippets are 404s: these sheets have no page image; nothing else may fail)
+    assert not [e for e in errors if "404" not in e], errors
+    ctx.close()
 
 
 def test_roles_and_cookies_over_http(station):

@@ -35,12 +35,11 @@ HERE = Path(__file__).parent
 UNREADABLE_NOTE = "không đọc được"
 ROLE_NAMES = {"clerk": "nhập liệu", "reviewer": "kiểm tra viên", "supervisor": "giám sát", "exporter": "xuất dữ liệu",
               "admin": "quản trị"}
-KEYS = [("Enter", "chấp nhận giá trị đang hiển thị (hoặc gợi ý đang chọn), sang dòng sau"),
-        ("gõ chữ", ("thay giá trị (ô được chọn sẵn toàn bộ); ô có danh mục hiện gợi ý cho phần đang gõ "
-                    "(địa chỉ: từng phần giữa các dấu phẩy; họ tên: từng chữ)")),
+KEYS = [("Enter", "chấp nhận giá trị đang hiện (hoặc gợi ý đang chọn), sang dòng sau"),
+        ("Ctrl+Enter", "chấp nhận cả các dòng bên dưới đang hiện trên màn hình"),
+        ("gõ chữ", "thay giá trị; ô có danh mục gợi ý cho phần đang gõ (phần địa chỉ, chữ của họ tên)"),
         ("↓ / ↑", "chọn gợi ý; không có gợi ý: chuyển dòng"),
-        ("Tab", ("có gợi ý: lấy gợi ý đang chọn (chưa chọn: gợi ý đầu), ở lại ô để sửa phần khác; "
-                 "không có gợi ý: sang dòng sau")),
+        ("Tab", "lấy gợi ý, ở lại ô để sửa phần khác; không có gợi ý: sang dòng sau"),
         ("⇧Tab", "về dòng trước"),
         ("Esc", "đóng gợi ý"),
         ("F2", "giá trị gợi ý tiếp theo"),

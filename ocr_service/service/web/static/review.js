@@ -5,6 +5,8 @@
 //           ↓ / ↑ choose one, Enter takes it and accepts the row, Tab takes it (none chosen: the
 //           first) and stays in the row to go on with another part, Esc closes the list; an address
 //           or a name is completed where the caret is (a comma-separated part, a word)
+//   Ctrl+Enter: accept this row and the undecided rows right below it that are wholly on screen,
+//               each as shown (a reviewer who has looked them over confirms them at once)
 //   Tab / ArrowDown / ArrowUp: move between rows (when no suggestion list is open)
 //   F2: next candidate value; F4: unreadable; F8: postpone (back to the queue); F9: the whole sheet
 // Each decision carries the number of keys pressed in its row (``keys``), for the statistics.
@@ -19,7 +21,13 @@
   function inputOf(form) { return form ? form.querySelector("input.value") : null; }
   function focusRow(form) {
     var input = inputOf(form);
-    if (input) { input.focus(); input.select(); input.scrollIntoView({ block: "nearest" }); }
+    if (!input) { return; }
+    input.focus({ preventScroll: true });
+    input.select();
+    // a row below the screen starts the next screen (the rows to look over, and confirm with
+    // Ctrl+Enter, under it); one above comes back into view as little as it takes
+    var below = form.getBoundingClientRect().bottom > (window.innerHeight || document.documentElement.clientHeight);
+    form.scrollIntoView({ block: below ? "start" : "nearest" });
   }
   function move(form, step) {
     var rows = pending(), i = rows.indexOf(form);
@@ -47,6 +55,23 @@
     if (next) { focusRow(next); }
   }
 
+  // The undecided rows after ``form``, down to the first not wholly on screen: only what the
+  // reviewer can see is confirmed in one go.
+  function shownBelow(form) {
+    var rows = pending(), out = [], bottom = window.innerHeight || document.documentElement.clientHeight;
+    for (var j = rows.indexOf(form) + 1; j < rows.length; j++) {
+      var r = rows[j].getBoundingClientRect();
+      if (r.top < 0 || r.bottom > bottom) { break; }
+      out.push(rows[j]);
+    }
+    return out;
+  }
+  function acceptShown(form) {
+    var rest = shownBelow(form);  // before the focus moves (and scrolls)
+    submit(form, "accept");
+    rest.forEach(function (row) { submit(row, "accept"); });
+  }
+
   function say(text) {
     var status = document.getElementById("status");
     if (status) { status.textContent = text; status.hidden = !text; }
@@ -68,7 +93,11 @@
     if (!e.repeat) { form.keyCount = (form.keyCount || 0) + 1; }
     if (window.Suggest.navigate(e, input)) { return; }  // the list is open: ↓ / ↑ / Esc are its keys
     switch (e.key) {
-      case "Enter": e.preventDefault(); window.Suggest.take(input); submit(form, "accept"); break;
+      case "Enter":
+        e.preventDefault();
+        window.Suggest.take(input);
+        if (e.ctrlKey) { acceptShown(form); } else { submit(form, "accept"); }
+        break;
       case "ArrowDown": e.preventDefault(); move(form, 1); break;
       case "ArrowUp": e.preventDefault(); move(form, -1); break;
       case "F2": e.preventDefault(); window.Candidates.next(input); break;
