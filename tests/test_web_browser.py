@@ -316,7 +316,6 @@ def test_ctrl_enter_confirms_the_rows_on_screen(station, browser):
 
     url, store, bulk = station["url"], station["store"], station["batches"]["bulk"]
     ctx, page, errors = open_page(browser)
-    page.set_viewport_size({"width": 1366, "height": 480})
     log_in(page, url, "reviewer3", f"/review/group?batch={bulk}")
     ids = row_ids(page)
     assert len(ids) == 20
@@ -341,8 +340,6 @@ def test_ctrl_enter_confirms_the_rows_on_screen(station, browser):
     in_view = """() => Array.from(document.querySelectorAll('form.row[data-state="pending"]')).filter(f => {
         const r = f.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })
         .map(f => Number(f.dataset.field))"""
-    # (rows without a snippet are short: at 768 px the page ends before the next screen could start
-    # at its top, so this test's window is lower, as a browser with toolbars leaves it)
     page.wait_for_function("id => Math.abs(document.getElementById('row-' + id).getBoundingClientRect().top) < 2",
                            arg=rest[0], timeout=15_000)
     second = page.evaluate(in_view)
