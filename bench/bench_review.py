@@ -172,8 +172,23 @@ def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
 
 # -- (b) a scripted reviewer in the browser --------------------------------------------------------
 
+# The undecided rows below the focused one, down to the first not wholly on screen: what the page's
+# Ctrl+Enter confirms with it (static/review.js, shownBelow), as [field id, value shown].
+NOTHING_SAVING = "() => !document.querySelector('form.row[data-state=\"saving\"]')"
+SHOWN_BELOW = """() => {
+  const rows = Array.from(document.querySelectorAll('form.row[data-state="pending"]'));
+  const out = [];
+  for (let j = rows.indexOf(document.activeElement.form) + 1; j < rows.length; j++) {
+    const r = rows[j].getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight) break;
+    out.push([rows[j].dataset.field, rows[j].querySelector('input.value').value]);
+  }
+  return out;
+}"""
+
+
 def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested: Path | None = None,
-           reviewer: str = "cheapest", households: bool = False) -> dict:
+           reviewer: str = "cheapest", households: bool = False, row_by_row: bool = False) -> dict:
     import subprocess
 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -259,7 +274,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     store.close()
     review_fields = len(answers)
     log(f"(b) {n_sheets_read} sheets read, {review_fields} fields to review; the scripted reviewer starts")
-    telex = wrong_shown = corr_keys = 0
+    telex = wrong_shown = corr_keys = confirmed_with = 0
     by_method: dict[str, list[int]] = {}  # method: [corrections, keys, edit regions after each one's first]
     failed_plans: list[tuple[str, int]] = []
     corrections: list[dict] = []  # each correction's method, keys and plan (synthetic values), for --json
@@ -482,14 +497,14 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             if n == 0:
                 raise RuntimeError(f"the group page shows no pending row and no 'empty' notice: {page.url}")
 
-            def enter(last: bool) -> None:
+            def enter(last: bool, key: str = "Enter") -> None:
                 if not last:
-                    page.keyboard.press("Enter")
+                    page.keyboard.press(key)
                     return
                 # the last row's save claims the next group (a POST the page submits by itself):
                 # wait until other rows, or the 'empty' notice, are shown
                 before = page.evaluate("Array.from(document.querySelectorAll('form.row')).map(f => f.id).join()")
-                page.keyboard.press("Enter")
+                page.keyboard.press(key)
                 deadline = time.perf_counter() + 30
                 while time.perf_counter() < deadline:
                     try:
@@ -503,8 +518,9 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     time.sleep(0.1)
                 raise RuntimeError("the next group did not load after the last row was saved")
 
-            for i in range(n):
-                last = i == n - 1
+            while True:
+                left = page.locator('form.row[data-state="pending"]').count()
+                last = left == 1
                 active = page.evaluate("document.activeElement && document.activeElement.form ? "
                                        "[document.activeElement.form.dataset.field, document.activeElement.value, "
                                        "document.activeElement.dataset.choices, "
@@ -513,8 +529,26 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 fid, shown, choices = int(active[0]), active[1], json.loads(active[2] or "[]")
                 want = answers[fid]
                 if right(shown, want, fid):
+                    # the rows on screen below are all right too: Ctrl+Enter confirms them with this one
+                    # (2 keys; worth it from 2 rows below on)
+                    below = []
+                    if not (row_by_row or last):
+                        # the rows saved before are answered first: their answers change the layout,
+                        # and with it which rows are on screen
+                        page.wait_for_function(NOTHING_SAVING, timeout=30_000)
+                        below = page.evaluate(SHOWN_BELOW)
+                    if len(below) >= 2 and all(right(v, answers[int(f)], int(f)) for f, v in below):
+                        all_left = len(below) == left - 1
+                        enter(all_left, "Control+Enter")
+                        telex += 2
+                        confirmed_with += len(below)
+                        if all_left:
+                            break
+                        continue
                     enter(last)
                     telex += 1
+                    if last:
+                        break
                     continue
                 wrong_shown += 1
                 if reviewer == "retype":
@@ -573,9 +607,11 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 by_method[method][0] += 1
                 by_method[method][1] += keys
                 by_method[method][2] += max(0, regions(plan) - 1)  # places edited after the first
-                corrections.append({"method": method, "keys": keys, "shown": shown, "right": want, "held": ok,
+                corrections.append({"field": judged[fid][0].name, "method": method, "keys": keys, "shown": shown, "right": want, "held": ok,
                                     "plan": [list(st) for st in plan] + ([["↓", pick[1] + 1]] if pick else [])})
                 enter(last)
+                if last:
+                    break
             page.wait_for_load_state("load")
         elapsed = time.perf_counter() - t_start
         browser.close()
@@ -584,9 +620,11 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         events = list(s.scalars(select(AuditEvent).where(AuditEvent.action.in_(["field.verify", "field.reject"]))))
         page_keys = sum(int((e.new or {}).get("keys") or 0) for e in events)
         stored = {f.id: f for f in s.scalars(select(FieldRow).where(FieldRow.id.in_(list(answers))))}
-        right_after = sum(1 for fid, want in answers.items()
-                          if right(stored[fid].verified_value if stored[fid].verified_value is not None
-                                   else stored[fid].value, want, fid))
+        after = {fid: stored[fid].verified_value if stored[fid].verified_value is not None else stored[fid].value
+                 for fid in answers}
+        wrong_after = [{"field": fid, "name": stored[fid].name, "status": stored[fid].status, "stored": after[fid],
+                        "written": want} for fid, want in answers.items() if not right(after[fid], want, fid)]
+        right_after = len(answers) - len(wrong_after)
     store.close()
     return {"engines": engines, "hands": hands, "households": households, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
@@ -594,7 +632,8 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             "corrections_by_method": {m: {"n": v[0], "keys": v[1], "keys_each": round(v[1] / v[0], 2),
                                           "extra_edit_regions": v[2]} for m, v in sorted(by_method.items())},
             "plans_not_giving_the_value": len(failed_plans), "corrections": corrections,
-            "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after,
+            "confirmed_with_ctrl_enter": confirmed_with,
+            "keys_per_correction": round(corr_keys / wrong_shown, 2) if wrong_shown else None, "right_after_review": right_after, "wrong_after_review": wrong_after,
             "page_counted_keys": page_keys, "telex_keys": telex,
             "telex_keys_per_sheet": round(telex / n_sheets_read, 2),
             "telex_keys_per_field": round(telex / max(1, review_fields), 2),
@@ -659,6 +698,9 @@ def main() -> None:
     ap.add_argument("--households", action="store_true",
                     help="(b)'s sheets come as a batch does, household by household (each household's sheets in one "
                          "hand); by default each sheet is a person of another household")
+    ap.add_argument("--row-by-row", action="store_true",
+                    help="(b): confirm every right row with its own Enter (as before Ctrl+Enter confirmed the rows on "
+                         "screen below it)")
     ap.add_argument("--parts", default="a,b,c")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -674,7 +716,7 @@ def main() -> None:
         save()
     if "b" in parts:
         out["b"] = part_b(args.sheets, args.engines, args.seed, args.hands, args.ingested, args.reviewer,
-                          args.households)
+                          args.households, args.row_by_row)
         print(json.dumps({k: v for k, v in out["b"].items() if k != "corrections"}, indent=1))
         save()
     if "c" in parts:
