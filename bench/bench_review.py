@@ -172,19 +172,11 @@ def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
 
 # -- (b) a scripted reviewer in the browser --------------------------------------------------------
 
-# The undecided rows below the focused one, down to the first not wholly on screen: what the page's
-# Ctrl+Enter confirms with it (static/review.js, shownBelow), as [field id, value shown].
 NOTHING_SAVING = "() => !document.querySelector('form.row[data-state=\"saving\"]')"
-SHOWN_BELOW = """() => {
-  const rows = Array.from(document.querySelectorAll('form.row[data-state="pending"]'));
-  const out = [];
-  for (let j = rows.indexOf(document.activeElement.form) + 1; j < rows.length; j++) {
-    const r = rows[j].getBoundingClientRect();
-    if (r.top < 0 || r.bottom > window.innerHeight) break;
-    out.push([rows[j].dataset.field, rows[j].querySelector('input.value').value]);
-  }
-  return out;
-}"""
+# What the page's Ctrl+Enter confirms with the focused row (static/review.js, shownBelow), as
+# [field id, value shown]
+SHOWN_BELOW = ("() => window.GroupReview.shownBelow(document.activeElement.form)"
+               ".map(f => [f.dataset.field, f.querySelector('input.value').value])")
 
 
 def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested: Path | None = None,
