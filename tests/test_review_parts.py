@@ -47,11 +47,24 @@ def test_an_address_part_in_the_middle_is_completed_and_fits_its_neighbours():
 
 def test_after_a_comma_the_units_a_part_lies_in_are_offered_nearest_first():
     got = S.suggest(S.ADDRESS, "Xóm Lạc Hậu, Xã Phú Đô, ")
-    assert [s.label for s in got] == ["Huyện Phú Lương", "Tỉnh Thái Nguyên"]
+    # the full names first, then the same units as often written, without the unit word
+    assert [s.label for s in got] == ["Huyện Phú Lương", "Tỉnh Thái Nguyên", "Phú Lương", "Thái Nguyên"]
     assert got[0].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương"
-    assert [s.label for s in S.suggest(S.ADDRESS, "Xã Phú Đô, Huyện Phú Lương,")] == ["Tỉnh Thái Nguyên"]
+    assert got[3].value == "Xóm Lạc Hậu, Xã Phú Đô, Thái Nguyên" and got[3].caret == len(got[3].value)
+    assert [s.label for s in S.suggest(S.ADDRESS, "Xã Phú Đô, Huyện Phú Lương,")] == ["Tỉnh Thái Nguyên", "Thái Nguyên"]
     assert S.suggest(S.ADDRESS, "Xóm Lạc Hậu, ") == []  # a hamlet is in no list: nothing to offer
     assert S.suggest(S.ADDRESS, ", ") == []
+
+
+def test_a_unit_is_offered_without_its_unit_word_only_where_the_typed_text_allows_it():
+    got = [s.label for s in S.suggest(S.ADDRESS, "Xã Quơn Long, Huyện Chợ Gạo, ti")]
+    assert got == ["Tỉnh Tiền Giang", "Tiền Giang"]
+    # the unit word typed: the bare name does not begin so
+    assert [s.label for s in S.suggest(S.ADDRESS, "Xã Quơn Long, Huyện Chợ Gạo, tinh")] == ["Tỉnh Tiền Giang"]
+    # a full list keeps its first seven full names in place and gives the eighth's place to a bare name
+    longer = [s.label for s in S.suggest(S.ADDRESS, "lam", limit=20)]
+    got = [s.label for s in S.suggest(S.ADDRESS, "lam", limit=8)]
+    assert got[:7] == longer[:7] and got[7] == got[0].split(" ", 1)[1] == "Lam Vỹ", got
 
 
 def test_both_eras_have_their_tree():

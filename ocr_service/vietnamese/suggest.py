@@ -94,6 +94,7 @@ class _Index:
         self.labels: list[str] = []
         self.hints: list[str] = []
         self.forms: list[list[str]] = []  # match_key of each written form (for ranking)
+        self.written: list[list[str]] = []  # the written forms as given (a unit's short name)
         self.plain: list[list[str]] = []  # strip_diacritics of each written form (for matching a few)
         self.nodes: list[list[tuple]] = []
         self.prior: list[int] = []
@@ -106,6 +107,7 @@ class _Index:
                 self.labels.append(label)
                 self.hints.append(hint)
                 self.forms.append([])
+                self.written.append([])
                 self.plain.append([])
                 self.nodes.append([])
                 self.prior.append(n if ordered else 0)
@@ -117,6 +119,7 @@ class _Index:
                     continue
                 self.plain[i].append(k)
                 self.forms[i].append(match_key(form))
+                self.written[i].append(clean(form))
                 words = k.split(" ")
                 for w in range(len(words)):
                     keys.append((" ".join(words[w:]), i, 0 if w == 0 else 1))
@@ -452,11 +455,26 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
         hits += [i for i in ix.search(query, limit) if i not in hits][:limit - len(hits)]
     before = [c for c in (clean(p) for _, p in pieces[:k]) if c]
     after = [c for c in (clean(p) for _, p in pieces[k + 1:]) if c]
-    out = []
-    for i in hits:
-        head = ", ".join(before + [ix.labels[i]])
-        out.append(Suggestion(", ".join([head] + after), ix.labels[i], ix.hints[i], len(head)))
-    return out
+
+    def offered(label: str, i: int) -> Suggestion:
+        head = ", ".join(before + [label])
+        return Suggestion(", ".join([head] + after), label, ix.hints[i], len(head))
+
+    out = [offered(ix.labels[i], i) for i in hits]
+    # the same units without their unit word, as addresses are often written ("…, Huyện Chợ Gạo,
+    # Tiền Giang"), after the full names, whose places in the list do not move (the last one
+    # gives way to the first of them in a full list); only those the typed text begins
+    typed = strip_diacritics(query)
+    bare = [offered(b, i) for i in hits for b in _bare_names(ix, i) if strip_diacritics(b).startswith(typed)]
+    room = max(limit - len(out), 1 if bare else 0)
+    return out[:limit - room] + bare[:room]
+
+
+def _bare_names(ix: _Index, i: int) -> list[str]:
+    """The written forms of entry ``i`` that are its label without the unit word ("Tiền Giang" for
+    "Tỉnh Tiền Giang")."""
+    full = match_key(ix.labels[i])
+    return [w for w, k in zip(ix.written[i], ix.forms[i]) if k != full and full.endswith(" " + k)][:1]
 
 
 def _cased(word: str, model: list[str], typed: str) -> str:
