@@ -35,6 +35,19 @@ def test_page_class_and_key():
     assert page_class({"page_unsure": CLEAR_PAGE_MAX + 0.01}) == "" and page_class({}) == ""
     assert calibration_key("digits", {"page_unsure": 0.05}) == "digits@clear"
     assert calibration_key("digits", {"page_unsure": 0.5}) == "digits"
+    # a closed-vocabulary field the engines disagree on is its own class on any page; other kinds are not split so
+    assert calibration_key("vocabulary", {"page_unsure": 0.05, "disagree": 1.0}) == "vocabulary@disputed"
+    assert calibration_key("vocabulary", {"page_unsure": 0.05, "disagree": 0.0}) == "vocabulary@clear"
+    assert calibration_key("vocabulary", {"page_unsure": 0.5, "disagree": 1.0}) == "vocabulary@disputed"
+    assert calibration_key("digits", {"page_unsure": 0.5, "disagree": 1.0}) == "digits"
+    assert calibration_key("name", {"page_unsure": 0.5, "disagree": 1.0}) == "name"
+
+
+def test_a_disputed_vocabulary_field_is_held_to_its_own_threshold_and_older_files_fall_back():
+    th = Thresholds(kinds={"vocabulary": 0.5, "vocabulary@disputed": 1.0 + 1e-9})
+    assert th.threshold("vocabulary", "sex", {"page_unsure": 0.5, "disagree": 1.0}) > 1.0
+    assert th.threshold("vocabulary", "sex", {"page_unsure": 0.5, "disagree": 0.0}) == 0.5
+    assert Thresholds(kinds={"vocabulary": 0.5}).threshold("vocabulary", "sex", {"disagree": 1.0}) == 0.5
 
 
 def test_thresholds_look_up_the_page_class_and_fall_back_to_the_kind():
