@@ -955,11 +955,12 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
         "read as Nigeria's code lowered, `ng`, before \"nothing is written\" competed with the vocabulary's "
         "entries). Each fix is general and tested on made-up crops, and every threshold is still fitted on the "
         "calibration hands alone, but the figures above are no longer a first look at these hands.")
-    add("* **When the evidence was read.** The DC01 sheets were read by the code of several stops (the newest "
-        "folders last); every CC01 sheet was read again after comb cells emptied by the plain dropout "
-        "began to be read from their measured marks (`recognize.filled_cells`): before, a light-printed "
-        "12-digit ID was read from the 9 cells the dropout left, and accepted at 1.0 as a 9-digit number, "
-        "and comb fields' digits lost cells in 51 of 180 sampled fields.")
+    add("* **When the evidence was read.** Every sheet of both templates was read again, whole, on "
+        "2026-12-03 by one version of the pipeline (commit f89a2b1; no reading stage has changed since) on "
+        "the machine named above; before, the DC01 folders had been read by the code of several stops on two "
+        "machines. Since an earlier re-read, CC01's comb cells emptied by the plain dropout are read from "
+        "their measured marks (`recognize.filled_cells`): before, a light-printed 12-digit ID was read from "
+        "the 9 cells the dropout left and accepted at 1.0 as a 9-digit number.")
     add("* **Before.** The thresholds of the `before` columns are applied as the code applies any thresholds "
         "file: to the template's kinds, and with weights of the wrong sign dropped (c591a9d's models gave "
         "length a positive weight, which is no longer applied).")
