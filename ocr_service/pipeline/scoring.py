@@ -143,7 +143,6 @@ def base_kind(key: str) -> str:
     return key.split("@", 1)[0]
 
 
-
 def calibration_kind(spec: FieldSpec) -> str:
     """The kind a field is scored and thresholded as: its template kind, except that fields with a
     small closed vocabulary (``vocab_read.written_forms``: sex, ethnicity, nationality …) are

@@ -465,16 +465,17 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
     # Tiền Giang"), after the full names, whose places in the list do not move (the last one
     # gives way to the first of them in a full list); only those the typed text begins
     typed = strip_diacritics(query)
-    bare = [offered(b, i) for i in hits for b in _bare_names(ix, i) if strip_diacritics(b).startswith(typed)]
+    bare = [offered(b[0], i) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
     room = max(limit - len(out), 1 if bare else 0)
     return out[:limit - room] + bare[:room]
 
 
-def _bare_names(ix: _Index, i: int) -> list[str]:
-    """The written forms of entry ``i`` that are its label without the unit word ("Tiền Giang" for
-    "Tỉnh Tiền Giang")."""
+def _bare_name(ix: _Index, i: int) -> tuple[str, str] | None:
+    """The written form of entry ``i`` that is its label without the unit word ("Tiền Giang" for
+    "Tỉnh Tiền Giang") and its accent-free key, or None."""
     full = match_key(ix.labels[i])
-    return [w for w, k in zip(ix.written[i], ix.forms[i]) if k != full and full.endswith(" " + k)][:1]
+    return next(((w, p) for w, k, p in zip(ix.written[i], ix.forms[i], ix.plain[i])
+                 if k != full and full.endswith(" " + k)), None)
 
 
 def _cased(word: str, model: list[str], typed: str) -> str:
