@@ -64,3 +64,14 @@ def test_a_value_read_alike_in_two_fields_of_its_family_is_echoed_and_scores_hig
     alike, other = evidence("Nguyễn Văn An"), evidence("Trần Thị Bích")
     assert (alike.features["echoed"], other.features["echoed"]) == (1.0, 0.0)
     assert alike.score > other.score
+
+
+def test_closed_vocabulary_fields_echo_within_their_list_only():
+    """A closed-vocabulary field's family is its list: the father's nationality read as the
+    person's is echoed; the same entry in another list, a different entry, or an empty field is not."""
+    t = loader.load("dc01")
+    spec = {s.name: s for s in t.fields}
+    got = echoes([(spec["nationality"], "Việt Nam"), (spec["father_nationality"], "Việt Nam"),
+                  (spec["mother_nationality"], "Lào"), (spec["head_nationality"], ""),
+                  (spec["religion"], "Không"), (spec["ethnicity"], "Không")])  # two lists, not one family
+    assert got == [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]

@@ -201,14 +201,17 @@ ECHO_MIN_CHARS = 4  # a shorter value repeats by chance
 
 def echoes(fields: list[tuple[FieldSpec, str]]) -> list[float]:
     """For each (field, chosen value) of one sheet, 1.0 when another field of its family
-    (vietnamese.suggest.family_of: names, addresses, IDs …) holds the same value, read from its own
-    place on the page: the person's name again as the declarant's, an ID as the head's. Two
+    (vietnamese.suggest.family_of: names, addresses, IDs …; for a closed-vocabulary field, the
+    other fields of its vocabulary) holds the same value, read from its own place on the page: the
+    person's name again as the declarant's, an ID as the head's, the father's nationality. Two
     readings of two writings that agree are evidence; the calibration decides how much (the same
     hand misread the same way twice is not rare). 0.0 otherwise, and for values under
     ECHO_MIN_CHARS letters or digits."""
     keys = []
     for spec, value in fields:
-        fam = family_of(spec.vocabulary, spec.validators)
+        # a closed-vocabulary field's family is its list (nationalities of the person, the father,
+        # the mother …): two readings settling on the same entry from two writings
+        fam = family_of(spec.vocabulary, spec.validators) or (spec.vocabulary and f"vocabulary:{spec.vocabulary}")
         key = match_key(value)
         keys.append((fam, key) if fam and len(key.replace(" ", "")) >= ECHO_MIN_CHARS else None)
     count = Counter(k for k in keys if k)
