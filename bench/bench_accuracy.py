@@ -862,8 +862,10 @@ def render(args, command, folders, res, total_s, gen_s, rev) -> str:
         "from its own place (the person's name again as the declarant's, the head's ID on the head's own "
         "sheet; never lowers a score). On the DC01 calibration hands an echoed handwritten name was right "
         "in 90% of cases against 26% for the others, an echoed ID in 99% against 62%; the same hand misread "
-        "the same way twice is what remains (Hảo for Hào in both places). It too is derived from the "
-        "chosen values, so stored evidence gets it without a re-read.")
+        "the same way twice is what remains (Hảo for Hào in both places). A closed-vocabulary field's "
+        "family is its vocabulary (the person's, the father's, the mother's nationality): there an echoed "
+        "handwritten field the engines disputed was right in 96.7% of cases against 69.1% for the others. "
+        "It too is derived from the chosen values, so stored evidence gets it without a re-read.")
     add("* Fitted thresholds and the out-of-group figures they were chosen on (calibration set):\n")
     for tname in TEMPLATES:
         add(f"#### {tname.upper()}\n")
