@@ -47,13 +47,10 @@ def test_an_address_part_in_the_middle_is_completed_and_fits_its_neighbours():
 
 def test_after_a_comma_the_units_a_part_lies_in_are_offered_nearest_first():
     got = S.suggest(S.ADDRESS, "Xóm Lạc Hậu, Xã Phú Đô, ")
-    # the full names first (the first one's way to the province second), then the same units as
-    # often written, without the unit word
-    assert [s.label for s in got] == ["Huyện Phú Lương", "Huyện Phú Lương, Tỉnh Thái Nguyên", "Tỉnh Thái Nguyên",
-                                      "Phú Lương", "Thái Nguyên"]
+    # the full names first, then the same units as often written, without the unit word
+    assert [s.label for s in got] == ["Huyện Phú Lương", "Tỉnh Thái Nguyên", "Phú Lương", "Thái Nguyên"]
     assert got[0].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương"
-    assert got[1].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương, Tỉnh Thái Nguyên" and got[1].hint == S.HINT_PATH
-    assert got[4].value == "Xóm Lạc Hậu, Xã Phú Đô, Thái Nguyên" and got[4].caret == len(got[4].value)
+    assert got[3].value == "Xóm Lạc Hậu, Xã Phú Đô, Thái Nguyên" and got[3].caret == len(got[3].value)
     assert [s.label for s in S.suggest(S.ADDRESS, "Xã Phú Đô, Huyện Phú Lương,")] == ["Tỉnh Thái Nguyên", "Thái Nguyên"]
     assert S.suggest(S.ADDRESS, "Xóm Lạc Hậu, ") == []  # a hamlet is in no list: nothing to offer
     assert S.suggest(S.ADDRESS, ", ") == []
@@ -64,27 +61,10 @@ def test_a_unit_is_offered_without_its_unit_word_only_where_the_typed_text_allow
     assert got == ["Tỉnh Tiền Giang", "Tiền Giang"]
     # the unit word typed: the bare name does not begin so
     assert [s.label for s in S.suggest(S.ADDRESS, "Xã Quơn Long, Huyện Chợ Gạo, tinh")] == ["Tỉnh Tiền Giang"]
-    # a full list keeps its first full names in place (after the first one's way to the province)
-    # and gives the eighth's place to a bare name
+    # a full list keeps its first seven full names in place and gives the eighth's place to a bare name
     longer = [s.label for s in S.suggest(S.ADDRESS, "lam", limit=20)]
     got = [s.label for s in S.suggest(S.ADDRESS, "lam", limit=8)]
     assert got[:7] == longer[:7] and got[7] == got[0].split(" ", 1)[1] == "Lam Vỹ", got
-    assert got[1] == "Xã Lam Vỹ, Huyện Định Hóa, Tỉnh Thái Nguyên"
-
-
-def test_the_first_unit_is_offered_with_the_units_it_lies_in_to_the_province():
-    """The list's second entry: the first unit and its district and province (before 2025) or its
-    province (after), the parts before kept; none where parts follow the caret, for a province, or
-    where a unit placed before it is not inside it (a province written first)."""
-    got = S.suggest(S.ADDRESS, "Tổ 5, ea n")
-    assert got[1].label == "Xã Ea Na, Huyện Krông A Na, Tỉnh Đắk Lắk" and got[1].hint == S.HINT_PATH
-    assert got[1].value == "Tổ 5, Xã Ea Na, Huyện Krông A Na, Tỉnh Đắk Lắk" and got[1].caret == len(got[1].value)
-    assert got[0].label == "Xã Ea Na" and got[0].value == "Tổ 5, Xã Ea Na"  # the first stays first (Tab)
-    new = S.suggest(S.ADDRESS, "da h")  # a post-2025 commune: no district
-    assert new[1].label == "Xã Đạ Huoai, Tỉnh Lâm Đồng"
-    assert all(s.hint != S.HINT_PATH for s in S.suggest(S.ADDRESS, "ea n, Tỉnh Đắk Lắk", at=4, limit=20))
-    assert all(s.hint != S.HINT_PATH for s in S.suggest(S.ADDRESS, "Xã Quơn Long, Huyện Chợ Gạo, ti"))
-    assert all(s.hint != S.HINT_PATH for s in S.suggest(S.ADDRESS, "Tỉnh Thái Nguyên, huyen phu l", limit=20))
 
 
 def test_both_eras_have_their_tree():

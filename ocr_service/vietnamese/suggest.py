@@ -40,7 +40,6 @@ MAX_SCAN = 400  # prefix hits looked at before ranking (a one-letter query on 15
 FUZZY_MIN = 75  # rapidfuzz ratio cutoff for the fallback
 ERA_NEW = "từ 2025"
 HINT_SURNAME, HINT_MIDDLE, HINT_READ = "họ", "tên đệm", "máy đọc"
-HINT_PATH = "cả địa chỉ"  # a unit with the units it lies in, to the province
 RELATED_MAX = 4  # values written elsewhere that one list shows at most (before the list's own)
 
 
@@ -462,15 +461,6 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
         return Suggestion(", ".join([head] + after), label, ix.hints[i], len(head))
 
     out = [offered(ix.labels[i], i) for i in hits]
-    # the first unit with the units it lies in, second ("Xã Ea Ning, Huyện Cư Kuin, Tỉnh Đắk Lắk"):
-    # a place is mostly written down to its province, and the gazetteer knows the rest of the way;
-    # only at the end of the text (parts after the caret would have to be replaced), and only for a
-    # unit that contains every unit placed before it (a province written first may be another one)
-    path = (_path(ix, hits[0]) if hits and not after
-            and all(_fits(ix.nodes[hits[0]], nodes, False) for _, nodes in context) else None)
-    if path:
-        whole = ", ".join(before + [path])
-        out.insert(1, Suggestion(whole, path, HINT_PATH, len(whole)))
     # the same units without their unit word, as addresses are often written ("…, Huyện Chợ Gạo,
     # Tiền Giang"), after the full names, whose places in the list do not move (the last one
     # gives way to the first of them in a full list); only those the typed text begins
@@ -478,22 +468,6 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
     bare = [offered(b[0], i) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
     room = max(limit - len(out), 1 if bare else 0)
     return out[:limit - room] + bare[:room]
-
-
-def _path(ix: _Index, i: int) -> str | None:
-    """Entry ``i``'s label followed by those of the units it lies in, to its province ("Xã Ea Ning,
-    Huyện Cư Kuin, Tỉnh Đắk Lắk"), or None: for a province, or a unit the gazetteer places in more
-    than one spot."""
-    if len(ix.nodes[i]) != 1 or len(ix.nodes[i][0]) < 3:
-        return None
-    node = ix.nodes[i][0]
-    labels = [ix.labels[i]]
-    for d in range(len(node) - 1, 1, -1):
-        above = ix.at_node.get(node[:d])
-        if not above:
-            return None
-        labels.append(ix.labels[above[0]])
-    return ", ".join(labels)
 
 
 def _bare_name(ix: _Index, i: int) -> tuple[str, str] | None:
