@@ -209,8 +209,7 @@ def echoes(fields: list[tuple[FieldSpec, str]]) -> list[float]:
     ECHO_MIN_CHARS letters or digits."""
     keys = []
     for spec, value in fields:
-        # a closed-vocabulary field's family is its list (nationalities of the person, the father,
-        # the mother …): two readings settling on the same entry from two writings
+        # (suggest.family_of gives a vocabulary field none: for suggestions its list is the list)
         fam = family_of(spec.vocabulary, spec.validators) or (spec.vocabulary and f"vocabulary:{spec.vocabulary}")
         key = match_key(value)
         keys.append((fam, key) if fam and len(key.replace(" ", "")) >= ECHO_MIN_CHARS else None)
