@@ -13,9 +13,10 @@ model implies.
 (b) ``--sheets`` handwriting sheets are generated (``synth.fill``), ingested with ``--engines`` (real
     OCR), served, and a scripted reviewer in Chromium (Playwright, /usr/bin/chromium) clears every
     review field in group mode with the keyboard only, knowing the truth: Enter when the shown value
-    is right; else (``--reviewer cheapest``, the default) the cheapest of F2 to a right candidate, a
+    is right; else (``--reviewer cheapest``, the default) the cheapest of F2 to a right candidate, F3
+    to the value accepted in the row above when it is right (a household's sheets repeat it), a
     suggestion (a prefix typed, accent-free, until the list holds the right value, ↓ to it, Enter), a
-    word edit of the shown value or of a candidate (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
+    word edit of the shown value or of a value F2 or F3 brings (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
     the new letters typed; ``_keyplan.py``), retyping whole, and for an address or a name (completed
     where the caret is, part by part or word by word): the value composed from the lists (each
     part's prefix typed, or nothing after a comma, ↓ to the suggestion, Tab takes it and stays), its
@@ -287,32 +288,37 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         spec, ctx = judged[fid]
         return is_correct(spec, value, want, ctx)
 
-    def f2_starts(shown: str, choices: list[str]) -> list[tuple[int, str]]:
-        """What F2 shows after 0, 1, 2 … presses (the page steps through data-choices)."""
-        if not choices:
-            return [(0, shown)]
-        here = choices.index(shown) if shown in choices else -1
-        return [(0, shown)] + [(k, choices[(here + k) % len(choices)]) for k in range(1, len(choices))]
+    def starts(shown: str, choices: list[str], above: str | None = None) -> list[tuple[list, str]]:
+        """(keys, value) for what the input can show before anything is typed: the value as shown,
+        what F2 shows after 1, 2 … presses (the page steps through data-choices), and what F3
+        brings (``above``: the value accepted in the row above, None when there is none)."""
+        out = [([], shown)]
+        if choices:
+            here = choices.index(shown) if shown in choices else -1
+            out += [([("press", "F2", k)], choices[(here + k) % len(choices)]) for k in range(1, len(choices))]
+        if above is not None and above not in (v for _, v in out):
+            out.append(([("press", "F3", 1)], above))
+        return out
 
     def retype(want: str) -> list[tuple]:
         return [("type", want)] if want else [("press", "Backspace", 1)]
 
     def retype_plan(fid, shown, want, choices):
         """The reviewer before this change: F2 until a candidate is right if one is, else retype whole."""
-        for k, start in f2_starts(shown, choices)[1:]:
+        for keys, start in starts(shown, choices)[1:]:
             if right(start, want, fid):
-                return "F2", [("press", "F2", k)], None
+                return "F2", keys, None
         return "retype", retype(want), None
 
-    def cheapest(fid, shown, want, choices, suggestible):
-        """The cheapest of: F2 to a right candidate; a suggestion (a prefix typed, or the address's
-        last part after a word edit, then ↓ to it); a word edit of the shown value or of a candidate
-        F2 brings; retyping whole. (method, plan, (typed text, suggestion index) or None)."""
+    def cheapest(fid, shown, want, choices, suggestible, above):
+        """The cheapest of: F2 to a right candidate, or F3 to the value accepted in the row above; a
+        suggestion (a prefix typed, or the address's last part after a word edit, then ↓ to it); a
+        word edit of the shown value or of a value F2 or F3 brings; retyping whole. (method, plan,
+        (typed text, suggestion index) or None)."""
         options = [(cost(retype(want)), "retype", retype(want), None)]
-        for k, start in f2_starts(shown, choices):
-            f2 = [("press", "F2", k)] if k else []
+        for f2, start in starts(shown, choices, above):
             if right(start, want, fid):
-                options.append((k, "F2", f2, None))
+                options.append((cost(f2), f2[0][1] if f2 else "F2", f2, None))
                 continue
             plan = edit_plan(start, want)
             if plan:
@@ -334,10 +340,9 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     # the list is for the part at the caret: only plans leaving it after the prefix
                     # (an edit ends in its leftmost region) complete the last part (F2 selects all)
                     ways = [(cost(retype(typed)), retype(typed))]
-                    for k, start in f2_starts(shown, choices):
+                    for f2, start in starts(shown, choices, above):
                         plan = edit_plan(start, typed) if keep else None
                         if plan and simulate_caret(start, plan)[1] == len(typed):
-                            f2 = [("press", "F2", k)] if k else []
                             ways.append((cost(f2 + plan), f2 + plan))
                     reach, plan = min(ways, key=lambda x: x[0])
                     if reach + 2 >= best:  # (+ one ↓ and Enter at the least): longer prefixes cost more
@@ -348,7 +353,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                         best = reach + hit[0] + 2
                         options.append((best - 1, "suggestion", plan, (typed, hit[0])))
         if suggestible and want and seps.get(fid):
-            options += by_parts(fid, shown, want, choices, seps[fid], min(o[0] for o in options))
+            options += by_parts(fid, shown, want, choices, above, seps[fid], min(o[0] for o in options))
         _, method, plan, pick = min(options, key=lambda o: o[0])
         return method, plan, pick
 
@@ -393,7 +398,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     break
         return best
 
-    def by_parts(fid, shown, want, choices, sep, budget):
+    def by_parts(fid, shown, want, choices, above, sep, budget):
         """Options that complete parts from the list where the caret is (an address's comma-separated
         parts, a name's words), taking each suggestion with Tab and going on: (1) the value composed
         part by part, left to right (each list fits the parts before it), from nothing or after its
@@ -410,12 +415,12 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
         for i0 in range(len(goals)):
             head = want[:spans[i0 - 1][1]] if i0 else ""
             ways = [(0, [])] if not i0 else [(telex_keys(head), [("type", head)])]
-            for k, start in f2_starts(shown, choices) if i0 else []:
+            for f2, start in starts(shown, choices, above) if i0 else []:
                 ep = edit_plan(start, head)
                 if ep is not None:  # (an edit ends in its leftmost region: End, if so, to go on after it)
                     if simulate_caret(start, ep)[1] != len(head):
                         ep = ep + [("press", "End", 1)]
-                    ways.append((k + cost(ep), ([("press", "F2", k)] if k else []) + ep))
+                    ways.append((cost(f2 + ep), f2 + ep))
             total, plan = min(ways, key=lambda w: w[0])
             if i0 and plan == [("type", head)]:
                 continue  # typing the first parts whole: the composition from nothing covers it
@@ -435,10 +440,10 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             else:
                 out.append((total, "parts composed" if not i0 else "parts kept, the rest composed", plan))
         # (2) fixed in place
-        for k, start in f2_starts(shown, choices):
+        for f2, start in starts(shown, choices, above):
             if len(parts(start, sep)) != len(goals):
                 continue
-            text, caret, plan = start, None, [("press", "F2", k)] if k else []
+            text, caret, plan = start, None, list(f2)
             for i in reversed(range(len(goals))):
                 a, b = parts(text, sep)[i]
                 if same_part(text[a:b], goals[i], sep):
@@ -525,7 +530,8 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 active = page.evaluate("document.activeElement && document.activeElement.form ? "
                                        "[document.activeElement.form.dataset.field, document.activeElement.value, "
                                        "document.activeElement.dataset.choices, "
-                                       "document.activeElement.form.dataset.suggest] : null")
+                                       "document.activeElement.form.dataset.suggest, "
+                                       "window.GroupReview.above(document.activeElement.form)] : null")
                 assert active, "no row has the focus"
                 fid, shown, choices = int(active[0]), active[1], json.loads(active[2] or "[]")
                 want = answers[fid]
@@ -555,7 +561,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 if reviewer == "retype":
                     method, plan, pick = retype_plan(fid, shown, want, choices)
                 else:
-                    method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1")
+                    method, plan, pick = cheapest(fid, shown, want, choices, active[3] == "1", active[4])
                 keys = cost(plan) + 1  # + Enter
                 broken = False
                 for step in plan:

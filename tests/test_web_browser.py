@@ -56,11 +56,14 @@ def station(tmp_path_factory):
         box = add_batch(store, "hộp-1", sheets=6)
         par = add_batch(store, "hộp-song-song", sheets=24, names=("id_number",), offset=100)
         bulk = add_batch(store, "hộp-xác-nhận", sheets=20, offset=200)
+        ditto = add_batch(store, "hộp-hộ-gia-đình", sheets=5, offset=300)
         with store.session() as s:
             repo.get_batch(s, par).priority = -1  # after the others
             repo.get_batch(s, bulk).priority = -2
+            repo.get_batch(s, ditto).priority = -3
             auth.add_user(s, "reviewer3", PASSWORD, role="reviewer", actor="test")
-        return {"real": real, "box": box, "par": par, "bulk": bulk}
+            auth.add_user(s, "reviewer4", PASSWORD, role="reviewer", actor="test")
+        return {"real": real, "box": box, "par": par, "bulk": bulk, "ditto": ditto}
 
     # reviewer QA off: it would send a share of these decisions back into the queue for another
     # reviewer (tested in test_qa_blind_http.py), and these tests count the queue exactly
@@ -361,6 +364,53 @@ def test_ctrl_enter_confirms_the_rows_on_screen(station, browser):
             assert got[fid].verified_value == shown[fid]
     assert all(got[i].status == "needs_review" and got[i].lease_owner == "reviewer3" for i in rest)
     # (the rows' snippets are 404s: these sheets have no page image; nothing else may fail)
+    assert not [e for e in errors if "404" not in e], errors
+    ctx.close()
+
+
+def test_f3_takes_the_value_accepted_in_the_row_above(station, browser):
+    """F3 puts the value accepted in the nearest row above into the focused row (a correction typed
+    there, or a value accepted as shown), skipping rows postponed or rejected as unreadable; Enter
+    saves it as the reviewer's decision. With no accepted row above, F3 changes nothing."""
+    from playwright.sync_api import expect
+
+    url, store = station["url"], station["store"]
+    ctx, page, errors = open_page(browser)
+    log_in(page, url, "reviewer4", f"/review/group?batch={station['batches']['ditto']}")
+    ids = row_ids(page)
+    assert len(ids) == 5
+    with store.session(write=False) as s:
+        shown = {i: repo.get_field(s, i).value for i in ids}
+    value = lambda fid: page.locator(f"#row-{fid} input.value").input_value()  # noqa: E731
+    assert_focus(page, ids[0])
+    page.keyboard.press("F3")  # nothing accepted above the first row
+    assert value(ids[0]) == shown[ids[0]]
+    page.keyboard.type("07/07/1977")
+    page.keyboard.press("Enter")
+    assert_focus(page, ids[1])
+    assert shown[ids[1]] != "07/07/1977"
+    page.keyboard.press("F3")  # the correction just typed above (saved or still saving)
+    assert value(ids[1]) == "07/07/1977"
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#row-{ids[1]}")).to_have_attribute("data-state", "decided")
+    page.keyboard.press("F4")  # row 3 unreadable, row 4 postponed: neither is a value to take
+    expect(page.locator(f"#row-{ids[2]}")).to_contain_text("không đọc được")
+    page.keyboard.press("F8")
+    expect(page.locator(f"#row-{ids[3]}")).to_have_attribute("data-state", "postponed")
+    assert_focus(page, ids[4])
+    page.keyboard.press("F3")  # the nearest accepted row above: row 2
+    assert value(ids[4]) == "07/07/1977"
+    page.keyboard.press("Enter")  # the last row: saved, then the batch's next group is claimed (none)
+    expect(page.locator("#empty")).to_be_visible(timeout=15_000)
+    with store.session(write=False) as s:
+        got = {i: repo.get_field(s, i) for i in ids}
+        keys = {e.entity_id: (e.new or {}).get("keys") for e in s.scalars(repo.select(AuditEvent).where(
+            AuditEvent.action == "field.verify", AuditEvent.actor == "reviewer4"))}
+    for fid in (ids[0], ids[1], ids[4]):
+        assert (got[fid].status, got[fid].verified_value, got[fid].verified_by) == ("verified", "07/07/1977",
+                                                                                    "reviewer4")
+    assert got[ids[2]].status == "rejected" and got[ids[3]].status == "needs_review"
+    assert int(keys[str(ids[1])]) == 2  # F3 and Enter: counted in the operator statistics
     assert not [e for e in errors if "404" not in e], errors
     ctx.close()
 

@@ -43,6 +43,7 @@ KEYS = [("Enter", "chấp nhận giá trị đang hiện (hoặc gợi ý đang 
         ("⇧Tab", "về dòng trước"),
         ("Esc", "đóng gợi ý"),
         ("F2", "giá trị gợi ý tiếp theo"),
+        ("F3", "lấy giá trị đã chấp nhận ở dòng trên"),
         ("F4", "không đọc được"),
         ("F8", "hoãn dòng này (trả về hàng đợi)"),
         ("F9", "xem cả phiếu"),

@@ -8,7 +8,9 @@
 //   Ctrl+Enter: accept this row and the undecided rows right below it that are wholly on screen,
 //               each as shown (a reviewer who has looked them over confirms them at once)
 //   Tab / ArrowDown / ArrowUp: move between rows (when no suggestion list is open)
-//   F2: next candidate value; F4: unreadable; F8: postpone (back to the queue); F9: the whole sheet
+//   F2: next candidate value; F3: the value accepted in the row above (a household's sheets repeat
+//       their commune, address, head and officer); F4: unreadable; F8: postpone (back to the queue);
+//       F9: the whole sheet
 // Each decision carries the number of keys pressed in its row (``keys``), for the statistics.
 // Each decision is an htmx POST (CSRF header from <body hx-headers>); the server returns the row.
 (function () {
@@ -73,6 +75,28 @@
     rest.forEach(function (row) { submit(row, "accept"); });
   }
 
+  // The value accepted in the nearest row above ``form`` (being saved, or saved), or null: rows
+  // postponed, rejected as unreadable, refused, or still undecided do not count.
+  function above(form) {
+    var rows = allRows();
+    for (var j = rows.indexOf(form) - 1; j >= 0; j--) {
+      var row = rows[j];
+      if (row.dataset.state === "saving" && row.querySelector('input[name="action"]').value === "accept") {
+        return inputOf(row).value;
+      }
+      var done = row.dataset.state === "decided" ? row.querySelector(".done.verified .shown") : null;
+      if (done) { return done.textContent; }
+    }
+    return null;
+  }
+  function ditto(input) {
+    var value = above(input.form);
+    if (value === null) { return; }
+    input.value = value;
+    input.select();
+    input.dispatchEvent(new Event("input", { bubbles: true }));  // as F2: the suggestions follow
+  }
+
   function say(text) {
     var status = document.getElementById("status");
     if (status) { status.textContent = text; status.hidden = !text; }
@@ -102,6 +126,7 @@
       case "ArrowDown": e.preventDefault(); move(form, 1); break;
       case "ArrowUp": e.preventDefault(); move(form, -1); break;
       case "F2": e.preventDefault(); window.Candidates.next(input); break;
+      case "F3": e.preventDefault(); ditto(input); break;  // (Chromium's find-next gives way to the page)
       case "F4": e.preventDefault(); submit(form, "unreadable"); break;
       case "F8": e.preventDefault(); submit(form, "postpone"); break;
       case "F9": e.preventDefault(); window.location.assign(form.dataset.sheetUrl); break;
@@ -158,8 +183,9 @@
       fetch("/review/lease", { method: "POST", headers: { "X-CSRF-Token": document.body.dataset.csrf }, credentials: "same-origin" });
     }
   }, RENEW_MS);
-  // what Ctrl+Enter would confirm with the focused row, for a scripted reviewer (bench/bench_review.py)
-  window.GroupReview = { shownBelow: shownBelow };
+  // what Ctrl+Enter would confirm with the focused row, and what F3 would bring, for a scripted
+  // reviewer (bench/bench_review.py)
+  window.GroupReview = { shownBelow: shownBelow, above: above };
   document.addEventListener("DOMContentLoaded", function () { focusRow(pending()[0]); });
   if (document.readyState !== "loading") { focusRow(pending()[0]); }
 })();
