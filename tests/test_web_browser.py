@@ -370,7 +370,7 @@ def test_ctrl_enter_confirms_the_rows_on_screen(station, browser):
 
 def test_f3_takes_the_value_accepted_in_the_row_above(station, browser):
     """F3 puts the value accepted in the nearest row above into the focused row (a correction typed
-    there, or a value accepted as shown), skipping rows postponed or rejected as unreadable; Enter
+    there, still saving or saved), skipping rows postponed or rejected as unreadable; Enter
     saves it as the reviewer's decision. With no accepted row above, F3 changes nothing."""
     from playwright.sync_api import expect
 

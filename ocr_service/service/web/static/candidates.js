@@ -1,7 +1,8 @@
 // The F2 key of both review modes (group and sheet): the input's next candidate value, from its
 // data-choices (what is shown first, the pipeline's suggestion, the engines' other readings), then
-// round again. An "input" event follows so the page reacts as to typing (sheet mode's suggestions
-// and checks; group mode listens to none). One copy, loaded before review.js and sheetmode.js.
+// round again. An "input" event follows so the page reacts as to typing (the suggestions, and sheet
+// mode's checks); group mode's F3 puts its value the same way (show). One copy, loaded before
+// review.js and sheetmode.js.
 (function () {
   "use strict";
   function next(input) {
@@ -9,9 +10,13 @@
     try { choices = JSON.parse(input.dataset.choices || "[]"); } catch (e) { choices = []; }
     if (!choices.length) { return; }
     var i = choices.indexOf(input.value);
-    input.value = choices[(i + 1) % choices.length];
+    show(input, choices[(i + 1) % choices.length]);
+  }
+  // Put ``value`` in the input, selected (Enter takes it, typing replaces it), as if typed.
+  function show(input, value) {
+    input.value = value;
     input.select();
     input.dispatchEvent(new Event("input", { bubbles: true }));
   }
-  window.Candidates = { next: next };
+  window.Candidates = { next: next, show: show };
 })();

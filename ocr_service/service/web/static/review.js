@@ -91,10 +91,7 @@
   }
   function ditto(input) {
     var value = above(input.form);
-    if (value === null) { return; }
-    input.value = value;
-    input.select();
-    input.dispatchEvent(new Event("input", { bubbles: true }));  // as F2: the suggestions follow
+    if (value !== null) { window.Candidates.show(input, value); }  // as F2: the suggestions follow
   }
 
   function say(text) {
