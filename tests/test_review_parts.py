@@ -47,13 +47,45 @@ def test_an_address_part_in_the_middle_is_completed_and_fits_its_neighbours():
 
 def test_after_a_comma_the_units_a_part_lies_in_are_offered_nearest_first():
     got = S.suggest(S.ADDRESS, "Xóm Lạc Hậu, Xã Phú Đô, ")
-    # the full names first, then the same units as often written, without the unit word
-    assert [s.label for s in got] == ["Huyện Phú Lương", "Tỉnh Thái Nguyên", "Phú Lương", "Thái Nguyên"]
-    assert got[0].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương"
-    assert got[3].value == "Xóm Lạc Hậu, Xã Phú Đô, Thái Nguyên" and got[3].caret == len(got[3].value)
+    # a pre-2025 commune's district and province at once; then each level, the full names first,
+    # then the same units as often written, without the unit word
+    assert [s.label for s in got] == ["Huyện Phú Lương, Tỉnh Thái Nguyên", "Huyện Phú Lương", "Tỉnh Thái Nguyên",
+                                      "Phú Lương", "Thái Nguyên"]
+    assert got[0].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương, Tỉnh Thái Nguyên"
+    assert got[0].caret == len(got[0].value) and got[0].hint == S.HINT_CHAIN
+    assert got[1].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương"
+    assert got[4].value == "Xóm Lạc Hậu, Xã Phú Đô, Thái Nguyên" and got[4].caret == len(got[4].value)
+    # a district has one level above: no pair; nor when a part is written after the comma
     assert [s.label for s in S.suggest(S.ADDRESS, "Xã Phú Đô, Huyện Phú Lương,")] == ["Tỉnh Thái Nguyên", "Thái Nguyên"]
     assert S.suggest(S.ADDRESS, "Xóm Lạc Hậu, ") == []  # a hamlet is in no list: nothing to offer
     assert S.suggest(S.ADDRESS, ", ") == []
+    text = "Xã Phú Đô, , Việt Nam"
+    assert [s.label for s in S.suggest(S.ADDRESS, text, at=len("Xã Phú Đô, "))][:1] == ["Huyện Phú Lương"]
+
+
+def test_a_commune_found_in_many_districts_offers_the_one_where_the_sheet_was_filled_in_first():
+    anywhere = S.suggest(S.ADDRESS, "Xã Tân Lập, ")
+    pairs = [s.label for s in anywhere if s.hint == S.HINT_CHAIN]
+    assert len(pairs) == S.CHAIN_MAX and "Huyện Đan Phượng, Thành phố Hà Nội" not in pairs
+    here = S.suggest(S.ADDRESS, "Xã Tân Lập, ", within=("Hà Nội", "Đan Phượng"))
+    assert here[0].label == "Huyện Đan Phượng, Thành phố Hà Nội"
+    assert here[0].value == "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội"
+
+
+def test_the_word_opening_a_hamlet_group_or_street_is_offered_for_the_part_below_the_commune():
+    got = S.suggest(S.ADDRESS, "to d")
+    assert got[0].value == "Tổ dân phố " and got[0].caret == len("Tổ dân phố ") and got[0].hint == S.HINT_PLACE
+    # after another such part, and before a commune written after it
+    assert S.suggest(S.ADDRESS, "Tổ 15, khu p")[0].value == "Tổ 15, Khu phố "
+    text = "thon, Xã Phú Đô, Huyện Phú Lương"
+    assert S.suggest(S.ADDRESS, text, at=4)[0].value == "Thôn , Xã Phú Đô, Huyện Phú Lương"
+    # a letter or two begin a unit more often: the units keep their places, the words come after
+    units = [s.label for s in S.suggest(S.ADDRESS, "ph", limit=20) if s.hint != S.HINT_PLACE]
+    got = [s.label for s in S.suggest(S.ADDRESS, "ph", limit=20)]
+    assert got[:len(units)] == units[:len(got)]
+    # never where a unit is placed before the part (a district after a commune), nor before a district
+    assert all(s.hint != S.HINT_PLACE for s in S.suggest(S.ADDRESS, "Xã Phú Đô, thon", limit=20))
+    assert all(s.hint != S.HINT_PLACE for s in S.suggest(S.ADDRESS, "thon, Huyện Phú Lương", at=4, limit=20))
 
 
 def test_a_unit_is_offered_without_its_unit_word_only_where_the_typed_text_allows_it():

@@ -132,27 +132,29 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     page.keyboard.press("Enter")  # the list closed: Enter accepts
     expect(page.locator(f"#row-{addr[0]}")).to_have_attribute("data-state", "decided")
 
-    # 2. composed part by part: a commune's prefix; then after a comma, with nothing typed yet, the
-    # list offers the units that commune lies in (nearest first): Tab takes the district, a comma
-    # and Tab the province
+    # 2. composed part by part: the word opening a residential group ("to d" → Tổ dân phố, Tab, the
+    # caret after its space), its number typed; a commune's prefix; then after a comma, with nothing
+    # typed yet, the list offers the units that commune lies in: the district and the province at
+    # once first, then each level (nearest first), then the same without their unit words
     assert_focus(page, addr[1])
-    page.keyboard.type("ngoc liep")
+    page.keyboard.type("to d")
+    _answered(page)
+    expect(page.locator("#suggest li .label").first).to_have_text("Tổ dân phố")
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value("Tổ dân phố ")
+    page.keyboard.type("3, ngoc liep")
     _answered(page)
     expect(page.locator("#suggest li").first).to_contain_text("Xã Ngọc Liệp")
     page.keyboard.press("Tab")
-    expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value("Xã Ngọc Liệp")
+    expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value("Tổ dân phố 3, Xã Ngọc Liệp")
     page.keyboard.type(",")
     _answered(page)
-    expect(page.locator("#suggest li").first).to_contain_text("Huyện Quốc Oai")
-    # the district and the province, then the same without their unit words, nothing else
-    expect(page.locator("#suggest li .label")).to_have_text(["Huyện Quốc Oai", "Thành phố Hà Nội", "Quốc Oai", "Hà Nội"])
+    expect(page.locator("#suggest li .label")).to_have_text(
+        ["Huyện Quốc Oai, Thành phố Hà Nội", "Huyện Quốc Oai", "Thành phố Hà Nội", "Quốc Oai", "Hà Nội"])
     page.keyboard.press("Tab")
-    page.keyboard.type(",")
-    _answered(page)
-    expect(page.locator("#suggest li .label")).to_have_text(["Thành phố Hà Nội", "Hà Nội"])
-    page.keyboard.press("Tab")
-    want1 = "Xã Ngọc Liệp, Huyện Quốc Oai, Thành phố Hà Nội"
+    want1 = "Tổ dân phố 3, Xã Ngọc Liệp, Huyện Quốc Oai, Thành phố Hà Nội"
     expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value(want1)
+    assert _caret(page) == len(want1)
     page.keyboard.press("Enter")  # the group's last row: the name group loads by itself
 
     # 3. a name, word by word: "ng" → the listed surname Nguyễn (Tab: the first, none highlighted);

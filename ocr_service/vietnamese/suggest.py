@@ -26,7 +26,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from .text import clean, match_key, strip_diacritics
-from .validators import name_syllable_lists
+from .validators import name_syllable_lists, place_words
 from .vocab import ALIASES, admin_units, get_vocabulary, legacy_unit_rows, load_vocabularies, post_2025_unit_rows
 
 __all__ = ["Suggestion", "source_for", "family_of", "suggest", "index", "warm", "ADDRESS", "NAME"]
@@ -41,6 +41,8 @@ FUZZY_MIN = 75  # rapidfuzz ratio cutoff for the fallback
 ERA_NEW = "từ 2025"
 HINT_SURNAME, HINT_MIDDLE, HINT_READ = "họ", "tên đệm", "máy đọc"
 RELATED_MAX = 4  # values written elsewhere that one list shows at most (before the list's own)
+CHAIN_MAX = 3  # a commune's district-and-province pairs one list shows at most (a name found in many districts)
+HINT_CHAIN, HINT_PLACE = "cấp huyện và tỉnh", "dưới cấp xã"
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ _locks: dict[str, threading.Lock] = {}
 
 
 _SURNAMES, _MIDDLES = "name:surname", "name:middle"  # the two lists a name's words come from
+_PLACES = "address:place"  # the words that open an address's part below the commune
 
 
 @lru_cache(maxsize=32)
@@ -284,6 +287,8 @@ def _build(source: str) -> _Index:
         return _Index(_address_entries())
     if source in (_SURNAMES, _MIDDLES):
         return _Index(_name_entries(source), ordered=True)
+    if source == _PLACES:
+        return _Index([(w, HINT_PLACE, [w]) for w in place_words()])
     return _Index(_vocabulary_entries(source))
 
 
@@ -434,7 +439,7 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
         nodes = [n for i in ids for n in ix.nodes[i]]
         if nodes:
             context.append((j > k, nodes))
-    hits = []
+    hits, chains = [], []
     if context:
         right = [nodes for is_right, nodes in context if is_right]
         if right:  # what lies inside the nearest larger unit written after this part
@@ -446,6 +451,7 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
             hits = ix.search_among(query, fitting, limit)
         elif not right:  # nothing typed yet after a unit: the units it lies in, the nearest level first
             hits = sorted(fitting, key=lambda i: (-max(len(n) for n in ix.nodes[i]), ix.labels[i]))[:limit]
+            chains = _chains(context[-1][1], within) if k == len(pieces) - 1 else []
     if not context and strip_diacritics(query) and within:  # the units where the sheet was filled in first
         for tier in _near(within):
             hits += [i for i in ix.search_among(query, tier, limit, fuzzy=False) if i not in hits]
@@ -461,13 +467,53 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
         return Suggestion(", ".join([head] + after), label, ix.hints[i], len(head))
 
     out = [offered(ix.labels[i], i) for i in hits]
+    typed = strip_diacritics(query)
+    if typed and (not context or (context[0][0] and all(_is_commune(n) for n in context[0][1]))):
+        # nothing placed around the part, or a commune after it: it may be the hamlet, group or
+        # street no list has, opened by a word of its own ("Tổ dân phố "; the caret after a space)
+        px = index(_PLACES)
+        places = [Suggestion(", ".join(before + [f"{px.labels[i]} "] + after), px.labels[i], px.hints[i],
+                             len(", ".join(before + [px.labels[i]])) + 1)
+                  for i in px.search_among(query, list(range(len(px.labels))), limit, fuzzy=False)]
+        # first once the typed text is a whole word or reaches past one ("to d"): a letter or two
+        # mostly begin a unit ("ph" a ward), whose places in the list do not move; else after them
+        if " " in typed or any(typed == p for forms in px.plain for p in forms):
+            out = places + out
+        else:
+            out = out + places[:max(0, limit - len(out))]
+    if chains:  # a pre-2025 commune's district and province at once, before the single levels
+        head = ", ".join(before)
+        out = [Suggestion(f"{head}, {chain}", chain, HINT_CHAIN, len(head) + 2 + len(chain)) for chain in chains] + out
     # the same units without their unit word, as addresses are often written ("…, Huyện Chợ Gạo,
     # Tiền Giang"), after the full names, whose places in the list do not move (the last one
     # gives way to the first of them in a full list); only those the typed text begins
-    typed = strip_diacritics(query)
     bare = [offered(b[0], i) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
     room = max(limit - len(out), 1 if bare else 0)
     return out[:limit - room] + bare[:room]
+
+
+def _is_commune(node: tuple) -> bool:
+    """A node of a commune or ward (pre-2025: province, district, commune; post-2025: province, ward)."""
+    return len(node) == (4 if node[0] == "L" else 3)
+
+
+def _chains(nodes: list[tuple], within: tuple[str | None, ...]) -> list[str]:
+    """The units above each pre-2025 commune among ``nodes`` (the part written before the caret),
+    as one part: "Huyện Phú Lương, Tỉnh Thái Nguyên", those where the sheet was filled in first
+    (``within``), at most CHAIN_MAX. A written address names them all more often than not, so a
+    comma and one key take both; a district or a post-2025 unit has one level above, already the
+    list's first."""
+    ix = index(ADDRESS)
+    near = {i for tier in _near(within)[:1] for i in tier}
+    out = []
+    for n in nodes:
+        if n[0] != "L" or len(n) != 4:
+            continue
+        district, province = ix.at_node.get(n[:3], []), ix.at_node.get(n[:2], [])
+        if district and province:
+            out.append((district[0] not in near, province[0] not in near,
+                        f"{ix.labels[district[0]]}, {ix.labels[province[0]]}"))
+    return [chain for *_, chain in sorted(set(out))][:CHAIN_MAX]
 
 
 def _bare_name(ix: _Index, i: int) -> tuple[str, str] | None:

@@ -544,8 +544,16 @@ _LEVEL_UNIT_WORDS = {
     "commune": ("Xã", "Phường", "Thị trấn"),
 }
 _FREE_TEXT_WORDS = ("thôn", "ấp", "bản", "buôn", "làng", "xóm", "tổ", "khu", "khóm", "sóc", "plei", "phum",
-                    "số", "đường", "phố", "ngõ", "ngách", "hẻm", "kiệt", "kp", "đội", "lô", "tổ dân phố")
+                    "số", "đường", "phố", "ngõ", "ngách", "hẻm", "kiệt", "kp", "đội", "lô", "tổ dân phố", "khu phố")
+_ABBREVIATED = frozenset({"kp"})  # written so, never offered so
 _PREFIX_WORDS = ("UBND",)  # "UBND xã …": the commune's people's committee
+
+
+def place_words() -> tuple[str, ...]:
+    """The words that open a part of an address below the commune, which no gazetteer lists (a
+    hamlet, a residential group, a street, a house number: "Thôn", "Tổ dân phố", "Số"), capitalized
+    as they open a part; abbreviations left out."""
+    return tuple(w[:1].upper() + w[1:] for w in _FREE_TEXT_WORDS if w not in _ABBREVIATED)
 
 
 @dataclass(frozen=True)
