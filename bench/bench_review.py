@@ -19,7 +19,9 @@ model implies.
     word edit of the shown value or of a value F2 or F3 brings (End/Home, Ctrl+←/→, Ctrl+Backspace/Backspace,
     the new letters typed; ``_keyplan.py``), retyping whole, and for an address or a name (completed
     where the caret is, part by part or word by word): the value composed from the lists (each
-    part's prefix typed, or nothing after a comma, ↓ to the suggestion, Tab takes it and stays), its
+    part's prefix typed, or nothing after a comma, ↓ to the suggestion, Tab takes it and stays; a
+    suggestion may complete the next parts too, a commune's district and province, or open the
+    part, a hamlet's or a street's word, the rest typed after it), its
     first parts kept by a word edit and the rest composed, or its wrong parts fixed in place from the
     lists, right to left (each deleted back to its start, a word stop or a few letters, the rest of a
     prefix typed, the suggestion taken). Every plan is performed key by key
@@ -364,13 +366,40 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     def same_part(got: str, goal: str, sep: str) -> bool:
         return got == goal if sep == " " else match_key(got) == match_key(goal)  # a name's case too
 
-    def complete(fid, text, a, goal, sep, i, base_cost, budget, kept="", deleted=False):
+    def complete(fid, text, a, goal, sep, i, base_cost, budget, kept="", deleted=False, more=()):
         """The cheapest way to complete part ``i`` of ``text`` to ``goal`` from the list, the caret at
         ``a`` after ``kept`` (what is left of the part; ``deleted``: a key just deleted something,
         so the list is already asked for): the rest of a prefix typed (of the part or from one of
-        its words; nothing typed after a comma or a deletion), then the suggestion taken with Tab.
-        (cost, steps, new text, caret) or None."""
+        its words; nothing typed after a comma or a deletion), then the suggestion taken with Tab;
+        or a suggestion that opens the part (a hamlet's or a street's word: "Tổ dân phố "), the rest
+        typed after it; or, with ``more`` (the goals of the parts after it), one that completes this
+        part and the next ones at once (a commune's district and province). (cost, steps, new
+        text, caret, parts completed) or None."""
         best = None
+
+        def covered(it) -> int:
+            """How many parts from ``i`` on suggestion ``it`` completes (0: none), its caret at the end
+            of the last (a whole value taken from the sheet's other fields leaves the caret at its
+            end, which completes this part only if it is the last)."""
+            spans = parts(it["value"], sep)
+            for m, g in enumerate([goal, *more]):
+                if len(spans) <= i + m or not same_part(it["value"][slice(*spans[i + m])], g, sep):
+                    return 0
+                if it["caret"] in (None, spans[i + m][1]):
+                    return m + 1
+            return 0
+
+        def opening(it) -> str | None:
+            """The rest of ``goal`` to type after suggestion ``it`` when it is the goal's first words
+            with the caret after them (and after a space it adds), else None."""
+            spans = parts(it["value"], sep)
+            if sep != "," or len(spans) <= i or it["caret"] is None:
+                return None
+            lo, hi = spans[i]
+            head = it["value"][lo:it["caret"]]
+            if it["caret"] < hi or not goal.startswith(head) or not head.strip() or len(head) >= len(goal):
+                return None
+            return goal[len(head):] if head.endswith(" ") or goal[len(head)] == " " else None
         kf = fold(kept)
         starts = sorted({0, *(m.start() for m in re.finditer(r"(?<=\s)\S", goal))})[:3]
         for w in starts:
@@ -385,16 +414,22 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                     break
                 q = text[:a] + typed + text[a:]
                 items = ask(fid, q, a + len(typed))
-                # (the part completed, and the caret after it: a whole value taken from the sheet's
-                # other fields leaves the caret at its end, which completes this part only if it is the last)
-                hit = next((j for j, it in enumerate(items)
-                            if len(parts(it["value"], sep)) > i and same_part(
-                                it["value"][slice(*parts(it["value"], sep)[i])], goal, sep)
-                            and it["caret"] in (None, parts(it["value"], sep)[i][1])), None)
-                if hit is not None:
-                    if best is None or c + pick_keys(hit) < best[0]:
-                        best = (c + pick_keys(hit), ([("type", typed)] if typed else []) + [("pick", hit)],
-                                items[hit]["value"], items[hit]["caret"])
+                lead = [("type", typed)] if typed else []
+                for j, it in enumerate(items):
+                    n_parts, tail = covered(it), opening(it)
+                    if n_parts:
+                        # the most parts for the least keys: one completing more is worth the keys
+                        # of the commas and picks it saves
+                        got = (c + pick_keys(j), lead + [("pick", j)], it["value"], it["caret"], n_parts)
+                    elif tail is not None:
+                        v, at = it["value"], it["caret"]
+                        got = (c + pick_keys(j) + telex_keys(tail), lead + [("pick", j), ("type", tail)],
+                               v[:at] + tail + v[at:], at + len(tail), 1)
+                    else:
+                        continue
+                    if best is None or got[0] - 3 * got[4] < best[0] - 3 * best[4]:
+                        best = got
+                if best is not None and any(covered(it) for it in items):
                     break
         return best
 
@@ -424,17 +459,20 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             total, plan = min(ways, key=lambda w: w[0])
             if i0 and plan == [("type", head)]:
                 continue  # typing the first parts whole: the composition from nothing covers it
-            text = head
-            for i in range(i0, len(goals)):
+            text, i = head, i0
+            while i < len(goals):
                 goal = goals[i]
                 lead = [("type", typed_sep)] if i else []
                 at_head = text + (typed_sep if i else "")
                 total += telex_keys(typed_sep) if i else 0
-                whole = (telex_keys(goal), [("type", goal)], at_head + goal)
-                got = complete(fid, at_head, len(at_head), goal, sep, i, 0, whole[0])
-                c, steps, text = (got[0], got[1], got[2]) if got and got[0] < whole[0] else whole
+                whole = (telex_keys(goal), [("type", goal)], at_head + goal, None, 1)
+                # (what a pick completing the next parts too saves: their separators and picks)
+                got = complete(fid, at_head, len(at_head), goal, sep, i, 0, whole[0] + 3 * (len(goals) - i - 1),
+                               more=goals[i + 1:])
+                c, steps, text, _, done = got if got and got[0] - 3 * got[4] < whole[0] - 3 else whole
                 total += c
                 plan = plan + lead + steps
+                i += done
                 if total >= budget:
                     break
             else:
