@@ -415,9 +415,11 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                 q = text[:a] + typed + text[a:]
                 items = ask(fid, q, a + len(typed))
                 lead = [("type", typed)] if typed else []
+                whole_part = False  # a suggestion completes the part: a longer prefix costs more
                 for j, it in enumerate(items):
                     n_parts, tail = covered(it), opening(it)
                     if n_parts:
+                        whole_part = True
                         # the most parts for the least keys: one completing more is worth the keys
                         # of the commas and picks it saves
                         got = (c + pick_keys(j), lead + [("pick", j)], it["value"], it["caret"], n_parts)
@@ -429,7 +431,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                         continue
                     if best is None or got[0] - 3 * got[4] < best[0] - 3 * best[4]:
                         best = got
-                if best is not None and any(covered(it) for it in items):
+                if whole_part:
                     break
         return best
 

@@ -462,32 +462,31 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
     before = [c for c in (clean(p) for _, p in pieces[:k]) if c]
     after = [c for c in (clean(p) for _, p in pieces[k + 1:]) if c]
 
-    def offered(label: str, i: int) -> Suggestion:
-        head = ", ".join(before + [label])
-        return Suggestion(", ".join([head] + after), label, ix.hints[i], len(head))
+    def offered(label: str, hint: str, space: str = "") -> Suggestion:
+        """``label`` as the part at the caret (then ``space``), the other parts kept, the caret after it."""
+        head = ", ".join(before + [label]) + space
+        return Suggestion(", ".join([head] + after), label, hint, len(head))
 
-    out = [offered(ix.labels[i], i) for i in hits]
+    out = [offered(ix.labels[i], ix.hints[i]) for i in hits]
     typed = strip_diacritics(query)
     if typed and (not context or (context[0][0] and all(_is_commune(n) for n in context[0][1]))):
         # nothing placed around the part, or a commune after it: it may be the hamlet, group or
         # street no list has, opened by a word of its own ("Tổ dân phố "; the caret after a space)
         px = index(_PLACES)
-        places = [Suggestion(", ".join(before + [f"{px.labels[i]} "] + after), px.labels[i], px.hints[i],
-                             len(", ".join(before + [px.labels[i]])) + 1)
+        places = [offered(px.labels[i], px.hints[i], " ")
                   for i in px.search_among(query, list(range(len(px.labels))), limit, fuzzy=False)]
         # first once the typed text is a whole word or reaches past one ("to d"): a letter or two
         # mostly begin a unit ("ph" a ward), whose places in the list do not move; else after them
-        if " " in typed or any(typed == p for forms in px.plain for p in forms):
+        if " " in typed or typed in px.by_key:
             out = places + out
         else:
             out = out + places[:max(0, limit - len(out))]
-    if chains:  # a pre-2025 commune's district and province at once, before the single levels
-        head = ", ".join(before)
-        out = [Suggestion(f"{head}, {chain}", chain, HINT_CHAIN, len(head) + 2 + len(chain)) for chain in chains] + out
+    # a pre-2025 commune's district and province at once, before the single levels
+    out = [offered(chain, HINT_CHAIN) for chain in chains] + out
     # the same units without their unit word, as addresses are often written ("…, Huyện Chợ Gạo,
     # Tiền Giang"), after the full names, whose places in the list do not move (the last one
     # gives way to the first of them in a full list); only those the typed text begins
-    bare = [offered(b[0], i) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
+    bare = [offered(b[0], ix.hints[i]) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
     room = max(limit - len(out), 1 if bare else 0)
     return out[:limit - room] + bare[:room]
 
@@ -507,7 +506,7 @@ def _chains(nodes: list[tuple], within: tuple[str | None, ...]) -> list[str]:
     near = {i for tier in _near(within)[:1] for i in tier}
     out = []
     for n in nodes:
-        if n[0] != "L" or len(n) != 4:
+        if n[0] != "L" or not _is_commune(n):
             continue
         district, province = ix.at_node.get(n[:3], []), ix.at_node.get(n[:2], [])
         if district and province:
