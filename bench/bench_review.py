@@ -212,7 +212,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     from ocr_service.calibration import is_correct
     from ocr_service.calibration.labels import truth_context
     from ocr_service.synth import fill
-    from ocr_service.vietnamese.text import clean, match_key
+    from ocr_service.vietnamese.text import clean, entered, match_key
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-review-b-"))
     scans, data = tmp / "scans", tmp / "data"
@@ -286,9 +286,10 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
     def right(value: str, want: str, fid: int) -> bool:
         # right as the accuracy figures count it (calibration.is_correct): what was written, or the
         # value the pipeline stores for it (a vocabulary's canonical entry, "Triệu Phong" for a
-        # written "Huyện Triệu Phong"; a normalized date)
+        # written "Huyện Triệu Phong"; a normalized date), as it is saved (``entered``: the
+        # separator a suggestion leaves at the end dropped)
         spec, ctx = judged[fid]
-        return is_correct(spec, value, want, ctx)
+        return is_correct(spec, entered(value), want, ctx)
 
     def starts(shown: str, choices: list[str], above: str | None = None) -> list[tuple[list, str]]:
         """(keys, value) for what the input can show before anything is typed: the value as shown,
@@ -381,11 +382,13 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             """How many parts from ``i`` on suggestion ``it`` completes (0: none), its caret at the end
             of the last (a whole value taken from the sheet's other fields leaves the caret at its
             end, which completes this part only if it is the last)."""
-            spans = parts(it["value"], sep)
+            v, spans = it["value"], parts(it["value"], sep)
             for m, g in enumerate([goal, *more]):
-                if len(spans) <= i + m or not same_part(it["value"][slice(*spans[i + m])], g, sep):
+                if len(spans) <= i + m or not same_part(v[slice(*spans[i + m])], g, sep):
                     return 0
-                if it["caret"] in (None, spans[i + m][1]):
+                end = spans[i + m][1]
+                # (or at the end, after the separator the list adds when nothing follows)
+                if it["caret"] in (None, end) or (it["caret"] == len(v) and not v[end:].strip(", ")):
                     return m + 1
             return 0
 
@@ -464,9 +467,11 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
             text, i = head, i0
             while i < len(goals):
                 goal = goals[i]
-                lead = [("type", typed_sep)] if i else []
-                at_head = text + (typed_sep if i else "")
-                total += telex_keys(typed_sep) if i else 0
+                # the separator, unless the suggestion taken for the part before added it
+                sep_now = typed_sep if i and not text.endswith(typed_sep) else ""
+                lead = [("type", sep_now)] if sep_now else []
+                at_head = text + sep_now
+                total += telex_keys(sep_now)
                 whole = (telex_keys(goal), [("type", goal)], at_head + goal, None, 1)
                 # (what a pick completing the next parts too saves: their separators and picks)
                 got = complete(fid, at_head, len(at_head), goal, sep, i, 0, whole[0] + 3 * (len(goals) - i - 1),

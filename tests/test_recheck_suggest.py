@@ -62,7 +62,7 @@ def test_suggestions_are_accent_insensitive_prefixes_from_the_field_s_data():
     assert first("province", "ha noi")[0] == "Hà Nội"
     assert first("province", "hn")[0] == "Hà Nội"
     assert first(suggest.ADDRESS, "tp ha noi")[0] == "Thành phố Hà Nội"
-    assert first(suggest.ADDRESS, "Xã Tân Lập, huyen dan phuong")[0] == "Xã Tân Lập, Huyện Đan Phượng"
+    assert first(suggest.ADDRESS, "Xã Tân Lập, huyen dan phuong")[0] == "Xã Tân Lập, Huyện Đan Phượng, "
     wards = suggest.suggest("commune", "hong ha", limit=20)
     assert any(s.value == "Hồng Hà" and "từ 2025" in s.hint for s in wards)  # post-2025 units too
     assert any(s.value == "Hồng Hà" and "từ 2025" not in s.hint for s in wards)  # and pre-2025 ones

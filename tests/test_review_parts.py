@@ -31,8 +31,13 @@ def test_an_address_part_in_the_middle_is_completed_and_fits_its_neighbours():
     got = S.suggest(S.ADDRESS, text, at=text.index(", Thành"))
     assert got[0].value == "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội"
     assert got[0].caret == len("Xã Tân Lập, Huyện Đan Phượng")
-    # the caret at the end: the last part, as before (the earlier parts kept)
-    assert S.suggest(S.ADDRESS, "Xã Tân Lập, huyen dan ph")[0].value == "Xã Tân Lập, Huyện Đan Phượng"
+    # the caret at the end: the last part, as before (the earlier parts kept), and the comma before
+    # the unit above it, the caret after them (the province's list comes next)
+    got = S.suggest(S.ADDRESS, "Xã Tân Lập, huyen dan ph")[0]
+    assert got.value == "Xã Tân Lập, Huyện Đan Phượng, " and got.caret == len(got.value)
+    # a province is the last level: nothing after it
+    got = S.suggest(S.ADDRESS, "Xã Tân Lập, Huyện Đan Phượng, thanh pho ha n")[0]
+    assert got.value == "Xã Tân Lập, Huyện Đan Phượng, Thành phố Hà Nội" and got.caret == len(got.value)
     # a commune typed before a district and a province: only that district's communes
     communes = S.suggest(S.ADDRESS, "x, Huyện Đan Phượng, Thành phố Hà Nội", at=1, limit=20)
     assert len(communes) > 5 and all(s.hint.endswith("Đan Phượng, Hà Nội") for s in communes), communes
@@ -53,7 +58,8 @@ def test_after_a_comma_the_units_a_part_lies_in_are_offered_nearest_first():
                                       "Phú Lương", "Thái Nguyên"]
     assert got[0].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương, Tỉnh Thái Nguyên"
     assert got[0].caret == len(got[0].value) and got[0].hint == S.HINT_CHAIN
-    assert got[1].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương"
+    assert got[1].value == "Xóm Lạc Hậu, Xã Phú Đô, Huyện Phú Lương, " and got[1].caret == len(got[1].value)
+    assert got[3].value == "Xóm Lạc Hậu, Xã Phú Đô, Phú Lương, "  # the bare district too
     assert got[4].value == "Xóm Lạc Hậu, Xã Phú Đô, Thái Nguyên" and got[4].caret == len(got[4].value)
     # a district has one level above: no pair; nor when a part is written after the comma
     assert [s.label for s in S.suggest(S.ADDRESS, "Xã Phú Đô, Huyện Phú Lương,")] == ["Tỉnh Thái Nguyên", "Thái Nguyên"]
@@ -112,9 +118,11 @@ def test_both_eras_have_their_tree():
 
 def test_a_name_word_at_the_caret_from_the_lists_and_the_readings():
     got = S.suggest(S.NAME, "ng")
-    assert [s.value for s in got[:2]] == ["Nguyễn", "Ngô"] and got[0].hint == S.HINT_SURNAME  # commonest first
-    assert S.suggest(S.NAME, "NG")[0].value == "NGUYỄN"  # the case the name is written in
-    assert S.suggest(S.NAME, "NGUYỄN V")[0].value == "NGUYỄN VĂN"
+    # commonest first; a surname is followed by another word: the space comes with it, the caret after
+    assert [s.value for s in got[:2]] == ["Nguyễn ", "Ngô "] and got[0].hint == S.HINT_SURNAME
+    assert got[0].caret == len("Nguyễn ") and got[0].label == "Nguyễn"
+    assert S.suggest(S.NAME, "NG")[0].value == "NGUYỄN "  # the case the name is written in
+    assert S.suggest(S.NAME, "NGUYỄN V")[0].value == "NGUYỄN VĂN "  # a listed middle name as the last word too
     # a middle word in the middle: the listed middle names, the last word kept
     text = "Trần th Mai"
     got = S.suggest(S.NAME, text, at=len("Trần th"))
@@ -123,7 +131,7 @@ def test_a_name_word_at_the_caret_from_the_lists_and_the_readings():
     # (the first reading) comes last, it is the one being corrected
     readings = ["Nguyên Tan Hoa", "Ngyễn Tấn Hòa"]
     got = S.suggest(S.NAME, "Nguyễn Tấn h", readings=readings)
-    assert got[0].value == "Nguyễn Tấn Hòa" and got[0].hint == S.HINT_READ
+    assert got[0].value == "Nguyễn Tấn Hòa" and got[0].hint == S.HINT_READ  # maybe the last: no space
     assert [s.label for s in got].index("Hòa") < [s.label for s in got].index("Hoa")
     assert S.suggest(S.NAME, "Nguyễn Tấn z", readings=readings) == []  # nothing read or listed so
     assert S.suggest(S.NAME, "Nguyễn ", readings=readings) == []  # the caret after a space: no word
@@ -190,7 +198,7 @@ def test_the_endpoint_completes_at_the_caret_with_the_field_s_readings(web):
     assert got[0] == {"value": "Nguyễn Tấn Hòa", "label": "Tấn", "hint": "máy đọc", "caret": len("Nguyễn Tấn")}
     text = "x, Huyện Đan Phượng, Thành phố Hà Nội"
     assert all(i["hint"].endswith("Đan Phượng, Hà Nội") for i in items("permanent_address", text, at=1))
-    assert items("permanent_address", "Xã Tân Lập, huyen dan ph")[0]["caret"] == len("Xã Tân Lập, Huyện Đan Phượng")
+    assert items("permanent_address", "Xã Tân Lập, huyen dan ph")[0]["caret"] == len("Xã Tân Lập, Huyện Đan Phượng, ")
     assert c.get("/review/suggest", params={"field": ids["father_name"], "q": "a", "at": 999}).status_code == 422
     # the district list fits the sheet's province (the template's context: hdr_province)
     got = items("hdr_district", "t")

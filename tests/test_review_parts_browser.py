@@ -133,9 +133,10 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     expect(page.locator(f"#row-{addr[0]}")).to_have_attribute("data-state", "decided")
 
     # 2. composed part by part: the word opening a residential group ("to d" → Tổ dân phố, Tab, the
-    # caret after its space), its number typed; a commune's prefix; then after a comma, with nothing
-    # typed yet, the list offers the units that commune lies in: the district and the province at
-    # once first, then each level (nearest first), then the same without their unit words
+    # caret after its space), its number typed; a commune's prefix, Tab: the commune and the comma
+    # after it, and with nothing typed the list offers the units that commune lies in: the district
+    # and the province at once first, then each level (nearest first), then the same without their
+    # unit words
     assert_focus(page, addr[1])
     page.keyboard.type("to d")
     _answered(page)
@@ -146,8 +147,8 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     _answered(page)
     expect(page.locator("#suggest li").first).to_contain_text("Xã Ngọc Liệp")
     page.keyboard.press("Tab")
-    expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value("Tổ dân phố 3, Xã Ngọc Liệp")
-    page.keyboard.type(",")
+    expect(page.locator(f"#row-{addr[1]} input.value")).to_have_value("Tổ dân phố 3, Xã Ngọc Liệp, ")
+    assert _caret(page) == len("Tổ dân phố 3, Xã Ngọc Liệp, ")
     _answered(page)
     expect(page.locator("#suggest li .label")).to_have_text(
         ["Huyện Quốc Oai, Thành phố Hà Nội", "Huyện Quốc Oai", "Thành phố Hà Nội", "Quốc Oai", "Hà Nội"])
@@ -157,8 +158,8 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     assert _caret(page) == len(want1)
     page.keyboard.press("Enter")  # the group's last row: the name group loads by itself
 
-    # 3. a name, word by word: "ng" → the listed surname Nguyễn (Tab: the first, none highlighted);
-    # " t" → the other engine's "Tấn" first, then the listed middle names, the shown value's own
+    # 3. a name, word by word: "ng" → the listed surname Nguyễn (Tab: the first, none highlighted,
+    # and the space after it); "t" → the other engine's "Tấn" first, then the listed middle names, the shown value's own
     # "Tan" last if at all (it is being corrected); Tab; " h" → "Hòa" from the other reading, ↓ Enter takes it
     # and accepts the row
     expect(page.locator("h1")).to_contain_text("father_name")
@@ -168,7 +169,8 @@ def test_any_part_of_an_address_and_any_word_of_a_name_by_keyboard(station, brow
     _answered(page)
     expect(page.locator("#suggest li").first).to_contain_text("Nguyễn")
     page.keyboard.press("Tab")
-    page.keyboard.type(" t")
+    expect(page.locator(f"#row-{names[0]} input.value")).to_have_value("Nguyễn ")
+    page.keyboard.type("t")
     _answered(page)
     items = page.locator("#suggest li .label").all_text_contents()
     assert items[0] == "Tấn" and "Thị" in items and ("Tan" not in items or items[-1] == "Tan"), items

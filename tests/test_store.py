@@ -383,6 +383,24 @@ def test_verify_field_uses_the_version_it_saw(store):
 
 
 @BACKENDS
+def test_a_reviewer_s_value_is_kept_composed_and_without_a_list_s_trailing_comma(store):
+    import unicodedata
+    with store.session() as s:
+        b = repo.create_batch(s, "b")
+        f = new_file(s, b.id, pages=1)
+        w = repo.write_result(s, f.id, result(1, fields=[field("permanent_address", "needs_review", "Xa Phu Do", "address")]))
+        (fid,) = s.scalars(select(FieldRow.id).where(FieldRow.sheet_id == w.sheet_id))
+    typed = unicodedata.normalize("NFD", "Xã Phú Đô,  Huyện Phú Lương, ")  # an input method's marks, a list's ", "
+    with store.session() as s:
+        fr = repo.verify_field(s, fid, version=1, value=typed, actor="reviewer1")
+        assert fr.verified_value == "Xã Phú Đô, Huyện Phú Lương"
+        assert unicodedata.is_normalized("NFC", fr.verified_value)
+    with store.session(write=False) as s:
+        (event,) = repo.list_audit(s, entity_type="field", entity_id=fid).items
+        assert event.new["verified_value"] == "Xã Phú Đô, Huyện Phú Lương"
+
+
+@BACKENDS
 def test_users_tokens_and_exports(store):
     with store.session() as s:
         u = repo.create_user(s, "clerk1", role="clerk", password_hash="scrypt$…")

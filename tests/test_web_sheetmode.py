@@ -140,10 +140,11 @@ def test_decisions_inline_validation_and_a_deliberate_override(web):
     # … and saved when sent again deliberately (confirm), the override recorded in the note and the audit
     res = c.post(url + f"/fields/{ids['dob']}", headers=h, data={**dob, "confirm": 1})
     assert res.json()["state"] == "saved" and res.json()["note"].startswith("lưu dù không hợp lệ: Số định danh")
-    # a valid value is saved at once; F4 and F8 work as in group mode
+    # a valid value is saved at once, judged and kept as saved (a suggestion list's trailing comma
+    # dropped); F4 and F8 work as in group mode
     res = c.post(url + f"/fields/{ids['ethnicity']}", headers=h,
-                 data={"version": versions[ids["ethnicity"]], "action": "accept", "value": "Kinh"})
-    assert res.json()["state"] == "saved"
+                 data={"version": versions[ids["ethnicity"]], "action": "accept", "value": "Kinh, "})
+    assert res.json()["state"] == "saved" and res.json()["value"] == "Kinh"
     res = c.post(url + f"/fields/{ids['religion']}", headers=h,
                  data={"version": versions[ids["religion"]], "action": "unreadable", "value": "?"})
     assert res.json()["status"] == "rejected"

@@ -467,7 +467,12 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
         head = ", ".join(before + [label]) + space
         return Suggestion(", ".join([head] + after), label, hint, len(head))
 
-    out = [offered(ix.labels[i], ix.hints[i]) for i in hits]
+    def then(i: int) -> str:
+        """What follows unit ``i`` taken as the last part: a comma and a space before the unit above
+        it (the caret after them, that part's list next), unless it is a province."""
+        return "" if after or any(len(n) == 2 for n in ix.nodes[i]) else ", "
+
+    out = [offered(ix.labels[i], ix.hints[i], then(i)) for i in hits]
     typed = strip_diacritics(query)
     if typed and (not context or (context[0][0] and all(_is_commune(n) for n in context[0][1]))):
         # nothing placed around the part, or a commune after it: it may be the hamlet, group or
@@ -486,7 +491,7 @@ def _complete_address(text: str, at: int, limit: int, within: tuple[str | None, 
     # the same units without their unit word, as addresses are often written ("…, Huyện Chợ Gạo,
     # Tiền Giang"), after the full names, whose places in the list do not move (the last one
     # gives way to the first of them in a full list); only those the typed text begins
-    bare = [offered(b[0], ix.hints[i]) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
+    bare = [offered(b[0], ix.hints[i], then(i)) for i in hits if (b := _bare_name(ix, i)) and b[1].startswith(typed)]
     room = max(limit - len(out), 1 if bare else 0)
     return out[:limit - room] + bare[:room]
 
@@ -563,8 +568,11 @@ def _complete_name(text: str, at: int, limit: int, readings) -> list[Suggestion]
         if match_key(word) in seen:
             continue
         seen.add(match_key(word))
-        head = " ".join(words[:k] + [word])
-        out.append(Suggestion(" ".join([head] + words[k + 1:]), word, hint, len(head)))
+        # a surname or a listed middle name taken as the last word: the space before the next one
+        # (the caret after it; a space left at the end is dropped when the value is saved)
+        last = k == len(words) - 1
+        head = " ".join(words[:k] + [word]) + (" " if last and (k == 0 or hint == HINT_MIDDLE) else "")
+        out.append(Suggestion(head if last else " ".join([head] + words[k + 1:]), word, hint, len(head)))
         if len(out) == limit:
             break
     return out

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 __all__ = [
     "clean",
+    "entered",
     "match_key",
     "strip_diacritics",
     "compact_key",
@@ -65,6 +66,12 @@ def clean(s: object) -> str:
     s = unicodedata.normalize("NFC", s)
     s = s.translate(_D_LOOKALIKES)
     return " ".join(s.split())
+
+
+def entered(s: object) -> str:
+    """A value as a person typed it, as it is kept: ``clean`` (an input method's decomposed marks
+    composed), without the comma a suggestion list leaves after a part when none follows."""
+    return clean(s).rstrip(", ")
 
 
 # --- tone placement -------------------------------------------------------

@@ -35,7 +35,7 @@ from ocr_service.service.store.models import (
     PAGE_DUPLICATE, PAGE_ERROR, PAGE_OK, PAGE_QUEUED, PAGE_RESCAN, QA_AGREE, QA_ERROR, QA_PENDING, SHEET_STATUSES,
     ApiToken, Assignment, AuditEvent, Batch, EXPORT_DONE, EXPORT_RUNNING, Export, ExportSheet, FieldRow, Job, PageRow,
     Sheet, SourceFile, Template, User, WebSession, utcnow)
-from ocr_service.vietnamese.text import match_key
+from ocr_service.vietnamese.text import entered, match_key
 
 T = TypeVar("T")
 DEFAULT_LEASE = dt.timedelta(minutes=5)
@@ -664,7 +664,8 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
                  keys: int | None = None, qa_review_rate: float = 0.0, now: dt.datetime | None = None) -> FieldRow:
     """A reviewer's decision on a field, if the field is still at ``version`` (what the reviewer
     saw); otherwise ConflictError. ``status`` is ``verified`` (``value`` is the verified value) or
-    ``rejected`` (e.g. unreadable; ``note`` says why). With ``lease_owner``, the field must also
+    ``rejected`` (e.g. unreadable; ``note`` says why); the value is kept as
+    ``vietnamese.text.entered`` gives it (NFC, spaces collapsed, no comma left at the end). With ``lease_owner``, the field must also
     still be leased to that reviewer (nobody else claimed it since): ConflictError otherwise. Bumps
     the version, ends the field's lease, updates the sheet's summary, audits (with ``keys``, the
     keystrokes the reviewer spent on it, when the page counted them).
@@ -685,6 +686,7 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
     if status not in (FIELD_VERIFIED, FIELD_REJECTED):
         raise ValueError(f"a reviewer's decision is verified or rejected, not {status!r}")
     now = now or utcnow()
+    value = entered(value)
     table = FieldRow.__table__
     old = get_field(s, field_id)
     before = {"status": old.status, "value": old.value, "verified_value": old.verified_value, "version": old.version}

@@ -39,6 +39,7 @@ from ocr_service.service.web import related, routes
 from ocr_service.service.web.routes import Reviewer, WebError, check_csrf, render
 from ocr_service.service.web.warm import warm_suggestions
 from ocr_service.vietnamese import suggest as vsuggest
+from ocr_service.vietnamese.text import entered
 from ocr_service.vietnamese.vocab import ADMIN_PARENT
 
 router = APIRouter(include_in_schema=False)
@@ -185,6 +186,7 @@ def _field_of_sheet(s, sheet_id: int, field_id: int) -> FieldRow:
 @router.post("/review/sheet/{sheet_id}/check", dependencies=[Depends(check_csrf)])
 def check(request: Request, sheet_id: int, principal: Reviewer, field: Annotated[int, Form()],
           value: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    value = entered(value)  # judged as it would be saved (a list's trailing comma dropped)
     with routes._store(request).session(write=False) as s:
         sheet = _sheet_or_404(s, sheet_id)
         _field_of_sheet(s, sheet_id, field)
@@ -202,6 +204,7 @@ def decide(request: Request, sheet_id: int, field_id: int, principal: Reviewer, 
     postponed, invalid (not saved: ``messages`` say why; send again with confirm=1 to save anyway)
     or conflict (409: not saved, ``message`` says why, nothing stored is overwritten)."""
     store, who = routes._store(request), principal.username
+    value = entered(value)  # the messages judge the value as it is saved
     rate = request.app.state.settings.qa_review_rate
     try:
         with store.session() as s:

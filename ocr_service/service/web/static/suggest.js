@@ -8,7 +8,10 @@
 //   Suggest.navigate(e, input)             when the list is open for input: ↓ / ↑ choose, Esc closes,
 //                                          Tab takes the highlighted suggestion (none highlighted: the
 //                                          first) and stays in the input, the caret after the completed
-//                                          part, to go on with another part, and fires "suggest:taken"
+//                                          part (and after the separator it adds: a space after a
+//                                          surname, a comma after a unit below the province, whose
+//                                          next part's list then opens), to go on with another part,
+//                                          and fires "suggest:taken"
 //                                          (true: the key was used; otherwise the page's own keys apply)
 //   Suggest.take(input)                    Enter: put the highlighted suggestion into input (true if one
 //                                          was); the page then confirms the row, as with the list closed
@@ -18,7 +21,7 @@
 (function () {
   "use strict";
   var DEBOUNCE_MS = 60;
-  var list = null, home = null, items = [], chosen = -1, owner = null, seq = 0, timer = null;
+  var list = null, home = null, items = [], chosen = -1, owner = null, seq = 0, timer = null, asked = null;
 
   function theList() {
     if (!list) {
@@ -90,6 +93,7 @@
   }
   function typed(input, fieldId, anchor) {
     clearTimeout(timer);
+    asked = { fieldId: fieldId, anchor: anchor };
     timer = setTimeout(function () {
       var q = input.value, mine = ++seq;
       var at = input.selectionStart === null ? q.length : input.selectionStart;
@@ -119,6 +123,9 @@
         take(input);
         // the value changed without typing: a page that checks as you type checks it (sheet mode)
         input.dispatchEvent(new CustomEvent("suggest:taken", { bubbles: true }));
+        // a unit taken with the comma of the part after it: that part's list (its district and
+        // province) at once, nothing typed
+        if (asked && /,\s$/.test(input.value.slice(0, input.selectionStart))) { typed(input, asked.fieldId, asked.anchor); }
         return true;
       default: return false;
     }
