@@ -147,6 +147,12 @@ def test_a_district_or_commune_list_fits_the_sheet_s_province_and_district():
     assert [s.label for s in S.suggest("commune", "gia th", within=("Hà Nội", "Long Biên"))] == ["Gia Thụy"]
     # a province the gazetteer does not know: the whole list
     assert S.suggest("district", "ayun", within=("Nowhere", None))[0].label == "Ayun Pa"
+    # a province read wrong (Hà Giang for Long An): where none there starts so, the whole list's
+    # that do, before a nearby unit spelled nearly so (Hà Giang's Lũng Thầu)
+    got = [(s.label, s.hint) for s in S.suggest("commune", "long th", within=("Hà Giang", None), limit=20)]
+    assert ("Long Thạnh", "Xã · Thủ Thừa, Long An") in got and not [h for _, h in got if h.endswith("Hà Giang")]
+    # a misspelling nothing starts so: the nearest spellings, those there first
+    assert S.suggest("commune", "lugn thau", within=("Hà Giang", None))[0].label == "Lũng Thầu"
 
 
 def test_the_key_help_says_what_tab_and_enter_do_with_the_list():

@@ -179,7 +179,9 @@ class _Index:
             out = [i for score, i in scored if score >= FUZZY_MIN][:limit]
         return out
 
-    def search(self, query: str, limit: int) -> list[int]:
+    def search(self, query: str, limit: int, fuzzy: bool = True) -> list[int]:
+        """The entries a word of which starts with ``query`` (accent-free), best first; ``fuzzy``: the
+        nearest spellings when none does."""
         q = strip_diacritics(query)
         if not q:
             return []
@@ -195,7 +197,7 @@ class _Index:
             if i not in hits or rank < hits[i]:
                 hits[i] = rank
         out = sorted(hits, key=hits.__getitem__)[:limit]
-        if not out and len(q) >= 3:  # nothing starts so: the nearest spellings (a misread, a typo)
+        if fuzzy and not out and len(q) >= 3:  # nothing starts so: the nearest spellings (a misread, a typo)
             for key, _score, _ in process.extract(q, self.choices, scorer=fuzz.ratio, limit=limit,
                                                   score_cutoff=FUZZY_MIN):
                 for i in self.by_key.get(key, []):
@@ -316,7 +318,7 @@ def suggest(source: str | None, text: str, limit: int = 8, *, at: int | None = N
     name's words may take (the shown value's last: it is the one being corrected). ``within``:
     for a district or commune list, the units written in the sheet's other fields it should lie in
     (its province, its district: the template's context), those first and alone when the gazetteer
-    places them; the whole list when it does not. For an ADDRESS, ``within`` (province, district:
+    places them and one of them starts with the text; the whole list when not. For an ADDRESS, ``within`` (province, district:
     where the sheet was filled in) ranks the units there first while the other parts place none.
     ``related``: (value, hint) of the values written in the field's family elsewhere (the sheet's
     other fields, the household's sheets; nearest first): those the typed text before the caret
@@ -365,17 +367,18 @@ def _listed(source: str | None, text: str, at: int, limit: int, readings, within
     if not part:
         return []
     ix = index(source)
-    hits = []
     province, district = (tuple(within) + (None, None))[:2]
     prov = [n for n in _unit_nodes(province) if len(n) == 2] if province else []
     dist = [n for n in _unit_nodes(district) if n[0] == "L" and len(n) == 3
             and (not prov or n[:2] in prov)] if district else []
     # before 2025 inside the district if it is placed, else the province; after, the province (no districts)
     parents = (dist or [n for n in prov if n[0] == "L"]) + [n for n in prov if n[0] == "N"]
-    if parents:
-        hits = ix.search_among(part, sorted({i for n in parents for i in ix.under.get(n, [])}), limit)
-    if not hits:
-        hits = ix.search(part, limit)
+    among = sorted({i for n in parents for i in ix.under.get(n, [])})
+    # those there alone; where none starts so, the whole list's that do: the unit the other fields
+    # name may itself be a misreading still to correct ("long th" on a sheet read as Hà Giang's is
+    # Long An's Long Thạnh, not Hà Giang's Lũng Thầu); the nearest spellings only when no unit starts so
+    hits = (ix.search_among(part, among, limit, fuzzy=False) or ix.search(part, limit, fuzzy=False)
+            or ix.search_among(part, among, limit) or ix.search(part, limit))
     return [Suggestion(ix.labels[i], ix.labels[i], ix.hints[i]) for i in hits]
 
 
