@@ -361,13 +361,19 @@ def test_pagination_returns_every_row_once(store):
 
 # -- review, audit, users -------------------------------------------------------------------------
 
-@BACKENDS
-def test_verify_field_uses_the_version_it_saw(store):
+def one_field_to_review(store, name: str, value: str, kind: str) -> tuple[int, int]:
+    """A batch of one sheet with one field to review: (sheet id, field id)."""
     with store.session() as s:
         b = repo.create_batch(s, "b")
         f = new_file(s, b.id, pages=1)
-        w = repo.write_result(s, f.id, result(1, fields=[field("dob", "needs_review", "05/11/1990", "date")]))
+        w = repo.write_result(s, f.id, result(1, fields=[field(name, "needs_review", value, kind)]))
         (fid,) = s.scalars(select(FieldRow.id).where(FieldRow.sheet_id == w.sheet_id))
+    return w.sheet_id, fid
+
+
+@BACKENDS
+def test_verify_field_uses_the_version_it_saw(store):
+    sheet_id, fid = one_field_to_review(store, "dob", "05/11/1990", "date")
     with store.session() as s:
         fr = repo.verify_field(s, fid, version=1, value="05/11/1991", actor="reviewer1")
         assert (fr.status, fr.verified_value, fr.version) == ("verified", "05/11/1991", 2)
@@ -375,7 +381,7 @@ def test_verify_field_uses_the_version_it_saw(store):
         with pytest.raises(ConflictError, match="version 2, you edited version 1"):
             repo.verify_field(s, fid, version=1, value="05/11/1990", actor="reviewer2")
     with store.session(write=False) as s:
-        assert repo.get_sheet(s, w.sheet_id).status == "verified"
+        assert repo.get_sheet(s, sheet_id).status == "verified"
         (event,) = repo.list_audit(s, entity_type="field", entity_id=fid).items
         assert (event.actor, event.action, event.old["version"], event.new["verified_value"]) == \
             ("reviewer1", "field.verify", 1, "05/11/1991")
@@ -385,11 +391,7 @@ def test_verify_field_uses_the_version_it_saw(store):
 @BACKENDS
 def test_a_reviewer_s_value_is_kept_composed_and_without_a_list_s_trailing_comma(store):
     import unicodedata
-    with store.session() as s:
-        b = repo.create_batch(s, "b")
-        f = new_file(s, b.id, pages=1)
-        w = repo.write_result(s, f.id, result(1, fields=[field("permanent_address", "needs_review", "Xa Phu Do", "address")]))
-        (fid,) = s.scalars(select(FieldRow.id).where(FieldRow.sheet_id == w.sheet_id))
+    _, fid = one_field_to_review(store, "permanent_address", "Xa Phu Do", "address")
     typed = unicodedata.normalize("NFD", "Xã Phú Đô,  Huyện Phú Lương, ")  # an input method's marks, a list's ", "
     with store.session() as s:
         fr = repo.verify_field(s, fid, version=1, value=typed, actor="reviewer1")
