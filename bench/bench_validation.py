@@ -1,5 +1,6 @@
 """Time validating one synthetic DC01-like sheet (every validator + every check)
-on one core, and the vocabulary load times. Not a test: run it by hand.
+on one core, the vocabulary load times, and the review station's suggestion lists
+(one query, lists built). Not a test: run it by hand.
 
     .venv/bin/python bench/bench_validation.py [runs]
 
@@ -128,16 +129,33 @@ def main() -> None:
         validate_sheet(SHEET)
         warm.append(time.perf_counter() - t)
 
+    from ocr_service.vietnamese import suggest
+
+    suggest.warm()  # the lists built once, as a server does in the background
+    queries = {"vocabulary (ethnicity)": ("ethnicity", ("k", "kinh", "mong", "kihn")),
+               "address (15,000 units)": (suggest.ADDRESS, ("h", "ha n", "xa tan", "Xã Phú Đô, ", "huyen dan phuong")),
+               "name word": (suggest.NAME, ("ng", "Nguyễn v", "Trần Thị m"))}
+    per_query = {}
+    for label, (source, qs) in queries.items():
+        times = []
+        for _ in range(max(1, runs // 10)):
+            for q in qs:
+                t = time.perf_counter()
+                suggest.suggest(source, q)
+                times.append(time.perf_counter() - t)
+        per_query[label] = statistics.median(times)
+
     rows = [
         ("vocabulary files load (import + parse)", load_files * 1000),
         ("admin units first use (lazy)", load_admin * 1000),
         (f"sheet, cold caches, median of {runs}", statistics.median(cold) * 1000),
         (f"sheet, warm caches, median of {runs}", statistics.median(warm) * 1000),
+        *((f"suggestion query, {label}, median", t * 1000) for label, t in per_query.items()),
     ]
-    print(f"{'measure':<42} {'ms':>9}")
-    print("-" * 52)
+    print(f"{'measure':<58} {'ms':>9}")
+    print("-" * 68)
     for name, ms in rows:
-        print(f"{name:<42} {ms:>9.2f}")
+        print(f"{name:<58} {ms:>9.2f}")
     print(f"\n{len(VALIDATION)} fields validated, {len(BINDINGS)} check bindings; "
           f"field failures: {bad or 'none'}; check failures: {len(failures)}")
 

@@ -5,7 +5,6 @@ Vietnamese text of their details (pipeline/data/details.yaml), and the suggestio
 from __future__ import annotations
 
 import inspect
-import time
 
 from ocr_service.forms import loader
 from ocr_service.pipeline import reasons
@@ -67,8 +66,4 @@ def test_suggestions_are_accent_insensitive_prefixes_from_the_field_s_data():
     assert any(s.value == "Hồng Hà" and "từ 2025" in s.hint for s in wards)  # post-2025 units too
     assert any(s.value == "Hồng Hà" and "từ 2025" not in s.hint for s in wards)  # and pre-2025 ones
     assert suggest.suggest("ethnicity", "") == [] and suggest.suggest("ethnicity", "<script>") == []
-    suggest.warm()
-    t0 = time.perf_counter()
-    for q in ("h", "ha", "ha n", "xa tan", "phuong 1", "huyen dan phuong"):
-        suggest.suggest(suggest.ADDRESS, q)
-    assert (time.perf_counter() - t0) / 6 < 0.2  # keys precomputed: a query is a bisection (~20 ms)
+    # (the time per query is measured by bench/bench_validation.py, not asserted here)

@@ -1,4 +1,3 @@
-import time
 
 import pytest
 
@@ -9,11 +8,10 @@ FILE_VOCABS = ["ethnicity", "religion", "nationality", "blood_group", "marital_s
                "relation_to_head", "province"]
 
 
-def test_vocabularies_listed_and_fast():
-    t = time.perf_counter()
+def test_vocabularies_listed():
+    # (how long the load takes is measured by bench/bench_validation.py, not asserted here)
     load_vocabularies.cache_clear()
     v = load_vocabularies()
-    assert time.perf_counter() - t < 1.0
     for name in FILE_VOCABS + ["district", "commune"]:
         assert name in v
     assert v["relationship"] is v["relation_to_head"]
