@@ -318,8 +318,9 @@ def suggest(source: str | None, text: str, limit: int = 8, *, at: int | None = N
     name's words may take (the shown value's last: it is the one being corrected). ``within``:
     for a district or commune list, the units written in the sheet's other fields it should lie in
     (its province, its district: the template's context), those first and alone when the gazetteer
-    places them and one of them starts with the text; the whole list when not. For an ADDRESS, ``within`` (province, district:
-    where the sheet was filled in) ranks the units there first while the other parts place none.
+    places them and one of them starts with the text; the whole list when not. For an ADDRESS,
+    ``within`` (province, district: where the sheet was filled in) ranks the units there first while
+    the other parts place none.
     ``related``: (value, hint) of the values written in the field's family elsewhere (the sheet's
     other fields, the household's sheets; nearest first): those the typed text before the caret
     begins come second, whole (at most RELATED_MAX), after the list's first and before the rest of

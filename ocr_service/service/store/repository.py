@@ -664,9 +664,9 @@ def verify_field(s: Session, field_id: int, *, version: int, value: str, actor: 
                  keys: int | None = None, qa_review_rate: float = 0.0, now: dt.datetime | None = None) -> FieldRow:
     """A reviewer's decision on a field, if the field is still at ``version`` (what the reviewer
     saw); otherwise ConflictError. ``status`` is ``verified`` (``value`` is the verified value) or
-    ``rejected`` (e.g. unreadable; ``note`` says why); the value is kept as
-    ``vietnamese.text.entered`` gives it (NFC, spaces collapsed, no comma left at the end). With ``lease_owner``, the field must also
-    still be leased to that reviewer (nobody else claimed it since): ConflictError otherwise. Bumps
+    ``rejected`` (e.g. unreadable; ``note`` says why); the value is kept as ``vietnamese.text.entered``
+    gives it (NFC, spaces collapsed, no comma left at the end). With ``lease_owner``, the field must
+    also still be leased to that reviewer (nobody else claimed it since): ConflictError otherwise. Bumps
     the version, ends the field's lease, updates the sheet's summary, audits (with ``keys``, the
     keystrokes the reviewer spent on it, when the page counted them).
 
