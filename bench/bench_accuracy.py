@@ -33,6 +33,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -595,11 +596,12 @@ def analyse(folders: list[dict], data: dict, args) -> dict:
                     brows = calibration.decide_all(as_before, before)
                     entry["before"][g] = {"rows": brows, "table": summarize(brows)}
             res[(tname, cfg)] = entry
+    shutil.rmtree(tmpdir, ignore_errors=True)  # the thresholds files written for the fit
     return res
 
 
 def emit(args, command, folders, res, total_s, gen_s, read_s, rev) -> None:
-    md = render(args, command, folders, res, total_s, gen_s, rev)
+    md = render(args, command, folders, res, total_s, gen_s, read_s, rev)
     print(md)
     if args.write_docs:
         DOCS.write_text(md, encoding="utf-8")
@@ -657,7 +659,7 @@ def _emptied(rows) -> int:
     return sum(1 for f, _, a in rows if a and f.truth.strip() and not f.value.strip())
 
 
-def render(args, command, folders, res, total_s, gen_s, rev) -> str:
+def render(args, command, folders, res, total_s, gen_s, read_s, rev) -> str:
     from ocr_service.pipeline import scoring
     from ocr_service.synth import fonts, scan
 

@@ -178,6 +178,7 @@ def part_a(n_fields: int, reviewers: int, rounds: int) -> dict:
             log(f"(a) round {rnd + 1}/{rounds}")
         for _, c, _ in clients:
             c.close()
+    shutil.rmtree(tmp, ignore_errors=True)  # the store of 100,000 fields
     return {"queued_fields": queued, "fields": total, "sheets": sheets, "fill_s": round(fill_s, 1),
             "reviewers": reviewers, "rounds": rounds, "pages": {k: pct(v) for k, v in times.items()}}
 
@@ -678,6 +679,7 @@ def part_b(n_sheets: int, engines: str, seed: int, hands: str = "any", ingested:
                         "written": want} for fid, want in answers.items() if not right(after[fid], want, fid)]
         right_after = len(answers) - len(wrong_after)
     store.close()
+    shutil.rmtree(tmp, ignore_errors=True)  # the sheets and the reviewed copy of the store
     return {"engines": engines, "hands": hands, "households": households, "sheets": n_sheets_read, "ingest_s": ingest_s, "review_fields": review_fields,
             "review_fields_per_sheet": round(review_fields / n_sheets_read, 2), "groups": groups,
             "decisions": len(events), "shown_wrong": wrong_shown, "reviewer": reviewer,
