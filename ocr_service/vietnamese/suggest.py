@@ -566,6 +566,7 @@ def _complete_name(text: str, at: int, limit: int, readings) -> list[Suggestion]
     else:
         items = listed + heard(read[1:]) + heard(read[:1])
     model = [w for j, w in enumerate(words) if j != k] or [w for ws in read for w in ws]
+    last = k == len(words) - 1
     out, seen = [], set()
     for word, hint in items:
         word = _cased(word, model, query)
@@ -574,7 +575,6 @@ def _complete_name(text: str, at: int, limit: int, readings) -> list[Suggestion]
         seen.add(match_key(word))
         # a surname or a listed middle name taken as the last word: the space before the next one
         # (the caret after it; a space left at the end is dropped when the value is saved)
-        last = k == len(words) - 1
         head = " ".join(words[:k] + [word]) + (" " if last and (k == 0 or hint == HINT_MIDDLE) else "")
         out.append(Suggestion(head if last else " ".join([head] + words[k + 1:]), word, hint, len(head)))
         if len(out) == limit:
