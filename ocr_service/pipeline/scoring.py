@@ -48,6 +48,10 @@ DERIVED_FEATURES = {
     # the same value was read in another field of its family on the sheet (echoes); evidence kept
     # without it counts as not echoed
     "echoed": lambda f: f.get("echoed", 0.0),
+    # where the engines disagreed, how unlike the chosen value the others' texts are
+    # (evidence._contradiction; 0.0 where they agreed or gave no opinion); evidence kept without it
+    # counts as wholly unlike
+    "contradiction": lambda f: f.get("contradiction", f["disagree"]),
 }
 FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 # The score must be monotone in the evidence: a lower engine confidence, a failed validator, a
@@ -61,7 +65,7 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
     "snap_score": 1, "snap_margin": 1, "written_conf": 1, "surname_listed": 1, "middle_listed": 1, "echoed": 1,
-    "disagree": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
+    "disagree": -1, "contradiction": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
 # Descriptors whose range calibration does not vouch for: any length of text may be read.
@@ -107,7 +111,7 @@ CLEAR_PAGE_MAX = 0.1
 CLEAR_PAGE_CHOICES = (-1.0, 0.05, 0.1, 0.15, 0.2)  # -1: no page is clear (one class, as before)
 CLEAR_PAGE = "clear"
 
-# A closed-vocabulary field whose engines settled on different entries is calibrated apart, on any
+# A closed-vocabulary field whose engines read different values is calibrated apart, on any
 # page (key ``vocabulary@disputed``). Pooled with the others, the model scored the neural reader's
 # choice high even at a low posterior against the other engine: on the DC01 calibration hands those
 # read under 0.6 and accepted out of group were wrong 26 times in 1,034 (2.5%), while the kind as a
