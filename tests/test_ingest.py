@@ -202,6 +202,20 @@ def test_decompression_bomb_refused_before_decoding(bomb, monkeypatch):
     _expect_error(bomb, "pixel", "limit")
 
 
+def test_max_pixels_is_the_limit_that_holds_not_pils_own(tmp_path, monkeypatch):
+    """PIL refuses at open an image over twice its global limit; an image under max_pixels is read
+    all the same, and one over it is refused naming max_pixels."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # PIL alone refuses over 2 Mpx
+    p = tmp_path / "scan.png"
+    p.write_bytes(_bilevel_png(3000, 2000))  # 6 Mpx
+    assert [pg.image.shape for pg in load_pages(p, max_pixels=7_000_000)] == [(2000, 3000)]
+    assert Image.MAX_IMAGE_PIXELS == 1_000_000  # PIL's global is left as it was
+    err = _expect_error(p, "5 million-pixel limit", max_pixels=5_000_000)
+    assert "6 million" in str(err)
+
+
 def test_image_over_max_pixels_refused(tmp_path):
     p = tmp_path / "big.png"
     p.write_bytes(_bilevel_png(3000, 2000))  # 6 Mpx

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -114,10 +115,23 @@ def _checked_head(path: Path, max_bytes: int) -> bytes:
         return fh.read(8)
 
 
+_PIL_LIMIT = threading.Lock()  # Image.MAX_IMAGE_PIXELS is PIL's global
+
+
 def _open_image(path: Path, max_pixels: int) -> Image.Image:
+    """The file opened (its header read, nothing decoded). PIL's own limit refuses an image over twice
+    ``Image.MAX_IMAGE_PIXELS`` at open; it is raised to ``max_pixels`` here where that is higher, so
+    ``max_pixels`` is the limit that holds, and the frames are checked against it before decoding."""
     src = str(path)
     try:
-        return Image.open(path)
+        with _PIL_LIMIT:
+            saved = Image.MAX_IMAGE_PIXELS
+            if saved is not None:
+                Image.MAX_IMAGE_PIXELS = max(saved, max_pixels // 2 + 1)
+            try:
+                return Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
     except Image.DecompressionBombError as exc:
         m = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(m.group(1)) / 1e6:.0f} million pixels" if m else "too many pixels"
