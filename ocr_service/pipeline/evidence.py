@@ -50,15 +50,13 @@ def run_validators(spec: FieldSpec, text: str, ctx: dict) -> Finding | None:
     return failing[0] if failing else findings[-1]
 
 
-def _contradiction(texts: list[str], values: list[str], i: int) -> float:
-    """How far the other engines' texts are from value ``i``, which none of them read: 1 minus the
-    best similarity (rapidfuzz's ratio, on match keys) of one of their texts to it; 1.0 when they read
-    nothing. A hand the other engine cannot read gives text that still shares letters with what is
+def _contradiction(key: str, others: list[str]) -> float:
+    """How far the other engines' texts ``others`` are from the chosen value (its match key ``key``),
+    which none of them read: 1 minus the best similarity (rapidfuzz's ratio, on match keys) of one of
+    their texts to it; 1.0 when they read nothing. A hand the other engine cannot read gives text that still shares letters with what is
     written ("K.nt" for Kinh); where the chosen engine picked a wrong entry, the other's text is
     seldom like it."""
-    key = match_key(values[i])
-    others = [match_key(t) for j, t in enumerate(texts) if j != i and t]
-    return 1.0 - max((fuzz.ratio(key, other) / 100 for other in others), default=0.0)
+    return 1.0 - max((fuzz.ratio(key, match_key(t)) / 100 for t in others if t), default=0.0)
 
 
 def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thresholds,
@@ -84,7 +82,7 @@ def choose(spec: FieldSpec, readings: list[Reading], ctx: dict, thresholds: Thre
     (*_, neg_i), agree, feats = max(options, key=lambda o: o[0])
     i = -neg_i
     feats = {**feats, **value_features(spec.kind, values[i]),
-             "contradiction": _contradiction(texts, values, i) if agree < 0 else 0.0}
+             "contradiction": _contradiction(keys[i], texts[:i] + texts[i + 1:]) if agree < 0 else 0.0}
     score = thresholds.score(calibration_kind(spec), feats)
     candidates = tuple(dict.fromkeys([values[i]] + [v for v in values if v]))
     return FieldEvidence(spec, readings[i], values[i], findings[i], agree, candidates, feats, score)

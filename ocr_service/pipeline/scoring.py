@@ -65,7 +65,8 @@ FEATURES = BASE_FEATURES + tuple(DERIVED_FEATURES)
 SIGNS: dict[str, int | None] = {
     "conf": 1, "conf_logit": 1, "valid": 1, "vscore": 1, "agree": 1, "conf_agreed": 1,
     "snap_score": 1, "snap_margin": 1, "written_conf": 1, "surname_listed": 1, "middle_listed": 1, "echoed": 1,
-    "disagree": -1, "contradiction": -1, "page_unsure": -1, "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
+    "disagree": -1, "contradiction": -1, "page_unsure": -1,
+    "empty_contrast": -1, "empty_marks": -1, "empty_share": -1, "empty_clutter": -1,
     "has_validator": None, "empty": None, "length": -1, "neural": None,
 }
 # Descriptors whose range calibration does not vouch for: any length of text may be read.
